@@ -1,0 +1,225 @@
+"""Start-up configuration: every command-line flag is also an environment variable.
+
+One table (`OPTIONS`) is the single source: the argument parser, the environment lookup and the
+README check in tests/demo/test_config.py all read it, so a flag cannot exist undocumented.
+Precedence: command line > environment > default. Secrets (admin token, secret key) are read from
+the environment only, so they never show up in a process list or a shell history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_FALSE = {"0", "false", "no", "off", "n", "f", ""}
+
+
+def on_spaces(environ: Mapping[str, str] | None = None) -> bool:
+    """True inside a Hugging Face Space (the platform sets SPACE_ID)."""
+    env = os.environ if environ is None else environ
+    return bool(env.get("SPACE_ID"))
+
+
+def parse_bool(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise ValueError(f"expected a yes/no value (true/false, 1/0), got {value!r}")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its flag (None = environment only), variable, type, default and help text."""
+
+    name: str  # AppConfig field
+    env: str
+    flag: str | None
+    kind: type  # str | int | float | bool
+    default: Any
+    help: str
+    secret: bool = False
+
+
+# Defaults that depend on where we run (Spaces or not) are filled in by `parse_config`; here they
+# are None and the help text says what they become.
+OPTIONS: tuple[Option, ...] = (
+    Option("model", "SPOT_MODEL", "--model", str, "auto",
+           "`auto`, `toy`, a Hugging Face model id or a local folder. `auto` serves FakeVLM "
+           "(lingcco/fakeVLM) when a GPU and its weights are available, otherwise the shipped toy "
+           "model with a banner saying why (on a Space it fails instead of falling back)."),
+    Option("revision", "SPOT_REVISION", "--revision", str, None,
+           "Hub revision (branch, tag or commit) of the model; pin a commit in production."),
+    Option("device", "SPOT_DEVICE", "--device", str, None,
+           "`cuda`, `cuda:1`, `cpu`, `mps`; default: the first GPU if any, else the CPU."),
+    Option("dtype", "SPOT_DTYPE", "--dtype", str, None,
+           "`bfloat16`, `float16` or `float32`; default: bfloat16 on GPU, float32 on CPU."),
+    Option("quantization", "SPOT_QUANTIZATION", "--quantization", str, None,
+           "`4bit` or `8bit` (bitsandbytes, GPU only) to fit FakeVLM on a smaller GPU."),
+    Option("db_url", "SPOT_DB_URL", "--db", str, None,
+           "SQLAlchemy database URL; default: a SQLite file `spot.sqlite3` in the data directory."),
+    Option("data_dir", "SPOT_DATA_DIR", "--data-dir", str, None,
+           "Where the database, consented images and exports live; default `./data` "
+           "(`/data`, the persistent volume, on a Space that has one)."),
+    Option("host", "SPOT_HOST", "--host", str, None,
+           "Address to listen on; default 127.0.0.1 (0.0.0.0 on a Space)."),
+    Option("port", "SPOT_PORT", "--port", int, 7860, "Port to listen on."),
+    Option("share", "SPOT_SHARE", "--share", bool, False,
+           "Also open a temporary public gradio.live link."),
+    Option("max_upload_mb", "SPOT_MAX_UPLOAD_MB", "--max-upload-mb", float, 20.0,
+           "Largest accepted upload, in megabytes."),
+    Option("max_new_tokens", "SPOT_MAX_NEW_TOKENS", "--max-new-tokens", int, 256,
+           "Longest explanation generated, in tokens."),
+    Option("concurrency", "SPOT_CONCURRENCY", "--concurrency", int, 1,
+           "How many model calls (explanations, attributions) run at once."),
+    Option("queue_size", "SPOT_QUEUE_SIZE", "--queue-size", int, 64,
+           "How many requests may wait in the queue before new ones are turned away."),
+    Option("rate_limit", "SPOT_RATE_LIMIT", "--rate-limit", int, 30,
+           "Explanations and feedback submissions allowed per visitor per 10 minutes."),
+    Option("admin_token", "SPOT_ADMIN_TOKEN", None, str, None,
+           "Reviewer password for the Explorer tab (environment only). Unset: token login is off.",
+           secret=True),
+    Option("reviewers", "SPOT_REVIEWERS", "--reviewers", str, "",
+           "Comma-separated Hugging Face user names allowed to review when signed in on a Space."),
+    Option("secret_key", "SPOT_SECRET_KEY", None, str, None,
+           "Key for the pseudonymous visitor hashes (environment only). Unset: a random key is "
+           "created once and kept in `<data dir>/secret_key`.", secret=True),
+)
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    model: str = "auto"
+    revision: str | None = None
+    device: str | None = None
+    dtype: str | None = None
+    quantization: str | None = None
+    db_url: str = ""
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = 7860
+    share: bool = False
+    max_upload_mb: float = 20.0
+    max_new_tokens: int = 256
+    concurrency: int = 1
+    queue_size: int = 64
+    rate_limit: int = 30
+    admin_token: str | None = field(default=None, repr=False)
+    reviewers: tuple[str, ...] = ()
+    secret_key: str | None = field(default=None, repr=False)
+    on_spaces: bool = False
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message names the flag and the variable."""
+
+
+def _convert(opt: Option, raw: Any) -> Any:
+    if raw is None:
+        return None
+    try:
+        if opt.kind is bool:
+            return parse_bool(raw)
+        value = opt.kind(raw)
+    except (TypeError, ValueError) as e:
+        where = f"{opt.flag} / {opt.env}" if opt.flag else opt.env
+        raise ConfigError(f"{where}: {e}") from None
+    if opt.kind in (int, float) and value <= 0 and opt.name != "port":
+        raise ConfigError(f"{opt.flag or opt.env} must be positive, got {raw!r}")
+    if opt.name == "port" and not 0 <= value <= 65535:
+        raise ConfigError(f"{opt.flag} / {opt.env} must be a port number, got {raw!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="app.py",
+        description="Spot the Fake: FakeVLM explains why an image looks AI-generated.",
+        epilog="Every flag can also be set through the environment variable named in its help.",
+    )
+    for opt in OPTIONS:
+        if opt.flag is None:
+            continue
+        help_text = f"{opt.help} [env {opt.env}]"
+        if opt.kind is bool:
+            p.add_argument(opt.flag, dest=opt.name, action=argparse.BooleanOptionalAction,
+                           default=None, help=help_text)
+        else:
+            p.add_argument(opt.flag, dest=opt.name, default=None, help=help_text)
+    return p
+
+
+def parse_config(argv: Sequence[str] | None = None,
+                 environ: Mapping[str, str] | None = None) -> AppConfig:
+    """Read flags and environment into an AppConfig; raise ConfigError with a readable message."""
+    env = dict(os.environ if environ is None else environ)
+    args = vars(build_parser().parse_args([] if argv is None else list(argv)))
+    spaces = on_spaces(env)
+    values: dict[str, Any] = {}
+    for opt in OPTIONS:
+        raw = args.get(opt.name)
+        if raw is None:
+            raw = env.get(opt.env)
+            if raw is not None and raw.strip() == "" and opt.kind is not bool:
+                raw = None  # an empty Space variable means "not set"
+        values[opt.name] = _convert(opt, raw) if raw is not None else opt.default
+
+    if values["data_dir"] is None:
+        values["data_dir"] = "/data" if spaces and Path("/data").is_dir() else "data"
+    data_dir = Path(values["data_dir"]).expanduser()
+    values["data_dir"] = data_dir
+    if values["db_url"] is None:
+        values["db_url"] = f"sqlite:///{(data_dir / 'spot.sqlite3').resolve()}"
+    if values["host"] is None:
+        values["host"] = "0.0.0.0" if spaces else "127.0.0.1"  # noqa: S104 - a Space must listen
+    values["reviewers"] = tuple(r.strip() for r in (values["reviewers"] or "").split(",") if r.strip())
+    if values["quantization"] not in (None, "4bit", "8bit"):
+        raise ConfigError(f"--quantization / SPOT_QUANTIZATION must be 4bit or 8bit, got {values['quantization']!r}")
+    if values["dtype"] not in (None, "bfloat16", "float16", "float32"):
+        raise ConfigError(f"--dtype / SPOT_DTYPE must be bfloat16, float16 or float32, got {values['dtype']!r}")
+    values["on_spaces"] = spaces
+    known = {f.name for f in fields(AppConfig)}
+    return AppConfig(**{k: v for k, v in values.items() if k in known})
+
+
+def ensure_secret_key(config: AppConfig) -> str:
+    """The configured secret key, or one created once and kept (mode 0600) in the data directory.
+
+    Visitor hashes must stay stable across restarts, or a returning visitor would lose their history.
+    """
+    if config.secret_key:
+        return config.secret_key
+    path = config.data_dir / "secret_key"
+    if path.exists():
+        key = path.read_text().strip()
+        if key:
+            return key
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def options_table_markdown() -> str:
+    """The README table of flags and variables, generated from OPTIONS (paste into README.md)."""
+    rows = ["| Flag | Environment variable | Default | Meaning |", "|---|---|---|---|"]
+    for opt in OPTIONS:
+        flag = f"`{opt.flag}`" if opt.flag else "(env only)"
+        default = "" if opt.default in (None, "") else f"`{opt.default}`"
+        rows.append(f"| {flag} | `{opt.env}` | {default} | {opt.help} |")
+    return "\n".join(rows)

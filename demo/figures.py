@@ -1,0 +1,176 @@
+"""Plotly figures: a phrase's attribution map over the original image, and small multiples.
+
+Coordinates are original-image pixels throughout: the picture is drawn as a `go.Image` scaled to
+the original size, the 24x24 grid is a `go.Heatmap` placed on the crop box the model saw, and the
+margins the model never saw (CLIP's centre crop) are dimmed. Colours come from a diverging,
+colour-blind-safe scale (ColorBrewer PuOr: orange supports the phrase, purple speaks against it)
+whose middle is transparent, so cells that do not matter leave the picture visible.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from PIL import Image
+
+from explain.types import Box, PhraseMap
+
+# ColorBrewer PuOr (colour-blind safe), purple = against, orange = for; alpha ramps up from 0 at
+# the centre so an empty map is invisible.
+_PUOR = [
+    (0.0, "rgba(84,39,136,0.95)"),
+    (0.25, "rgba(153,142,195,0.7)"),
+    (0.5, "rgba(247,247,247,0.0)"),
+    (0.75, "rgba(241,163,64,0.7)"),
+    (1.0, "rgba(179,88,6,0.95)"),
+]
+# Sequential, for maps that are non-negative by construction (occlusion drops): transparent to
+# orange-brown, the same hue family as "supports" above.
+_ORANGES = [
+    (0.0, "rgba(254,237,222,0.0)"),
+    (0.3, "rgba(253,190,133,0.45)"),
+    (0.65, "rgba(253,141,60,0.75)"),
+    (1.0, "rgba(166,54,3,0.95)"),
+]
+_DIM = "rgba(10,10,10,0.62)"
+_BOX = "#00b3ff"  # the crop outline: cyan stays distinct from the PuOr map under common CVD
+
+
+def image_data_uri(image: Image.Image, max_side: int = 768) -> tuple[str, float]:
+    """A JPEG data URI of `image` shrunk to `max_side`, and the factor back to original pixels."""
+    w, h = image.size
+    scale = min(1.0, max_side / max(w, h))
+    small = image if scale == 1.0 else image.resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                                    Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    small.convert("RGB").save(buf, format="JPEG", quality=88)
+    uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return uri, (w / small.size[0])
+
+
+def _grid_range(grid: Sequence[Sequence[float]]) -> tuple[float, float]:
+    vals = [v for row in grid for v in row if v is not None and math.isfinite(v)]
+    if not vals:
+        return 0.0, 0.0
+    return min(vals), max(vals)
+
+
+def _signed(grid: Sequence[Sequence[float]]) -> bool:
+    lo, _ = _grid_range(grid)
+    return lo < 0
+
+
+def _cell_geometry(crop_box: Box, n_rows: int, n_cols: int) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = crop_box
+    dx = (x1 - x0) / n_cols
+    dy = (y1 - y0) / n_rows
+    return x0 + dx / 2, y0 + dy / 2, dx, dy
+
+
+def _heatmap_trace(pm: PhraseMap, opacity: float, showscale: bool) -> go.Heatmap:
+    grid = [list(r) for r in pm.grid]
+    n_rows, n_cols = len(grid), len(grid[0]) if grid else 0
+    cx, cy, dx, dy = _cell_geometry(pm.crop_box, n_rows, n_cols)
+    lo, hi = _grid_range(grid)
+    signed = lo < 0
+    if signed:
+        bound = max(abs(lo), abs(hi)) or 1.0
+        zmin, zmax, scale = -bound, bound, _PUOR
+    else:
+        zmin, zmax, scale = 0.0, (hi or 1.0), _ORANGES
+    custom = [[(r, c) for c in range(n_cols)] for r in range(n_rows)]
+    return go.Heatmap(
+        z=grid, x0=cx, dx=dx, y0=cy, dy=dy, zmin=zmin, zmax=zmax, colorscale=scale,
+        opacity=opacity, customdata=custom, showscale=showscale,
+        colorbar=dict(title=dict(text="for ▲ / ▼ against" if signed else "importance", side="right"),
+                      thickness=10, len=0.8),
+        hovertemplate="cell row %{customdata[0]}, col %{customdata[1]}<br>score %{z:.3g}<extra></extra>",
+        hoverongaps=False,
+    )
+
+
+def _margin_shapes(size: tuple[int, int], crop_box: Box, xref: str, yref: str) -> list[dict]:
+    """Dark rectangles over what the model never saw, and an outline of what it did."""
+    w, h = size
+    x0, y0, x1, y1 = crop_box
+    shapes = []
+    for rx0, ry0, rx1, ry1 in ((0, 0, w, y0), (0, y1, w, h), (0, y0, x0, y1), (x1, y0, w, y1)):
+        if rx1 > rx0 and ry1 > ry0:
+            shapes.append(dict(type="rect", xref=xref, yref=yref, x0=rx0, y0=ry0, x1=rx1, y1=ry1,
+                               fillcolor=_DIM, line=dict(width=0), layer="above"))
+    shapes.append(dict(type="rect", xref=xref, yref=yref, x0=x0, y0=y0, x1=x1, y1=y1,
+                       line=dict(color=_BOX, width=2, dash="dash"), fillcolor="rgba(0,0,0,0)",
+                       layer="above"))
+    return shapes
+
+
+def _image_trace(image: Image.Image, max_side: int) -> go.Image:
+    uri, factor = image_data_uri(image, max_side)
+    return go.Image(source=uri, x0=0, y0=0, dx=factor, dy=factor, hoverinfo="skip")
+
+
+def _axes(fig: go.Figure, size: tuple[int, int], row: int | None = None, col: int | None = None) -> None:
+    w, h = size
+    kw = {} if row is None else dict(row=row, col=col)
+    fig.update_xaxes(range=[0, w], visible=False, constrain="domain", **kw)
+    fig.update_yaxes(range=[h, 0], visible=False, scaleanchor="x" if row is None else None, **kw)
+
+
+def heatmap_figure(image: Image.Image | None, size: tuple[int, int], pm: PhraseMap | None,
+                   *, opacity: float = 0.7, title: str = "", unseen_label: str = "not seen by the model",
+                   height: int = 520) -> go.Figure:
+    """One phrase's map over the image. `image` may be None (not stored): a grey canvas is drawn."""
+    w, h = size
+    fig = go.Figure()
+    if image is not None:
+        fig.add_trace(_image_trace(image, 900))
+    else:
+        fig.add_shape(type="rect", x0=0, y0=0, x1=w, y1=h, fillcolor="#d9d9d9", line=dict(width=0),
+                      layer="below")
+    crop = pm.crop_box if pm is not None else None
+    if pm is not None and pm.grid:
+        fig.add_trace(_heatmap_trace(pm, opacity, showscale=True))
+    if crop is not None:
+        for s in _margin_shapes(size, crop, "x", "y"):
+            fig.add_shape(**s)
+        if crop != (0, 0, w, h):
+            fig.add_annotation(x=crop[0], y=crop[1], xanchor="left", yanchor="bottom", text=unseen_label,
+                               showarrow=False, font=dict(color="white", size=11),
+                               bgcolor="rgba(0,0,0,0.55)")
+    _axes(fig, size)
+    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=height,
+                      margin=dict(l=4, r=4, t=40 if title else 6, b=4),
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", dragmode="pan")
+    return fig
+
+
+def small_multiples(image: Image.Image | None, size: tuple[int, int], maps: Sequence[PhraseMap],
+                    titles: Sequence[str], *, opacity: float = 0.7, columns: int = 4,
+                    cell_height: int = 220) -> go.Figure:
+    """Every phrase's map side by side, same image, one shared colour range per map."""
+    n = max(1, len(maps))
+    cols = min(columns, n)
+    rows = math.ceil(n / cols)
+    short = [t if len(t) <= 42 else t[:40] + "…" for t in titles] or [""]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=short, horizontal_spacing=0.02,
+                        vertical_spacing=0.08 if rows > 1 else 0.02)
+    trace = _image_trace(image, 320) if image is not None else None
+    for i, pm in enumerate(maps):
+        r, c = i // cols + 1, i % cols + 1
+        if trace is not None:
+            fig.add_trace(trace, row=r, col=c)
+        fig.add_trace(_heatmap_trace(pm, opacity, showscale=False), row=r, col=c)
+        axis = "" if i == 0 else str(i + 1)
+        for s in _margin_shapes(size, pm.crop_box, f"x{axis}", f"y{axis}"):
+            fig.add_shape(**s)
+        _axes(fig, size, r, c)
+        fig.update_yaxes(scaleanchor=f"x{axis}", row=r, col=c)
+    fig.update_annotations(font_size=11)
+    fig.update_layout(height=rows * cell_height + 30, margin=dict(l=4, r=4, t=30, b=4),
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=False)
+    return fig

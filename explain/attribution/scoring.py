@@ -1,0 +1,243 @@
+"""Phrase scores under teacher forcing: the quantity every attribution method explains.
+
+For phrase k covering generated tokens [a, b), score_k = sum over t in [a, b) of
+log p(token_t | prompt, image, tokens before t), computed in one forward pass over the prompt with
+the whole generated answer appended (DESIGN.md, "what a phrase's map means").
+
+`PhraseScorer` runs the vision tower once and then exposes the score as a function of the image
+tokens at three depths, which is what the methods attribute to:
+
+- `scores(image_tokens)`: image tokens = projector output, (B, N, H), N = 576 for LLaVA-1.5;
+- `scores_from_vision(vision_features)`: the vision features before the projector, (B, N, C);
+- `scores_from_pixels(pixel_values)`: the whole model, (B, 3, 336, 336).
+
+All return float32 (B, P), one column per phrase, so one forward pass scores every phrase.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ..types import Explanation
+
+# Mid-grey: the "neutral image" of the visual-reliance score, the occlusion baseline and the
+# faithfulness curves. 128 is the middle of the 8-bit range the processor rescales from.
+NEUTRAL_RGB = (128, 128, 128)
+
+
+class AttributionError(ValueError):
+    """Inputs the attribution cannot work with; the message is meant for a person."""
+
+
+@dataclass(frozen=True)
+class ScoredSpan:
+    """What is scored: a phrase (index into Explanation.phrases) or the verdict word (-1)."""
+
+    phrase_index: int
+    token_start: int
+    token_end: int
+
+
+def spans_of(explanation: Explanation, *, verdict_token: bool = False) -> list[ScoredSpan]:
+    """The token spans to score: every phrase; with `verdict_token`, also the verdict word alone."""
+    n = len(explanation.token_ids)
+    spans = []
+    for i, ph in enumerate(explanation.phrases):
+        if not (0 <= ph.token_start <= ph.token_end <= n):
+            raise AttributionError(
+                f"phrase {i} covers tokens [{ph.token_start}, {ph.token_end}) but the answer has {n} tokens"
+            )
+        spans.append(ScoredSpan(i, ph.token_start, ph.token_end))
+    v = explanation.verdict_token_index
+    if verdict_token and v is not None and 0 <= v < n:
+        spans.append(ScoredSpan(-1, v, v + 1))
+    return spans
+
+
+def _module(model: nn.Module, *names: str) -> nn.Module:
+    """The first of `names` (dotted paths) that exists on the model: transformers 5 keeps the
+    submodules under `model.model`, 4.x on the top level."""
+    for name in names:
+        obj = model
+        try:
+            for part in name.split("."):
+                obj = getattr(obj, part)
+        except AttributeError:
+            continue
+        return obj
+    raise AttributionError(f"this model has none of {names}; is it a LlavaForConditionalGeneration?")
+
+
+def projector_of(model: nn.Module) -> nn.Module:
+    return _module(model, "model.multi_modal_projector", "multi_modal_projector")
+
+
+def patch_embedding_of(model: nn.Module) -> nn.Module:
+    """The ViT's patch embedding convolution: output (B, C, 24, 24), one column per 14-px patch."""
+    return _module(
+        model,
+        "model.vision_tower.embeddings.patch_embedding",  # transformers 5: CLIPVisionModel
+        "model.vision_tower.vision_model.embeddings.patch_embedding",
+        "vision_tower.vision_model.embeddings.patch_embedding",
+    )
+
+
+class PhraseScorer:
+    """Teacher-forced phrase scores of one (image, answer) pair as a function of the image."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        inputs: Mapping[str, Tensor],
+        answer_ids: Sequence[int],
+        spans: Sequence[ScoredSpan],
+        *,
+        neutral_pixel_values: Tensor | None = None,
+    ) -> None:
+        self.model = model
+        self.spans = list(spans)
+        input_ids = inputs["input_ids"]
+        if input_ids.dim() != 2 or input_ids.shape[0] != 1:
+            raise AttributionError("attribution explains one image at a time (input_ids must be 1 x L)")
+        device = input_ids.device
+        self.device = device
+        self.pixel_values = inputs["pixel_values"]
+        answer = torch.as_tensor(list(answer_ids), dtype=torch.long, device=device)
+        if answer.numel() == 0:
+            raise AttributionError("the explanation has no tokens to attribute")
+        vocab = model.get_output_embeddings().weight.shape[0]
+        if int(answer.min()) < 0 or int(answer.max()) >= vocab:
+            raise AttributionError("the explanation's token ids do not belong to this model's vocabulary")
+        prompt_len = input_ids.shape[1]
+        full_ids = torch.cat([input_ids[0], answer])
+        mask = inputs.get("attention_mask")
+        if mask is None:
+            mask = torch.ones_like(input_ids)
+        self.attention_mask = torch.cat([mask[0], torch.ones_like(answer)]).unsqueeze(0)
+
+        image_token_id = model.config.image_token_id
+        if bool((answer == image_token_id).any()):
+            raise AttributionError("the explanation contains image placeholder tokens")
+        self.image_positions = (input_ids[0] == image_token_id).nonzero().squeeze(1)
+        n_img = int(self.image_positions.numel())
+        side = math.isqrt(n_img)
+        if n_img == 0 or side * side != n_img:
+            raise AttributionError(f"expected a square grid of image tokens in the prompt, found {n_img}")
+        self.grid_side = side
+
+        with torch.no_grad():
+            self.text_embeds = model.get_input_embeddings()(full_ids.unsqueeze(0))
+
+        # Only the logits that predict scored tokens are computed: position p predicts token p + 1.
+        t0 = min((s.token_start for s in self.spans), default=0)
+        t1 = max((s.token_end for s in self.spans), default=0)
+        t1 = max(t1, t0 + 1)
+        self.logit_positions = torch.arange(prompt_len + t0 - 1, prompt_len + t1 - 1, device=device)
+        self.targets = answer[t0:t1]
+        weights = torch.zeros(t1 - t0, max(len(self.spans), 1), device=device)
+        for k, s in enumerate(self.spans):
+            weights[s.token_start - t0 : s.token_end - t0, k] = 1.0
+        self.span_weights = weights
+        self.n_tokens = [s.token_end - s.token_start for s in self.spans]
+
+        self._vision_features: Tensor | None = None
+        self._neutral_pixel_values = neutral_pixel_values
+        self._neutral_vision: Tensor | None = None
+
+    # --- the image at three depths ------------------------------------------------------------
+
+    def vision_features_of(self, pixel_values: Tensor) -> Tensor:
+        """Vision features as the projector receives them (B, N, C), by the model's own
+        `get_image_features` (feature layer, CLS dropping) with a hook on the projector input."""
+        projector = projector_of(self.model)
+        captured: list[Tensor] = []
+
+        def grab(_module, args):
+            captured.append(args[0])
+
+        handle = projector.register_forward_pre_hook(grab)
+        try:
+            self.model.get_image_features(pixel_values=pixel_values)
+        finally:
+            handle.remove()
+        return captured[0]
+
+    def image_tokens_of(self, pixel_values: Tensor) -> Tensor:
+        """Projector output (B, N, H): what replaces the image placeholders in the prompt."""
+        return projector_of(self.model)(self.vision_features_of(pixel_values))
+
+    @property
+    def vision_features(self) -> Tensor:
+        """Vision features of the checked image, computed once (no grad)."""
+        if self._vision_features is None:
+            with torch.no_grad():
+                self._vision_features = self.vision_features_of(self.pixel_values)
+        return self._vision_features
+
+    @property
+    def neutral_pixel_values(self) -> Tensor:
+        if self._neutral_pixel_values is None:
+            raise AttributionError("no neutral image was given to the scorer")
+        return self._neutral_pixel_values.to(self.pixel_values.device, self.pixel_values.dtype)
+
+    @property
+    def neutral_vision_features(self) -> Tensor:
+        if self._neutral_vision is None:
+            with torch.no_grad():
+                self._neutral_vision = self.vision_features_of(self.neutral_pixel_values)
+        return self._neutral_vision
+
+    def image_tokens(self) -> Tensor:
+        with torch.no_grad():
+            return projector_of(self.model)(self.vision_features)
+
+    def neutral_image_tokens(self) -> Tensor:
+        with torch.no_grad():
+            return projector_of(self.model)(self.neutral_vision_features)
+
+    # --- scores ---------------------------------------------------------------------------------
+
+    def token_logprobs(self, image_tokens: Tensor) -> Tensor:
+        """log p of each scored answer token, (B, T), float32."""
+        b = image_tokens.shape[0]
+        embeds = self.text_embeds.expand(b, -1, -1)
+        embeds = embeds.index_copy(1, self.image_positions, image_tokens.to(embeds.dtype))
+        lm = _module(self.model, "model.language_model", "language_model")
+        out = lm(
+            inputs_embeds=embeds,
+            attention_mask=self.attention_mask.expand(b, -1),
+            use_cache=False,
+        )
+        hidden = out.last_hidden_state.index_select(1, self.logit_positions)
+        logits = self.model.get_output_embeddings()(hidden).float()
+        logp = torch.log_softmax(logits, dim=-1)
+        return logp.gather(-1, self.targets.view(1, -1, 1).expand(b, -1, 1)).squeeze(-1)
+
+    def scores(self, image_tokens: Tensor) -> Tensor:
+        """Phrase scores (B, P) for a batch of image-token tensors (B, N, H)."""
+        return self.token_logprobs(image_tokens) @ self.span_weights
+
+    def scores_from_vision(self, vision_features: Tensor) -> Tensor:
+        return self.scores(projector_of(self.model)(vision_features))
+
+    def scores_from_pixels(self, pixel_values: Tensor) -> Tensor:
+        return self.scores(self.image_tokens_of(pixel_values))
+
+
+def neutral_pixel_values(processor, *, size: int = 336) -> Tensor:
+    """The neutral image (uniform mid-grey) through the model's own image processor."""
+    from PIL import Image
+
+    image_processor = getattr(processor, "image_processor", processor)
+    grey = Image.new("RGB", (size, size), NEUTRAL_RGB)
+    return image_processor(images=grey, return_tensors="pt")["pixel_values"]
+
+
+def chunks(n: int, size: int) -> list[range]:
+    size = max(1, size)
+    return [range(i, min(n, i + size)) for i in range(0, n, size)]

@@ -1,0 +1,1 @@
+"""Alembic migrations for the feedback store, run programmatically by `storage.db.upgrade`."""

@@ -1,0 +1,65 @@
+"""The phrase score every method explains: teacher-forced log-probs, checked against the full model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import reference_image_tokens, reference_scores
+
+from explain.attribution.scoring import AttributionError, PhraseScorer, ScoredSpan
+
+
+def test_scores_equal_the_full_model_forward(fixed):
+    scorer = fixed.scorer()
+    with torch.no_grad():
+        mine = scorer.scores(scorer.image_tokens())[0]
+        ref = reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans)
+    torch.testing.assert_close(mine, ref, rtol=1e-5, atol=1e-5)
+    assert (mine < 0).all()  # log-probabilities of real tokens
+
+
+def test_every_depth_gives_the_same_scores(fixed):
+    scorer = fixed.scorer()
+    with torch.no_grad():
+        a = scorer.scores(scorer.image_tokens())
+        b = scorer.scores_from_vision(scorer.vision_features)
+        c = scorer.scores_from_pixels(fixed.inputs["pixel_values"])
+    torch.testing.assert_close(a, b)
+    torch.testing.assert_close(a, c)
+
+
+def test_image_tokens_are_the_models_own(fixed):
+    scorer = fixed.scorer()
+    with torch.no_grad():
+        torch.testing.assert_close(scorer.image_tokens(), reference_image_tokens(fixed.model, fixed.inputs["pixel_values"]))
+    assert scorer.grid_side == 24
+
+
+def test_batched_scores_are_per_example(fixed):
+    scorer = fixed.scorer()
+    with torch.no_grad():
+        both = torch.cat([scorer.image_tokens(), scorer.neutral_image_tokens()])
+        batch = scorer.scores(both)
+        one = scorer.scores(both[1:])
+    torch.testing.assert_close(batch[1:], one, rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(batch[0], batch[1])
+
+
+@pytest.mark.parametrize(
+    "answer, spans, message",
+    [
+        ([], [(0, 0, 0)], "no tokens"),
+        ([10, 999], [(0, 0, 2)], "vocabulary"),
+        ([10, 47], [(0, 0, 2)], "placeholder"),
+    ],
+)
+def test_bad_answers_are_refused_in_words(fixed, answer, spans, message):
+    with pytest.raises(AttributionError, match=message):
+        PhraseScorer(fixed.model, fixed.inputs, answer, [ScoredSpan(*s) for s in spans])
+
+
+def test_prompt_without_a_square_image_grid_is_refused(fixed):
+    ids = fixed.inputs["input_ids"][:, :-10]  # 571 placeholders left
+    inputs = {**fixed.inputs, "input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    with pytest.raises(AttributionError, match="square grid"):
+        PhraseScorer(fixed.model, inputs, fixed.answer, [ScoredSpan(0, 0, 2)])

@@ -1,0 +1,64 @@
+"""`python -m explain` on a mixed batch: good files, bad files, exit status, JSON shape."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT, png_bytes
+
+
+def _run(args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "explain", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_mixed_batch_json(tiny_checkpoint, tmp_path):
+    good = tmp_path / "good.png"
+    good.write_bytes(png_bytes(640, 360))
+    disguised = tmp_path / "photo.jpg"  # PNG bytes under a .jpg name: format comes from the bytes
+    disguised.write_bytes(png_bytes(300, 400, seed=1))
+    text = tmp_path / "notes.png"
+    text.write_text("not an image at all")
+    empty = tmp_path / "empty.webp"
+    empty.write_bytes(b"")
+    missing = tmp_path / "missing.png"
+    proc = _run(
+        [str(p) for p in (good, text, disguised, empty, missing)]
+        + ["--model", str(tiny_checkpoint), "--json", "--max-new-tokens", "12", "--device", "cpu"]
+    )
+    assert proc.returncode == 1, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["image"] for r in lines] == [str(p) for p in (good, text, disguised, empty, missing)]
+    ok = [r for r in lines if "error" not in r]
+    bad = [r for r in lines if "error" in r]
+    assert len(ok) == 2 and len(bad) == 3
+    for r in ok:
+        assert set(r) >= {"image", "sha256", "verdict", "p_fake", "text", "phrases", "crop_box", "model", "timings"}
+        assert r["model"] == tiny_checkpoint.name
+        assert r["verdict"] in ("real", "fake", "undecided")
+        for ph in r["phrases"]:
+            assert r["text"][ph["char_start"] : ph["char_end"]] == ph["text"]
+    assert ok[1]["format"] == "PNG"
+    assert ok[0]["crop_box"] == [139, 0, 500, 360]  # 640x360 -> 597x336, crop from x=130 -> 139.3 px
+    for r in bad:
+        assert r["error"] and "Traceback" not in r["error"]
+    assert "Traceback" not in proc.stderr
+
+
+def test_readable_output_streams_text(tiny_checkpoint, tmp_path):
+    good = tmp_path / "a.png"
+    good.write_bytes(png_bytes())
+    proc = _run([str(good), "--model", str(tiny_checkpoint), "--max-new-tokens", "8", "--no-provenance"])
+    assert proc.returncode == 0, proc.stderr
+    assert "verdict:" in proc.stdout and "tokens/s" in proc.stdout
+
+
+def test_unreachable_model_exits_2_with_one_sentence(tmp_path):
+    good = tmp_path / "a.png"
+    good.write_bytes(png_bytes())
+    proc = subprocess.run(
+        [sys.executable, "-m", "explain", str(good), "--model", "nobody/nothing"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "--model toy" in proc.stderr
