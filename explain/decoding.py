@@ -54,8 +54,10 @@ def verdict_token_ids(tokenizer) -> dict[str, int]:
     """
     a = tokenizer.encode("This is a real image.", add_special_tokens=False)
     b = tokenizer.encode("This is a fake image.", add_special_tokens=False)
-    diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
-    if len(a) != len(b) or len(diff) != 1:
+    if len(a) != len(b):
+        raise ValueError("this tokenizer does not encode 'real'/'fake' as one token each in the verdict sentence")
+    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    if len(diff) != 1:
         raise ValueError("this tokenizer does not encode 'real'/'fake' as one token each in the verdict sentence")
     i = diff[0]
     return {"real": a[i], "fake": b[i]}

@@ -13,7 +13,6 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
@@ -37,18 +36,16 @@ class StreamCancelled(Exception):
     pass
 
 
-@dataclass
-class _Capture(LogitsProcessor):
-    """Keeps the raw logits of the 'real' and 'fake' tokens at every step (two floats a step)."""
+class _Emit(LogitsProcessor):
+    """Hands each step's 'real'/'fake' logits to the streamer that sees the token chosen from them."""
 
-    ids: tuple[int, int]
-
-    def __post_init__(self):
-        self.steps: list[tuple[float, float]] = []
+    def __init__(self, ids: tuple[int, int]):
+        self.ids = list(ids)
+        self.last: tuple[float, float] = (float("nan"), float("nan"))
 
     def __call__(self, input_ids, scores):
-        pair = scores[0, list(self.ids)].float().tolist()
-        self.steps.append((pair[0], pair[1]))
+        pair = scores[0, self.ids].float().tolist()
+        self.last = (pair[0], pair[1])
         return scores
 
 
@@ -60,11 +57,12 @@ class _Cancel(StoppingCriteria):
         return self.event.is_set()
 
 
-class _QueueStreamer(BaseStreamer):
-    """Forwards each new token id to a queue; the first put() is the prompt and is skipped."""
+class _CallbackStreamer(BaseStreamer):
+    """Calls emit(token, logits) for each new token; the first put() is the prompt and is skipped."""
 
-    def __init__(self, q: queue.Queue):
-        self.q = q
+    def __init__(self, emit, logits: _Emit):
+        self.emit = emit
+        self.logits = logits
         self.prompt_seen = False
 
     def put(self, value):
@@ -72,10 +70,33 @@ class _QueueStreamer(BaseStreamer):
             self.prompt_seen = True
             return
         for t in value.reshape(-1).tolist():
-            self.q.put(("token", t))
+            self.emit(t, self.logits.last)
 
     def end(self):
-        self.q.put(("end", None))
+        pass
+
+
+class GenerateBackend:
+    """Greedy decoding with transformers' own `generate`: the reference path, on any device.
+
+    A backend's `run` decodes greedily from `inputs`, calling `emit(token_id, (real_logit,
+    fake_logit))` for every new token (eos included), and returns when done or when `cancel` is set.
+    """
+
+    name = "generate"
+
+    def run(self, model, inputs, *, max_new_tokens: int, verdict_ids: tuple[int, int], cancel, emit) -> None:
+        logits = _Emit(verdict_ids)
+        with torch.inference_mode():
+            model.generate(
+                **inputs,
+                do_sample=False,
+                num_beams=1,
+                max_new_tokens=max_new_tokens,
+                streamer=_CallbackStreamer(emit, logits),
+                logits_processor=LogitsProcessorList([logits]),
+                stopping_criteria=StoppingCriteriaList([_Cancel(cancel)]),
+            )
 
 
 def p_fake_from_logits(real_logit: float, fake_logit: float) -> float:
@@ -86,8 +107,11 @@ def p_fake_from_logits(real_logit: float, fake_logit: float) -> float:
 
 
 class Detector:
-    def __init__(self, model, processor, *, choice: ModelChoice | None = None, rule: Rule = "word"):
+    def __init__(
+        self, model, processor, *, choice: ModelChoice | None = None, rule: Rule = "word", backend=None
+    ):
         self.model = model
+        self.backend = backend or GenerateBackend()
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.choice = choice
@@ -145,35 +169,35 @@ class Detector:
         inputs = self.prepare(checked, prompt)
         t_prep = time.perf_counter() - t0
         q: queue.Queue = queue.Queue()
-        capture = _Capture((self.verdict_ids["real"], self.verdict_ids["fake"]))
         failure: list[BaseException] = []
+        vids = (self.verdict_ids["real"], self.verdict_ids["fake"])
 
         def work():
             try:
-                with torch.inference_mode():
-                    self.model.generate(
-                        **inputs,
-                        do_sample=False,
-                        num_beams=1,
-                        max_new_tokens=max_new_tokens,
-                        streamer=_QueueStreamer(q),
-                        logits_processor=LogitsProcessorList([capture]),
-                        stopping_criteria=StoppingCriteriaList([_Cancel(cancel)]),
-                    )
+                self.backend.run(
+                    self.model,
+                    inputs,
+                    max_new_tokens=max_new_tokens,
+                    verdict_ids=vids,
+                    cancel=cancel,
+                    emit=lambda tok, pair: q.put(("token", tok, pair)),
+                )
             except BaseException as exc:  # handed to the consumer, re-raised there
                 failure.append(exc)
-                q.put(("end", None))
+            finally:
+                q.put(("end", None, None))
 
         worker = threading.Thread(target=work, name="spot-generate", daemon=True)
         worker.start()
         decoder = IncrementalDecoder(self.tokenizer)
         eos = set(_as_list(self.model.generation_config.eos_token_id))
+        steps: list[tuple[float, float]] = []
         t_first = None
         verdict_sent = False
         finished = False
         try:
             while True:
-                kind, tok = q.get()
+                kind, tok, pair = q.get()
                 if kind == "end":
                     finished = True
                     break
@@ -181,12 +205,13 @@ class Detector:
                     t_first = time.perf_counter() - t0
                 if tok in eos:
                     continue
+                steps.append(pair)
                 delta = decoder.push(tok)
                 if delta:
                     yield TextDelta(delta)
                 if not verdict_sent and verdict_sentence_end(decoder.text) is not None:
                     verdict_sent = True
-                    v, p, _ = self._verdict(decoder.text, decoder.ids, capture.steps)
+                    v, p, _ = self._verdict(decoder.text, decoder.ids, steps)
                     yield VerdictReady(v, p)
         finally:
             if not finished:  # the consumer walked away (closed the generator): stop generating now
@@ -197,7 +222,7 @@ class Detector:
         if cancel.is_set():
             raise StreamCancelled("generation was cancelled")
         text, ends = decoder.finish()
-        verdict, p_fake, vidx = self._verdict(text, decoder.ids, capture.steps)
+        verdict, p_fake, vidx = self._verdict(text, decoder.ids, steps)
         if not verdict_sent:
             yield VerdictReady(verdict, p_fake)
         total = time.perf_counter() - t0

@@ -636,7 +636,7 @@ def resized_size(width: int, height: int, size: int = MODEL_SIZE) -> tuple[int, 
     if width <= 0 or height <= 0:
         raise ValueError(f"image size must be positive, got {width}x{height}")
     short, long = (width, height) if width <= height else (height, width)
-    new_short, new_long = size, int(size * long / short)
+    new_short, new_long = size, round(size * long / short)
     return (new_short, new_long) if width <= height else (new_long, new_short)
 
 
