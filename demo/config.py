@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f", ""}
+_DTYPES = ("auto", "bfloat16", "float16", "float32", "bf16", "fp16", "fp32")
 
 
 def on_spaces(environ: Mapping[str, str] | None = None) -> bool:
@@ -62,7 +62,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("device", "SPOT_DEVICE", "--device", str, None,
            "`cuda`, `cuda:1`, `cpu`, `mps`; default: the first GPU if any, else the CPU."),
     Option("dtype", "SPOT_DTYPE", "--dtype", str, None,
-           "`bfloat16`, `float16` or `float32`; default: bfloat16 on GPU, float32 on CPU."),
+           "`bfloat16`, `float16`, `float32` (or `bf16`, `fp16`, `fp32`); default: bfloat16 on GPU, "
+           "float32 on CPU."),
     Option("quantization", "SPOT_QUANTIZATION", "--quantization", str, None,
            "`4bit` or `8bit` (bitsandbytes, GPU only) to fit FakeVLM on a smaller GPU."),
     Option("db_url", "SPOT_DB_URL", "--db", str, None,
@@ -91,8 +92,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("reviewers", "SPOT_REVIEWERS", "--reviewers", str, "",
            "Comma-separated Hugging Face user names allowed to review when signed in on a Space."),
     Option("secret_key", "SPOT_SECRET_KEY", None, str, None,
-           "Key for the pseudonymous visitor hashes (environment only). Unset: a random key is "
-           "created once and kept in `<data dir>/secret_key`.", secret=True),
+           "Key for the pseudonymous visitor hashes (environment only, at least 16 characters). "
+           "Unset: a random key is created once and kept in `<data dir>/secret.key`.", secret=True),
 )
 
 
@@ -188,31 +189,11 @@ def parse_config(argv: Sequence[str] | None = None,
     values["reviewers"] = tuple(r.strip() for r in (values["reviewers"] or "").split(",") if r.strip())
     if values["quantization"] not in (None, "4bit", "8bit"):
         raise ConfigError(f"--quantization / SPOT_QUANTIZATION must be 4bit or 8bit, got {values['quantization']!r}")
-    if values["dtype"] not in (None, "bfloat16", "float16", "float32"):
-        raise ConfigError(f"--dtype / SPOT_DTYPE must be bfloat16, float16 or float32, got {values['dtype']!r}")
+    if values["dtype"] not in (None, *_DTYPES):
+        raise ConfigError(f"--dtype / SPOT_DTYPE must be one of {', '.join(_DTYPES)}, got {values['dtype']!r}")
     values["on_spaces"] = spaces
     known = {f.name for f in fields(AppConfig)}
     return AppConfig(**{k: v for k, v in values.items() if k in known})
-
-
-def ensure_secret_key(config: AppConfig) -> str:
-    """The configured secret key, or one created once and kept (mode 0600) in the data directory.
-
-    Visitor hashes must stay stable across restarts, or a returning visitor would lose their history.
-    """
-    if config.secret_key:
-        return config.secret_key
-    path = config.data_dir / "secret_key"
-    if path.exists():
-        key = path.read_text().strip()
-        if key:
-            return key
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(key)
-    return key
 
 
 def options_table_markdown() -> str:

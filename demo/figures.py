@@ -15,8 +15,8 @@ import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 from PIL import Image
+from plotly.subplots import make_subplots
 
 from explain.types import Box, PhraseMap
 

@@ -40,16 +40,7 @@ _MIB = 1024 * 1024
 # Pillow format ids we decode. Restricting Image.open to these keeps Pillow from guessing exotic
 # formats from random bytes (TGA has no signature) and from running EPS through Ghostscript.
 # "JPEG" also yields MPO (multi-picture JPEG from phones) through Pillow's JPEG factory.
-ACCEPTED_FORMATS: tuple[str, ...] = (
-    "JPEG",
-    "PNG",
-    "WEBP",
-    "GIF",
-    "BMP",
-    "TIFF",
-    "AVIF",
-    "HEIF",
-)
+ACCEPTED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF", "HEIF")
 
 REJECT_CODES: tuple[str, ...] = (
     "empty",  # zero bytes
@@ -94,9 +85,7 @@ class IntakeLimits:
         kwargs: dict[str, int] = {}
         raw_mb = env.get("SPOT_MAX_UPLOAD_MB", "").strip()
         if raw_mb:
-            kwargs["max_bytes"] = int(
-                _positive_number("SPOT_MAX_UPLOAD_MB", raw_mb) * _MIB
-            )
+            kwargs["max_bytes"] = int(_positive_number("SPOT_MAX_UPLOAD_MB", raw_mb) * _MIB)
         raw_px = env.get("SPOT_MAX_PIXELS", "").strip()
         if raw_px:
             kwargs["max_pixels"] = int(_positive_number("SPOT_MAX_PIXELS", raw_px))
@@ -123,9 +112,7 @@ class CheckedImage:
     format: str  # Pillow's id of the detected format: "JPEG", "PNG", "HEIF", ...
     width: int  # after EXIF rotation, as displayed
     height: int
-    crop_box: tuple[
-        int, int, int, int
-    ]  # covers every original pixel the model's crop touches
+    crop_box: tuple[int, int, int, int]  # covers every original pixel the model's crop touches
     crop_box_f: BoxF  # the exact crop in original pixel coordinates
     notes: tuple[str, ...]  # what intake did to the picture, in words for the visitor
     byte_size: int
@@ -153,13 +140,13 @@ def _register_plugins() -> None:
             import pillow_heif
 
             pillow_heif.register_heif_opener()
-        except Exception as exc:  # noqa: BLE001  (ImportError or a broken native lib)
+        except Exception as exc:  # ImportError or a broken native lib
             log.info("HEIF support unavailable: %s", exc)
         Image.init()
         if "AVIF" not in Image.OPEN:
             try:
                 import pillow_avif  # noqa: F401  (registers the AVIF opener on import)
-            except Exception as exc:  # noqa: BLE001  (absence only narrows formats)
+            except Exception as exc:  # absence only narrows formats
                 log.info("AVIF support unavailable: %s", exc)
         _plugins_done = True
 
@@ -179,9 +166,7 @@ def check_image(data: bytes, limits: IntakeLimits = IntakeLimits()) -> CheckedIm
         raise TypeError(f"check_image wants bytes, got {type(data).__name__}")
     data = bytes(data)
     if not data:
-        raise ImageRejected(
-            "empty", "The file is empty. Please choose a picture to upload."
-        )
+        raise ImageRejected("empty", "The file is empty. Please choose a picture to upload.")
     if len(data) > limits.max_bytes:
         raise ImageRejected(
             "too_large",
@@ -200,9 +185,7 @@ def check_image(data: bytes, limits: IntakeLimits = IntakeLimits()) -> CheckedIm
         notes: list[str] = []
         # Pillow truncates 16-bit colour PNG/TIFF to 8 bits while decoding; say so. (Read the
         # tile before anything loads the pixels: PNG's getexif() does, and clears it.)
-        if img.mode in ("RGB", "RGBA") and any(
-            ";16" in _tile_rawmode(t) for t in img.tile
-        ):
+        if img.mode in ("RGB", "RGBA") and any(";16" in _tile_rawmode(t) for t in img.tile):
             notes.append("16-bit image reduced to 8 bits")
         frame_note = _frames_note(img, fmt)
         if frame_note:
@@ -210,9 +193,7 @@ def check_image(data: bytes, limits: IntakeLimits = IntakeLimits()) -> CheckedIm
         if fmt == "PNG":
             extra = _bytes_after_png_end(data)
             if extra:
-                notes.append(
-                    f"{extra} bytes of extra data after the end of the PNG were ignored"
-                )
+                notes.append(f"{extra} bytes of extra data after the end of the PNG were ignored")
 
         _decode(img, limits)
         # Only after decoding: PNG's getexif() loads the pixels and _orientation swallows errors.
@@ -222,12 +203,7 @@ def check_image(data: bytes, limits: IntakeLimits = IntakeLimits()) -> CheckedIm
         except ImageRejected:
             raise
         except Exception:
-            log.warning(
-                "colour conversion failed for %s %s",
-                img.format,
-                img.mode,
-                exc_info=True,
-            )
+            log.warning("colour conversion failed for %s %s", img.format, img.mode, exc_info=True)
             raise ImageRejected(
                 "unsupported_format",
                 f"This {fmt} picture uses a colour mode ({img.mode}) we cannot convert. "
@@ -239,8 +215,7 @@ def check_image(data: bytes, limits: IntakeLimits = IntakeLimits()) -> CheckedIm
     rgb = _apply_orientation(rgb, orientation, notes)
     if min(rgb.size) < MODEL_SIZE:
         notes.append(
-            f"the picture is smaller than the model's {MODEL_SIZE}-pixel view and was enlarged, "
-            "which blurs fine detail"
+            f"the picture is smaller than the model's {MODEL_SIZE}-pixel view and was enlarged, which blurs fine detail"
         )
     box_f = crop_box_for(rgb.width, rgb.height)
     return CheckedImage(
@@ -256,10 +231,16 @@ def check_image(data: bytes, limits: IntakeLimits = IntakeLimits()) -> CheckedIm
     )
 
 
-def load_image_file(
-    path: str | os.PathLike[str], limits: IntakeLimits = IntakeLimits()
-) -> CheckedImage:
+def load_image_file(path: str | os.PathLike[str], limits: IntakeLimits = IntakeLimits()) -> CheckedImage:
     """`check_image` on a file, refusing oversize files before reading them into memory."""
+    return check_image(load_image_bytes(path, limits), limits)
+
+
+def load_image_bytes(path: str | os.PathLike[str], limits: IntakeLimits = IntakeLimits()) -> bytes:
+    """The file's original bytes, refusing oversize files before reading them into memory.
+
+    For callers that need the bytes as well as the CheckedImage (provenance reads the metadata).
+    """
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -270,15 +251,12 @@ def load_image_file(
                     "Please upload a smaller version of the picture.",
                 )
             # st_size lies for pipes and special files: never read past the cap regardless.
-            data = fh.read(limits.max_bytes + 1)
+            return fh.read(limits.max_bytes + 1)
     except ImageRejected:
         raise
     except OSError as exc:
         log.warning("cannot read upload %s: %s", Path(path).name, exc)
-        raise ImageRejected(
-            "unreadable", "The uploaded file could not be read. Please try again."
-        ) from None
-    return check_image(data, limits)
+        raise ImageRejected("unreadable", "The uploaded file could not be read. Please try again.") from None
 
 
 def _mb(n: int) -> str:
@@ -297,7 +275,7 @@ def _open(data: bytes) -> ImageFile.ImageFile:
         raise _bomb(None) from None
     except Image.UnidentifiedImageError:
         raise _not_an_image(data) from None
-    except Exception as exc:  # noqa: BLE001  (half-parsed headers raise many kinds)
+    except Exception as exc:  # half-parsed headers raise many kinds
         what = _signature_name(data) or "picture"
         if data.startswith(b"\x89PNG") and data[8:16] != b"\x00\x00\x00\x0dIHDR":
             # Garbage after the signature reads as a chunk running past the end ("truncated");
@@ -312,9 +290,7 @@ def _open(data: bytes) -> ImageFile.ImageFile:
 def _check_geometry(width: int, height: int, limits: IntakeLimits) -> None:
     """Size checks on the header's numbers, before a single pixel is decoded."""
     if width <= 0 or height <= 0:
-        raise ImageRejected(
-            "corrupt", "The picture file claims to have no pixels; it is damaged."
-        )
+        raise ImageRejected("corrupt", "The picture file claims to have no pixels; it is damaged.")
     if width * height > limits.max_pixels:
         raise ImageRejected(
             "too_many_pixels",
@@ -350,14 +326,14 @@ def _bomb(size: tuple[int, int] | None) -> ImageRejected:
 def _decode(img: ImageFile.ImageFile, limits: IntakeLimits) -> None:
     fmt = _signature_name_for_format(img.format)
     try:
-        if getattr(img, "n_frames", 1) > 1:
+        if img.tell() != 0:  # counting frames may have left a later frame current
             img.seek(0)
         img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _bomb(img.size) from None
     except MemoryError:
         raise _bomb(img.size) from None
-    except Exception as exc:  # noqa: BLE001  (decoders raise many kinds on bad data)
+    except Exception as exc:  # decoders raise many kinds on bad data
         raise _decode_failure(exc, fmt) from None
     # A frame may grow the canvas while decoding (GIF frames outside the logical screen).
     w, h = img.size
@@ -368,14 +344,7 @@ def _decode(img: ImageFile.ImageFile, limits: IntakeLimits) -> None:
 def _decode_failure(exc: BaseException, what: str) -> ImageRejected:
     text = str(exc).lower()
     truncated = isinstance(exc, EOFError) or any(
-        s in text
-        for s in (
-            "truncat",
-            "end of file",
-            "end of data",
-            "unexpected end",
-            "premature end",
-        )
+        s in text for s in ("truncat", "end of file", "end of data", "unexpected end", "premature end")
     )
     if truncated:
         return ImageRejected(
@@ -383,10 +352,7 @@ def _decode_failure(exc: BaseException, what: str) -> ImageRejected:
             f"This {what} file is incomplete: it ends before the picture does (an interrupted "
             "download or upload?). Please try the original file.",
         )
-    if not isinstance(
-        exc,
-        (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError),
-    ):
+    if not isinstance(exc, (OSError, SyntaxError, ValueError, IndexError, KeyError, TypeError, RuntimeError)):
         # Unexpected kinds may be our bug rather than the file's: keep the traceback in the log.
         log.warning("unexpected error decoding %s", what, exc_info=exc)
     return ImageRejected(
@@ -448,8 +414,7 @@ def _not_an_image(data: bytes) -> ImageRejected:
         if len(data) < 64:
             return ImageRejected(
                 "truncated",
-                f"This {sig[0]} file is incomplete: only {len(data)} bytes arrived. "
-                "Please try the original file.",
+                f"This {sig[0]} file is incomplete: only {len(data)} bytes arrived. Please try the original file.",
             )
         return ImageRejected(
             "corrupt",
@@ -458,8 +423,7 @@ def _not_an_image(data: bytes) -> ImageRejected:
     if sig:
         return ImageRejected(
             "unsupported_format",
-            f"This looks like {_a(sig[0])} file, which we cannot read. "
-            "Please save the picture as JPEG or PNG.",
+            f"This looks like {_a(sig[0])} file, which we cannot read. Please save the picture as JPEG or PNG.",
         )
     kind = _describe_non_image(data)
     return ImageRejected(
@@ -477,11 +441,7 @@ def _describe_non_image(data: bytes) -> str:
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n").lower()
     if "<svg" in text:
         return "an SVG drawing (vector graphics are not supported; export it as PNG)"
-    if (
-        text.startswith(("<!doctype html", "<html"))
-        or "<html" in text
-        or "<body" in text
-    ):
+    if text.startswith(("<!doctype html", "<html")) or "<html" in text or "<body" in text:
         return "a web page (HTML)"
     printable = sum(ch.isprintable() or ch in "\t\r\n" for ch in text)
     if text and printable / len(text) > 0.95:
@@ -495,7 +455,7 @@ def _describe_non_image(data: bytes) -> str:
 def _orientation(img: Image.Image) -> int:
     try:
         value = img.getexif().get(0x0112, 1)
-    except Exception:  # noqa: BLE001  (malformed EXIF is common; pixels may be fine)
+    except Exception:  # malformed EXIF is common; pixels may be fine
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
@@ -511,9 +471,7 @@ _ORIENTATION = {
 }
 
 
-def _apply_orientation(
-    img: Image.Image, orientation: int, notes: list[str]
-) -> Image.Image:
+def _apply_orientation(img: Image.Image, orientation: int, notes: list[str]) -> Image.Image:
     if orientation not in _ORIENTATION:
         return img
     method, words = _ORIENTATION[orientation]
@@ -524,7 +482,7 @@ def _apply_orientation(
 def _frames_note(img: Image.Image, fmt: str) -> str | None:
     try:
         n = int(getattr(img, "n_frames", 1))
-    except Exception:  # noqa: BLE001  (a broken tail is refused by the decode)
+    except Exception:  # a broken tail is refused by the decode
         return None
     if n <= 1:
         return None
@@ -553,10 +511,15 @@ def _to_rgb(img: Image.Image, notes: list[str]) -> Image.Image:
         return _int_to_rgb(img, notes)
     if mode == "F":
         return _float_to_rgb(img, notes)
+    if mode == "LAB":
+        # Pillow's plain convert() copies LAB's bands as if they were RGB; go through LittleCMS.
+        from PIL import ImageCms
+
+        to_srgb = ImageCms.buildTransform(ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB")
+        notes.append("CIELAB colours converted to sRGB")
+        return ImageCms.applyTransform(img, to_srgb)
     if mode == "CMYK":
-        notes.append(
-            "CMYK colours converted to RGB (approximate; colour profile not applied)"
-        )
+        notes.append("CMYK colours converted to RGB (approximate; colour profile not applied)")
         return img.convert("RGB")
     has_alpha = mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in img.info
     if not has_alpha:
@@ -590,7 +553,8 @@ def _int_to_rgb(img: Image.Image, notes: list[str]) -> Image.Image:
 def _float_to_rgb(img: Image.Image, notes: list[str]) -> Image.Image:
     """Floats in [0, 1] are intensities (scaled by 255); anything else has no absolute scale and is
     stretched min..max onto 0..255. NaN and infinities become black."""
-    a = np.asarray(img).astype(np.float64)
+    with np.errstate(invalid="ignore"):  # signalling NaNs in the file flag "invalid" when widened
+        a = np.asarray(img).astype(np.float64)
     finite = np.isfinite(a)
     if not finite.all():
         notes.append("non-finite pixel values (NaN/infinity) shown as black")
@@ -602,9 +566,7 @@ def _float_to_rgb(img: Image.Image, notes: list[str]) -> Image.Image:
         lo = float(values.min()) if values.size else 0.0
         out = _stretch(np.where(finite, a, lo))
         hi = float(values.max()) if values.size else 0.0
-        notes.append(
-            f"floating-point image (values {lo:.3g} to {hi:.3g}) stretched to 8 bits"
-        )
+        notes.append(f"floating-point image (values {lo:.3g} to {hi:.3g}) stretched to 8 bits")
     return Image.fromarray(out, "L").convert("RGB")
 
 
@@ -636,18 +598,22 @@ def resized_size(width: int, height: int, size: int = MODEL_SIZE) -> tuple[int, 
     if width <= 0 or height <= 0:
         raise ValueError(f"image size must be positive, got {width}x{height}")
     short, long = (width, height) if width <= height else (height, width)
-    new_short, new_long = size, round(size * long / short)
+    new_short, new_long = size, int(size * long / short)
     return (new_short, new_long) if width <= height else (new_long, new_short)
 
 
 def crop_box_for(width: int, height: int, size: int = MODEL_SIZE) -> BoxF:
     """The size x size centre crop the model sees, as a float box in original pixel coordinates."""
     new_w, new_h = resized_size(width, height, size)
-    # transformers.image_transforms.center_crop: top = (h - crop_h) // 2, left likewise.
-    top = (new_h - size) // 2
-    left = (new_w - size) // 2
+    left, top = _crop_offsets(new_w, new_h, size)
     sx, sy = width / new_w, height / new_h
     return (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
+
+
+def _crop_offsets(new_w: int, new_h: int, size: int) -> tuple[int, int]:
+    """(left, top) of the centre crop in the resized image, floored as
+    transformers.image_transforms.center_crop does: top = (h - crop_h) // 2."""
+    return (new_w - size) // 2, (new_h - size) // 2
 
 
 def _cover_box(box: BoxF, width: int, height: int) -> tuple[int, int, int, int]:
@@ -661,17 +627,13 @@ def _cover_box(box: BoxF, width: int, height: int) -> tuple[int, int, int, int]:
     )
 
 
-def crop_to_original(
-    crop_box_f: BoxF, x: float, y: float, size: int = MODEL_SIZE
-) -> tuple[float, float]:
+def crop_to_original(crop_box_f: BoxF, x: float, y: float, size: int = MODEL_SIZE) -> tuple[float, float]:
     """A point in the model's size x size crop -> the same point in original pixels."""
     x0, y0, x1, y1 = crop_box_f
     return x0 + x * (x1 - x0) / size, y0 + y * (y1 - y0) / size
 
 
-def original_to_crop(
-    crop_box_f: BoxF, x: float, y: float, size: int = MODEL_SIZE
-) -> tuple[float, float]:
+def original_to_crop(crop_box_f: BoxF, x: float, y: float, size: int = MODEL_SIZE) -> tuple[float, float]:
     """A point in original pixels -> the model's crop (outside [0, size) when the model did not see it)."""
     x0, y0, x1, y1 = crop_box_f
     return (x - x0) * size / (x1 - x0), (y - y0) * size / (y1 - y0)
@@ -686,9 +648,7 @@ def grid_cell_box(crop_box_f: BoxF, row: int, col: int, grid: int = GRID) -> Box
     return (x0 + col * cw, y0 + row * ch, x0 + (col + 1) * cw, y0 + (row + 1) * ch)
 
 
-def original_to_cell(
-    crop_box_f: BoxF, x: float, y: float, grid: int = GRID
-) -> tuple[int, int] | None:
+def original_to_cell(crop_box_f: BoxF, x: float, y: float, grid: int = GRID) -> tuple[int, int] | None:
     """The (row, col) grid cell holding an original-pixel point, or None when outside the crop."""
     x0, y0, x1, y1 = crop_box_f
     u, v = (x - x0) / (x1 - x0), (y - y0) / (y1 - y0)
@@ -703,33 +663,5 @@ def model_view(checked: CheckedImage, size: int = MODEL_SIZE) -> Image.Image:
     img = checked.image
     new_w, new_h = resized_size(img.width, img.height, size)
     resized = img.resize((new_w, new_h), resample=Image.Resampling.BICUBIC)
-    top, left = (new_h - size) // 2, (new_w - size) // 2
+    left, top = _crop_offsets(new_w, new_h, size)
     return resized.crop((left, top, left + size, top + size))
-
-
-def load_image_bytes(
-    path: str | os.PathLike[str], limits: IntakeLimits = IntakeLimits()
-) -> bytes:
-    """The file's original bytes, refusing oversize files before reading them into memory.
-
-    For callers that need the bytes as well as the CheckedImage (provenance reads the metadata).
-    """
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > limits.max_bytes:
-                raise ImageRejected(
-                    "too_large",
-                    f"The file is {_mb(size)} and the limit is {_mb(limits.max_bytes)}. "
-                    "Please upload a smaller version of the picture.",
-                )
-            return fh.read(
-                limits.max_bytes + 1
-            )  # st_size lies for pipes: never read past the cap
-    except ImageRejected:
-        raise
-    except OSError as exc:
-        log.warning("cannot read upload %s: %s", Path(path).name, exc)
-        raise ImageRejected(
-            "unreadable", "The uploaded file could not be read. Please try again."
-        ) from None

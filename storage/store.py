@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import replace
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -599,7 +600,7 @@ class Store:
                  .order_by(Feedback.id).limit(page))
             q = q.where(Feedback.review_state == "accepted") if accepted_only else \
                 q.where(Feedback.review_state != "rejected")
-            rows = self._read(lambda s: [_export_row(f, p, i, self.files) for f, p, i in s.execute(q).unique()])
+            rows = self._read(partial(_export_rows_page, q=q, files=self.files))
             if not rows:
                 return
             yield from rows
@@ -674,6 +675,10 @@ def _feedback_out(f: Feedback) -> FeedbackOut:
         corrected_explanation=f.corrected_explanation, category=f.category, comment=f.comment,
         consent=bool(f.consent), created_at=f.created_at, updated_at=f.updated_at,
         review_state=f.review_state, reviewed_by=f.reviewed_by, reviewed_at=f.reviewed_at)
+
+
+def _export_rows_page(s: Session, *, q: Any, files: ImageFiles) -> list[ExportRow]:
+    return [_export_row(f, p, i, files) for f, p, i in s.execute(q).unique()]
 
 
 def _export_row(f: Feedback, p: Prediction, img: Image, files: ImageFiles) -> ExportRow:

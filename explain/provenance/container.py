@@ -101,7 +101,7 @@ def read_container(data: bytes) -> Container:
             _walk_webp(view, c)
         else:
             _walk_other(data, c)
-    except Exception as exc:  # noqa: BLE001 - a walker bug must not take intake down
+    except Exception as exc:  # a walker bug must not take intake down
         c.notes.append(f"metadata walk stopped early ({type(exc).__name__})")
     if len(data) > limits.MAX_SCAN_BYTES:
         c.notes.append(f"only the first {limits.MAX_SCAN_BYTES // (1024 * 1024)} MB were searched")
@@ -131,6 +131,8 @@ def _walk_jpeg(v: memoryview, c: Container) -> None:
         length = struct.unpack(">H", v[pos + 2 : pos + 4])[0]
         if length < 2 or pos + 2 + length > n:
             c.notes.append(f"JPEG segment {marker:#04x} runs past the end of the file")
+            if length >= 2 and 0xE0 <= marker <= 0xEF:  # still say what it was (e.g. C2PA)
+                _jpeg_segment(marker, v[pos + 4 : n], c, info)
             return
         payload = v[pos + 4 : pos + 2 + length]
         _jpeg_segment(marker, payload, c, info)

@@ -160,17 +160,17 @@ def _decode(raw: bytes, typ: int, e: str) -> str | int | float | bytes | None:
     if typ in (5, 10) and len(raw) >= 8:
         num, den = struct.unpack(e + ("II" if typ == 5 else "ii"), raw[:8])
         return num / den if den else None
-    if typ == 1 and raw:
-        return raw[0]
+    if typ in (1, 6) and raw:  # BYTE: a number, or (as some writers store comments) bytes
+        return raw[0] if len(raw) == 1 else raw
     return None
 
 
 def decode_user_comment(raw: bytes | str | None) -> str | None:
     """EXIF UserComment: an 8-byte charset header, then the text (generators put settings here)."""
-    if raw is None:
-        return None
     if isinstance(raw, str):
         return raw
+    if not isinstance(raw, (bytes, bytearray)):
+        return None
     head, body = raw[:8], raw[8:]
     if head.startswith(b"UNICODE"):
         if body[:2] in (b"\xff\xfe", b"\xfe\xff"):

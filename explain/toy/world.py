@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from ..images import crop_box_for
 from . import texts
 
 MODEL_SIZE = 336  # the crop the model sees
@@ -34,6 +35,8 @@ REGIONS: tuple[str, ...] = texts.REGIONS
 # (x0, y0, x1, y1), x1/y1 exclusive
 Box = tuple[int, int, int, int]
 BoxF = tuple[float, float, float, float]
+
+__all__ = ["Artifact", "Sample", "crop_box_for", "generate", "model_view", "patch_labels", "patch_regions"]
 
 # Image sizes: the short edge is never below the model's 336 px (artifacts are sized in model
 # pixels and would be blurred away by upsampling); the long edge up to twice the short one, in
@@ -63,22 +66,6 @@ class Sample:
     explanation: str  # the full answer, "This is a fake image. ..."
     crop_box: BoxF  # where the model's 336 x 336 crop lies in the original image
     notes: dict = field(default_factory=dict)
-
-
-def crop_box_for(width: int, height: int, size: int = MODEL_SIZE) -> BoxF:
-    """The part of a width x height image that CLIP's processor keeps, in original pixels.
-
-    Same arithmetic as transformers' CLIP image processor: the shortest edge is resized to `size`
-    (the long one to int(size * long / short)), then a centre crop of size x size with the offset
-    floor((new - size) / 2). Pixel i of the resized image covers original [i * w / new_w, (i + 1) * ...).
-    """
-    if width <= height:
-        new_w, new_h = size, int(size * height / width)
-    else:
-        new_w, new_h = int(size * width / height), size
-    left, top = (new_w - size) // 2, (new_h - size) // 2
-    sx, sy = width / new_w, height / new_h
-    return (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
 
 
 def model_view(image: Image.Image, size: int = MODEL_SIZE) -> np.ndarray:

@@ -1,0 +1,56 @@
+"""Spot the Fake: start the web app. Wiring only: configuration, model, store, UI, launch.
+
+    python app.py [--model auto|toy|ID|PATH] [--db URL] [--data-dir DIR] [--port P] ...
+
+Every flag is also an environment variable (see demo/config.py and the README).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a classroom machine
+
+
+def main(argv: list[str] | None = None) -> int:
+    from demo.config import ConfigError, parse_config
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = parse_config(sys.argv[1:] if argv is None else argv)
+    except ConfigError as exc:
+        print(f"app.py: {exc}", file=sys.stderr)
+        return 2
+
+    from explain.loader import ModelUnavailable, load_detector
+    from storage import StorageError, Store
+
+    try:
+        detector = load_detector(config.model, revision=config.revision, device=config.device,
+                                 dtype=config.dtype, quantization=config.quantization)
+    except ModelUnavailable as exc:
+        print(f"app.py: {exc}", file=sys.stderr)
+        return 2
+    try:
+        store = Store.open(config.db_url, config.data_dir)
+    except StorageError as exc:
+        print(f"app.py: {exc}", file=sys.stderr)
+        return 2
+
+    from demo.state import AppState
+    from demo.ui import build_demo, launch_options
+
+    app = AppState(detector, store, config)
+    demo = build_demo(app)
+    try:
+        demo.launch(**launch_options(config))
+    finally:
+        app.close()
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,345 @@
+"""Event handlers: translate Gradio inputs into AppState calls and AppState results into outputs.
+
+Kept thin on purpose: no model, storage or privacy logic here (that is demo/state.py). Each public
+handler has an explicit signature because Gradio names API parameters after it, and `None`
+defaults make parameters optional for `gradio_client`. `UserError` becomes `gr.Error`, whose
+message the visitor sees as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from explain.confidence import is_uncertain
+
+from . import cards, figures
+from .state import AppState, ExplainView, Reviewer, UserError, Visitor
+from .strings import t
+
+EXPLORER_COLUMNS = ["prediction", "feedback", "when", "verdict", "p_fake", "visitor says", "true label",
+                    "category", "disputed", "review", "explanation"]
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn UserError into gr.Error (shown to the visitor, no traceback) for plain and generator handlers."""
+    if _is_generator(fn):
+        @functools.wraps(fn)
+        def gen_wrapper(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except UserError as exc:
+                raise gr.Error(str(exc), print_exception=False) from None
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+    return wrapper
+
+
+def _is_generator(fn: Callable) -> bool:
+    import inspect
+
+    return inspect.isgeneratorfunction(fn)
+
+
+def _request_address(request: gr.Request | None) -> str | None:
+    """The client's address, used only to key an in-memory rate limit (never stored)."""
+    if request is None:
+        return None
+    headers = getattr(request, "headers", None) or {}
+    forwarded = headers.get("x-forwarded-for") if hasattr(headers, "get") else None
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None)
+
+
+class Handlers:
+    def __init__(self, app: AppState, upload_dir: str):
+        self.app = app
+        self.upload_dir = Path(upload_dir).resolve()
+
+    # ------------------------------------------------------------------ helpers
+    def visitor_of(self, token: Any, request: gr.Request | None) -> Visitor:
+        return self.app.visitor(token, getattr(request, "session_hash", None), _request_address(request))
+
+    def upload_path(self, image: Any) -> str | None:
+        """The uploaded file's path, only if it lies in Gradio's upload folder.
+
+        The explain event skips Gradio's preprocessing (which would re-encode some images), so the
+        raw payload is checked here: Gradio already refuses paths outside its cache, and this is
+        a second lock on the same door.
+        """
+        if image is None:
+            return None
+        path = image.get("path") if isinstance(image, dict) else None
+        if not isinstance(path, str) or not path:
+            raise UserError(t("err_no_image"))
+        resolved = Path(path).resolve()
+        if not resolved.is_relative_to(self.upload_dir) or not resolved.is_file():
+            raise UserError(t("err_no_image"))
+        return str(resolved)
+
+    # ------------------------------------------------------------------ page load
+    def on_load(self, visitor: Any = None) -> str:
+        """Give a new browser its random token (kept in its localStorage)."""
+        return visitor if self.app.valid_token(visitor) else self.app.new_visitor_token()
+
+    # ------------------------------------------------------------------ explain
+    def validate_explain(self, image: Any = None, visitor: Any = None, request: gr.Request = None):
+        """Runs before the request joins the queue: bad uploads never take a model slot."""
+        ok = gr.validate(True, "")
+        try:
+            message = self.app.precheck(self.upload_path(image), self.visitor_of(visitor, request))
+        except UserError as exc:
+            message = str(exc)
+        return gr.validate(message is None, message or ""), ok
+
+    @user_errors
+    def explain(self, image: Any = None, visitor: Any = None, request: gr.Request = None) -> Iterator[tuple]:
+        """Explain whether a picture is AI-generated, streaming the model's answer.
+
+        Returns (repeatedly, as the answer grows): the model's 336x336 view, the verdict card
+        (HTML), the provenance panel (HTML), the answer text, the phrase chips, the language-prior
+        legend, a status line, a details dict (prediction_id, verdict, p_fake, phrases, sha256,
+        crop_box, provenance, ...), the prediction id, and two cleared plots and maps.
+        """
+        v = self.visitor_of(visitor, request)
+        shown = -1
+        for view in self.app.explain(self.upload_path(image), v):
+            first = view.stage == "checked"
+            done = view.stage == "done"
+            chips = gr.skip()
+            if first or len(view.phrases) != shown or done:
+                shown = len(view.phrases)
+                chips = gr.update(choices=[(p, i) for i, p in enumerate(view.phrases)], value=None)
+            yield (
+                view.view if first or done else gr.skip(),
+                cards.verdict_card(view.verdict, view.p_fake, pending=True),
+                cards.evidence_panel(view.provenance) if first or done else gr.skip(),
+                view.text,
+                chips,
+                gr.update(visible=False) if first else gr.skip(),
+                self._status(view),
+                self._details(view),
+                str(view.prediction_id) if done else "",
+                None if first else gr.skip(),
+                None if first else gr.skip(),
+                None if first else gr.skip(),
+            )
+
+    def _status(self, view: ExplainView) -> str:
+        if view.stage == "checked":
+            notes = "; ".join(view.checked.notes)
+            return t("status_thinking") + (f"  \n_{notes}_" if notes else "")
+        if view.stage == "done" and view.explanation is not None:
+            tm = view.explanation.timings
+            return t("status_done", seconds=tm.total_s, tokens=tm.new_tokens)
+        return t("status_streaming")
+
+    def _details(self, view: ExplainView) -> dict[str, Any]:
+        c = view.checked
+        d: dict[str, Any] = {
+            "stage": view.stage, "prediction_id": view.prediction_id, "verdict": view.verdict,
+            "p_fake": view.p_fake, "uncertain": is_uncertain(view.p_fake), "text": view.text,
+            "phrases": list(view.phrases), "sha256": c.sha256, "format": c.format, "width": c.width,
+            "height": c.height, "byte_size": c.byte_size, "crop_box": list(c.crop_box), "notes": list(c.notes),
+            "model": self.app.model_id, "provenance": view.provenance,
+        }
+        if view.explanation is not None:
+            tm = view.explanation.timings
+            d["timings"] = {"first_token_s": round(tm.first_token_s, 3), "total_s": round(tm.total_s, 3),
+                            "new_tokens": tm.new_tokens, "tokens_per_s": round(tm.tokens_per_s, 1)}
+        return d
+
+    # ------------------------------------------------------------------ maps
+    @user_errors
+    def attribute(self, prediction_id: Any = None, method: str = "gradient", phrase: Any = None,
+                  opacity: float = 0.7, visitor: Any = None, request: gr.Request = None,
+                  progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008 - Gradio's own idiom
+        """Attribution maps for every phrase of a prediction ("gradient": fast; "occlusion": faithful).
+
+        Returns the selected phrase's heatmap, all phrases side by side, the chips (phrases resting
+        on language prior are marked), the prior legend, the maps as JSON and a status line.
+        """
+        v = self.visitor_of(visitor, request)
+        method = method or "gradient"
+
+        def report(fraction: float, message: str) -> None:
+            progress(fraction, desc=message)
+
+        if method == "occlusion":
+            progress(0.0, desc=t("status_occlusion"))
+        analysis, maps = self.app.maps(prediction_id, v, method, progress=report)
+        return self._map_outputs(analysis, maps, phrase, opacity)
+
+    def _map_outputs(self, analysis, maps, phrase: Any, opacity: float) -> tuple:
+        phrases = [p.text for p in analysis.explanation.phrases]
+        index = self._phrase_index(phrase, len(phrases))
+        prior = {m.phrase_index for m in maps if m.extra.get("language_prior")}
+        choices = [(t("chip_prior", text=p) if i in prior else p, i) for i, p in enumerate(phrases)]
+        return (
+            self._heatmap(analysis, maps, index, opacity),
+            figures.small_multiples(analysis.checked.image, analysis.checked.image.size,
+                                    [m for m in maps if 0 <= m.phrase_index < len(phrases)],
+                                    [phrases[m.phrase_index] for m in maps if 0 <= m.phrase_index < len(phrases)],
+                                    opacity=float(opacity or 0.7)),
+            gr.update(choices=choices, value=index),
+            gr.update(visible=bool(prior)),
+            _maps_json(maps),
+            t("status_maps_done"),
+        )
+
+    @staticmethod
+    def _phrase_index(phrase: Any, n: int) -> int | None:
+        if n == 0:
+            return None
+        try:
+            i = int(phrase)
+        except (TypeError, ValueError):
+            return 1 if n > 1 else 0  # the first phrase after the verdict sentence
+        return i if 0 <= i < n else (1 if n > 1 else 0)
+
+    def _heatmap(self, analysis, maps, index: int | None, opacity: float):
+        pm = next((m for m in maps if m.phrase_index == index), None)
+        title = analysis.explanation.phrases[index].text if index is not None else ""
+        image = analysis.checked.image
+        return figures.heatmap_figure(image, image.size, pm, opacity=float(opacity or 0.7), title=title,
+                                      unseen_label=t("unseen_margin"))
+
+    @user_errors
+    def auto_maps(self, prediction_id: Any = None, opacity: float = 0.7, visitor: Any = None,
+                  request: gr.Request = None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
+        """After an explanation: the fast maps, and the map switch back on "fast"."""
+        out = self.attribute(prediction_id, "gradient", None, opacity, visitor, request, progress)
+        return (*out, "gradient")
+
+    @user_errors
+    def redraw(self, prediction_id: Any = None, method: str = "gradient", phrase: Any = None,
+               opacity: float = 0.7, visitor: Any = None, request: gr.Request = None) -> tuple:
+        """A chip click or the opacity slider: redraw from cached maps (no model call)."""
+        v = self.visitor_of(visitor, request)
+        hit = self.app.cached_maps(prediction_id, v, method or "gradient")
+        if hit is None:
+            return gr.skip(), gr.skip()
+        analysis, maps = hit
+        out = self._map_outputs(analysis, maps, phrase, opacity)
+        return out[0], out[1]
+
+    # ------------------------------------------------------------------ feedback
+    def reset_feedback(self, prediction_id: Any = None, visitor: Any = None, request: gr.Request = None) -> tuple:
+        """A fresh form for a new prediction, with its phrases to vote on."""
+        v = self.visitor_of(visitor, request)
+        hit = None
+        try:
+            hit = self.app._analysis(prediction_id, v)  # noqa: SLF001 - same package
+        except UserError:
+            pass
+        choices = [(p.text, i) for i, p in enumerate(hit.explanation.phrases)] if hit else []
+        return (None, None, gr.update(choices=choices, value=[]), gr.update(choices=choices, value=[]), "", None,
+                "", False, "", None)
+
+    @user_errors
+    def feedback(self, prediction_id: Any = None, verdict: str | None = None, true_label: str | None = None,
+                 agree: list | None = None, disagree: list | None = None, corrected: str | None = None,
+                 category: str | None = None, comment: str | None = None, consent: bool = False,
+                 visitor: Any = None, request: gr.Request = None) -> tuple[str, int]:
+        """Save the visitor's judgement of a prediction (sending again updates the same record).
+
+        verdict: "right" | "wrong"; true_label: "real" | "fake" | "unsure"; agree / disagree: phrase
+        indices; category: a FakeClue category; consent: keep the picture for training.
+        Returns a confirmation and the feedback record id.
+        """
+        from .state import FeedbackForm
+
+        form = FeedbackForm(prediction_id, verdict or None, true_label or None, list(agree or []),
+                            list(disagree or []), corrected, category or None, comment, bool(consent))
+        fid, updated = self.app.feedback(form, self.visitor_of(visitor, request))
+        return t("fb_saved", id=fid, updated=t("fb_saved_updated") if updated else ""), fid
+
+    # ------------------------------------------------------------------ explorer
+    @user_errors
+    def explorer(self, verdict: str | None = None, disagreement: bool = False, category: str | None = None,
+                 review_state: str | None = None, reviewer: Reviewer | None = None, visitor: Any = None,
+                 request: gr.Request = None) -> tuple[pd.DataFrame, str]:
+        rows = self.app.explorer_rows(self.visitor_of(visitor, request), reviewer, verdict=verdict or None,
+                                      disagreement=True if disagreement else None, category=category or None,
+                                      review_state=review_state or None)
+        frame = pd.DataFrame(rows, columns=EXPLORER_COLUMNS)
+        return frame, "" if rows else t("explorer_nothing")
+
+    @staticmethod
+    def explorer_select(evt: gr.SelectData) -> str:
+        row = getattr(evt, "row_value", None) or []
+        return str(row[0]) if row else ""
+
+    @user_errors
+    def explorer_open(self, selected: Any = None, opacity: float = 0.7, reviewer: Reviewer | None = None,
+                      visitor: Any = None, request: gr.Request = None) -> tuple:
+        if not str(selected or "").strip():
+            raise UserError(t("explorer_pick"))
+        r = self.app.reopen(selected, self.visitor_of(visitor, request), reviewer)
+        p = r.prediction
+        phrases = [s.text for s in p.phrases]
+        gradient = [m for m in r.maps if m.method == "gradient" and 0 <= m.phrase_index < len(phrases)]
+        maps = gradient or [m for m in r.maps if 0 <= m.phrase_index < len(phrases)]
+        plot = figures.small_multiples(r.image, r.size, maps, [phrases[m.phrase_index] for m in maps],
+                                       opacity=float(opacity or 0.7)) if maps else None
+        fb = None
+        if r.feedback is not None:
+            f = r.feedback
+            fb = {"id": f.id, "verdict_correct": f.verdict_correct, "true_label": f.true_label,
+                  "phrase_votes": {str(k): v for k, v in f.phrase_votes.items()},
+                  "corrected_explanation": f.corrected_explanation, "category": f.category,
+                  "comment": f.comment, "consent": f.consent, "review_state": f.review_state,
+                  "reviewed_by": f.reviewed_by}
+        note = "" if r.image is not None else t("no_image_kept")
+        p_txt = "" if p.p_fake is None else f", p_fake {p.p_fake:.2f}"
+        status = t("explorer_reopened", id=p.id, verdict=p.verdict, p=p_txt) + (f"  \n_{note}_" if note else "")
+        return (cards.verdict_card(p.verdict, p.p_fake), p.text, fb, plot,
+                r.feedback.id if r.feedback else None, status)
+
+    # ------------------------------------------------------------------ reviewers
+    @user_errors
+    def login(self, token: str | None = None, visitor: Any = None, request: gr.Request = None) -> tuple:
+        reviewer = self.app.login_with_token(token, self.visitor_of(visitor, request))
+        return reviewer, t("reviewer_ok", name=reviewer.name), ""
+
+    def login_oauth(self, profile: gr.OAuthProfile | None = None) -> tuple:
+        """On a Space: a signed-in Hugging Face user on the reviewer list becomes a reviewer."""
+        name = getattr(profile, "username", None) if profile is not None else None
+        try:
+            reviewer = self.app.login_with_profile(name)
+        except UserError as exc:
+            return None, str(exc)
+        if reviewer is None:
+            return gr.skip(), gr.skip()
+        return reviewer, t("reviewer_ok", name=reviewer.name)
+
+    @user_errors
+    def review(self, feedback_id: Any, state: str, reviewer: Reviewer | None) -> str:
+        if feedback_id in (None, ""):
+            raise UserError(t("review_no_feedback"))
+        self.app.review(feedback_id, state, reviewer)
+        return t("review_done", id=int(feedback_id), state=state)
+
+    @user_errors
+    def export(self, reviewer: Reviewer | None = None) -> tuple:
+        path, count = self.app.export(reviewer)
+        return str(path), t("export_done", count=count)
+
+
+def _maps_json(maps) -> list[dict]:
+    from explain.attribution import maps_to_json
+
+    return maps_to_json(list(maps))

@@ -1,0 +1,120 @@
+"""Wiring: build the page (demo/layout.py) and connect its events to the handlers.
+
+`build_demo(app)` returns a queued `gr.Blocks`; `launch_options(config)` the keyword arguments for
+`launch()` that app.py and the tests share (CSS, theme, upload limit, address).
+
+Named API endpoints (for `gradio_client`): `/explain` (streaming), `/attribute`, `/feedback`.
+Everything else is private to the page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from gradio.utils import get_upload_folder
+
+from . import cards
+from .config import AppConfig
+from .handlers import Handlers
+from .layout import Layout, build_layout
+from .state import AppState
+from .strings import t
+
+STYLE = Path(__file__).resolve().parent.parent / "assets" / "style.css"
+MODEL_SLOT = "model"  # one concurrency group for everything that runs the model
+
+
+def theme() -> gr.themes.Base:
+    # System fonts only: the app must look right offline, and fetch nothing from font CDNs.
+    return gr.themes.Soft(
+        primary_hue="indigo", neutral_hue="slate",
+        font=["ui-sans-serif", "system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+    )
+
+
+def build_demo(app: AppState) -> gr.Blocks:
+    config = app.config
+    banner = cards.model_banner(app.model_id, getattr(app.detector, "revision", None), app.model_license,
+                                app.model_notice)
+    about = t("about") + "\n\n" + banner
+    with gr.Blocks(title=t("title"), analytics_enabled=False) as demo:
+        ui = build_layout(banner_md=banner, about_md=about, oauth=config.on_spaces, is_toy=app.is_toy)
+        wire(demo, ui, Handlers(app, get_upload_folder()), config)
+    demo.queue(default_concurrency_limit=8, max_size=config.queue_size)
+    return demo
+
+
+def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
+    model = dict(concurrency_id=MODEL_SLOT, concurrency_limit=config.concurrency)
+
+    # a random, private token per browser (localStorage), from which the visitor pseudonym derives
+    blocks.load(h.on_load, inputs=[ui.visitor], outputs=[ui.visitor], api_visibility="private")
+
+    explain_outputs = [ui.crop_view, ui.verdict_card, ui.evidence, ui.explanation, ui.chips, ui.prior_legend,
+                       ui.status, ui.details, ui.prediction_id, ui.heatmap, ui.multiples, ui.maps_json]
+    explained = gr.on(
+        triggers=[ui.run_btn.click, ui.image_in.upload, ui.image_in.input],
+        fn=h.explain, inputs=[ui.image_in, ui.visitor], outputs=explain_outputs,
+        api_name="explain", validator=h.validate_explain, preprocess=False,
+        show_progress="minimal", trigger_mode="always_last", **model,
+    )
+    feedback_form = [ui.fb_verdict, ui.fb_true_label, ui.fb_agree, ui.fb_disagree, ui.fb_corrected,
+                     ui.fb_category, ui.fb_comment, ui.fb_consent, ui.fb_result, ui.fb_id]
+    map_outputs = [ui.heatmap, ui.multiples, ui.chips, ui.prior_legend, ui.maps_json, ui.status]
+    explained.success(
+        h.reset_feedback, inputs=[ui.prediction_id, ui.visitor], outputs=feedback_form, api_visibility="private",
+    ).success(
+        h.auto_maps, inputs=[ui.prediction_id, ui.opacity, ui.visitor], outputs=[*map_outputs, ui.method],
+        api_visibility="private", show_progress_on=[ui.heatmap], **model,
+    )
+
+    # the public /attribute endpoint is the map switch (fast gradient / faithful occlusion)
+    ui.method.input(
+        h.attribute, inputs=[ui.prediction_id, ui.method, ui.chips, ui.opacity, ui.visitor],
+        outputs=map_outputs, api_name="attribute", preprocess=False, show_progress_on=[ui.heatmap], **model,
+    )
+    ui.chips.input(h.redraw, inputs=[ui.prediction_id, ui.method, ui.chips, ui.opacity, ui.visitor],
+                   outputs=[ui.heatmap, ui.multiples], api_visibility="private", show_progress="hidden")
+    ui.opacity.release(h.redraw, inputs=[ui.prediction_id, ui.method, ui.chips, ui.opacity, ui.visitor],
+                       outputs=[ui.heatmap, ui.multiples], api_visibility="private", show_progress="hidden")
+
+    ui.fb_submit.click(
+        h.feedback,
+        inputs=[ui.prediction_id, ui.fb_verdict, ui.fb_true_label, ui.fb_agree, ui.fb_disagree, ui.fb_corrected,
+                ui.fb_category, ui.fb_comment, ui.fb_consent, ui.visitor],
+        outputs=[ui.fb_result, ui.fb_id], api_name="feedback", preprocess=False,
+    )
+
+    # explorer
+    filters = [ui.ex_verdict, ui.ex_disagree, ui.ex_category, ui.ex_review, ui.reviewer, ui.visitor]
+    gr.on([ui.ex_refresh.click, ui.ex_verdict.input, ui.ex_disagree.input, ui.ex_category.input,
+           ui.ex_review.input], h.explorer, inputs=filters, outputs=[ui.ex_table, ui.ex_status],
+          api_visibility="private")
+    ui.ex_table.select(h.explorer_select, inputs=None, outputs=[ui.ex_selected], api_visibility="private")
+    gr.on([ui.ex_open.click, ui.ex_selected.submit], h.explorer_open,
+          inputs=[ui.ex_selected, ui.opacity, ui.reviewer, ui.visitor],
+          outputs=[ui.ex_card, ui.ex_text, ui.ex_feedback, ui.ex_plot, ui.ex_feedback_id, ui.ex_status],
+          api_visibility="private")
+    gr.on([ui.rv_login.click, ui.rv_token.submit], h.login, inputs=[ui.rv_token, ui.visitor],
+          outputs=[ui.reviewer, ui.rv_status, ui.rv_token], api_visibility="private",
+          ).success(h.explorer, inputs=filters, outputs=[ui.ex_table, ui.ex_status], api_visibility="private")
+    if ui.rv_hf_login is not None:
+        blocks.load(h.login_oauth, inputs=None, outputs=[ui.reviewer, ui.rv_status], api_visibility="private")
+    ui.rv_accept.click(lambda f, r: h.review(f, "accepted", r), inputs=[ui.ex_feedback_id, ui.reviewer],
+                       outputs=[ui.rv_status], api_visibility="private")
+    ui.rv_reject.click(lambda f, r: h.review(f, "rejected", r), inputs=[ui.ex_feedback_id, ui.reviewer],
+                       outputs=[ui.rv_status], api_visibility="private")
+    ui.rv_export.click(h.export, inputs=[ui.reviewer], outputs=[ui.rv_file, ui.rv_status], api_visibility="private")
+
+
+def launch_options(config: AppConfig) -> dict[str, Any]:
+    """Keyword arguments for `demo.launch()`."""
+    return dict(
+        server_name=config.host, server_port=config.port, share=config.share,
+        max_file_size=config.max_upload_bytes, css_paths=[STYLE] if STYLE.is_file() else None,
+        theme=theme(), show_error=False, footer_links=["api", "settings"], ssr_mode=False,
+        enable_monitoring=False, run_history=False,
+    )

@@ -1,0 +1,7 @@
+"""Entry point for `python -m storage`; see storage/cli.py."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,39 @@
+"""Visual reliance: score with the image minus score with a mid-grey image through the same processor."""
+
+from __future__ import annotations
+
+import torch
+from conftest import image_processor, reference_scores
+from PIL import Image
+
+from explain.attribution.reliance import is_language_prior, scores_and_reliance
+from explain.attribution.scoring import NEUTRAL_RGB, neutral_pixel_values
+
+
+def test_neutral_image_is_mid_grey_through_the_processor():
+    pv = neutral_pixel_values(image_processor())
+    direct = image_processor()(images=Image.new("RGB", (336, 336), NEUTRAL_RGB), return_tensors="pt")["pixel_values"]
+    assert pv.shape == (1, 3, 336, 336)
+    torch.testing.assert_close(pv, direct)
+    # uniform per channel: (128/255 - mean) / std
+    mean = torch.tensor([0.48145466, 0.4578275, 0.40821073])
+    std = torch.tensor([0.26862954, 0.26130258, 0.27577711])
+    torch.testing.assert_close(pv[0, :, 100, 200], (128 / 255 - mean) / std, rtol=1e-5, atol=1e-5)
+
+
+def test_reliance_is_score_minus_neutral_score(fixed):
+    image, neutral, reliance = scores_and_reliance(fixed.scorer())
+    with torch.no_grad():
+        ref_image = reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans)
+        grey_inputs = {**fixed.inputs, "pixel_values": fixed.neutral}
+        ref_neutral = reference_scores(fixed.model, grey_inputs, fixed.answer, fixed.spans)
+    torch.testing.assert_close(image, ref_image, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(neutral, ref_neutral, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(reliance, ref_image - ref_neutral, rtol=1e-4, atol=1e-4)
+
+
+def test_language_prior_threshold_is_per_token():
+    assert is_language_prior(0.01, 4)
+    assert is_language_prior(-2.0, 1)
+    assert not is_language_prior(0.3, 4)  # 0.075 nats a token
+    assert not is_language_prior(0.0, 0)  # nothing scored, nothing to judge

@@ -1,0 +1,82 @@
+"""Fixtures for the storage tests: every backend test runs on SQLite, and on PostgreSQL when
+SPOT_TEST_PG_URL is set (CI sets it with .ci/postgres.sh; locally the PostgreSQL runs are
+skipped with the reason). Each PostgreSQL test gets its own fresh schema, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+for p in (str(REPO), str(HERE)):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+from sqlalchemy import create_engine  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from storage_helpers import SECRET, Maker  # noqa: E402
+
+from storage import Store  # noqa: E402
+
+PG_ENV = "SPOT_TEST_PG_URL"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pg_url() -> str | None:
+    return os.environ.get(PG_ENV) or None
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a brand-new schema."""
+    base = pg_url()
+    if not base:
+        pytest.skip(f"PostgreSQL not configured: set {PG_ENV} (CI runs `eval \"$(bash .ci/postgres.sh)\"`)")
+    url = make_url(base)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db' / 'spot.db'}"
+    return request.getfixturevalue("pg_schema_url")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def store(db_url: str, data_dir: Path) -> Iterator[Store]:
+    s = Store.open(db_url, data_dir, secret=SECRET, orphan_grace_s=0)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+
+
+@pytest.fixture
+def make(store: Store) -> Maker:
+    return Maker(store)
