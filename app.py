@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     from demo.config import ConfigError, parse_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("alembic", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         config = parse_config(sys.argv[1:] if argv is None else argv)
     except ConfigError as exc:

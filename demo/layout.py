@@ -111,15 +111,16 @@ def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) ->
                     crop_view = gr.Image(label=t("crop_label"), interactive=False, height=220, format="png",
                                          elem_id="spot-crop", buttons=[])
                 with gr.Column(scale=7, min_width=360):
-                    status = gr.Markdown(t("status_ready"), elem_id="spot-status")
+                    status = gr.Markdown(t("status_ready"), label="status", elem_id="spot-status")
                     with gr.Row(equal_height=False):
-                        verdict_card = gr.HTML("", elem_id="spot-verdict-box", min_height=0)
-                        evidence = gr.HTML("", elem_id="spot-evidence-box", min_height=0)
+                        verdict_card = gr.HTML("", label="verdict card", elem_id="spot-verdict-box", min_height=0)
+                        evidence = gr.HTML("", label="evidence panel", elem_id="spot-evidence-box", min_height=0)
                     explanation = gr.Textbox(label=t("explanation_label"), lines=4, max_lines=12,
                                              interactive=False, elem_id="spot-explanation", autoscroll=True)
                     chips = gr.Radio(choices=[], label=t("chips_label"), elem_id="spot-chips",
                                      elem_classes=["spot-chips"], interactive=True)
-                    prior_legend = gr.Markdown(t("prior_legend"), visible=False, elem_id="spot-prior-legend")
+                    prior_legend = gr.Markdown(t("prior_legend"), label="prior legend", visible=False,
+                                               elem_id="spot-prior-legend")
                     with gr.Row():
                         method = gr.Radio([(t("map_fast"), "gradient"), (t("map_faithful"), "occlusion")],
                                           value="gradient", label=t("map_method_label"), elem_id="spot-method")
@@ -148,7 +149,7 @@ def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) ->
                 fb_comment = gr.Textbox(label=t("fb_comment"), lines=1, max_length=2000, elem_id="fb-comment")
                 fb_consent = gr.Checkbox(False, label=t("fb_consent"), elem_id="fb-consent")
                 fb_submit = gr.Button(t("fb_submit"), variant="secondary", elem_id="fb-submit")
-                fb_result = gr.Markdown("", elem_id="fb-result")
+                fb_result = gr.Markdown("", label="confirmation", elem_id="fb-result")
                 fb_id = gr.Number(visible=False, precision=0, label="feedback id")
 
         with gr.Tab(t("tab_explorer"), id="explorer", elem_id="tab-explorer"):

@@ -25,6 +25,7 @@ import time
 import zipfile
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,49 @@ class RateLimiter:
                 for k in [k for k, v in self._hits.items() if not v][:10_000]:
                     del self._hits[k]
             return 0.0
+
+
+class ModelLock:
+    """Explanations may share the model; attributions need it alone (writer-preferring RW lock).
+
+    Captum hooks the model's modules while it attributes, and such hooks fire for every forward
+    pass through the module, from any thread: a generation running beside an attribution would
+    corrupt its maps (or break its backward pass). Generation alone is safe to overlap.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
 
 
 @dataclass(frozen=True)
@@ -249,6 +293,7 @@ class AppState:
         self._cache_bytes = cache_bytes
         self._checked: OrderedDict[str, tuple[CheckedImage, bytes]] = OrderedDict()  # validator -> handler
         self._lock = threading.Lock()
+        self.model_lock = ModelLock()
         self._address_salt = secrets.token_bytes(16)  # per process: address keys die with it
         self.explain_rate = RateLimiter(config.rate_limit, clock=clock)
         self.feedback_rate = RateLimiter(config.rate_limit, clock=clock)
@@ -348,20 +393,24 @@ class AppState:
         view = ExplainView("checked", checked, model_view(checked), provenance)
         yield view
         text = ""
+        explanation: Explanation | None = None
         try:
-            for item in _stream_on_gpu(self.detector, checked, self.config.max_new_tokens):
-                if isinstance(item, TextDelta):
-                    text += item.text
-                    view = replace(view, stage="text", text=text, phrases=finished_phrases(text, False))
-                    yield view
-                elif isinstance(item, VerdictReady):
-                    view = replace(view, stage="verdict", verdict=item.verdict, p_fake=item.p_fake)
-                    yield view
-                elif isinstance(item, Explanation):
-                    explanation = item
+            with self.model_lock.shared():
+                for item in _stream_on_gpu(self.detector, checked, self.config.max_new_tokens):
+                    if isinstance(item, TextDelta):
+                        text += item.text
+                        view = replace(view, stage="text", text=text, phrases=finished_phrases(text, False))
+                        yield view
+                    elif isinstance(item, VerdictReady):
+                        view = replace(view, stage="verdict", verdict=item.verdict, p_fake=item.p_fake)
+                        yield view
+                    elif isinstance(item, Explanation):
+                        explanation = item
         except (MemoryError, RuntimeError, ValueError) as exc:
             log.exception("model failure")
             raise UserError(t("err_model", error=type(exc).__name__)) from None
+        if explanation is None:  # the stream ended without an answer (cancelled)
+            raise UserError(t("err_model", error="no answer"))
         prediction_id = self._save_prediction(visitor, checked, explanation, provenance)
         analysis = Analysis(prediction_id, visitor.client_hash, checked, data, explanation, provenance)
         self._remember(analysis)
@@ -430,18 +479,27 @@ class AppState:
         a = self._analysis(prediction_id, visitor)
         if method not in a.maps:
             try:
-                maps = _attribute_on_gpu(self.detector, a.checked, a.explanation, method, progress)
+                with self.model_lock.exclusive():
+                    if method not in a.maps:  # a twin request may have made them while we waited
+                        a.maps[method] = _attribute_on_gpu(self.detector, a.checked, a.explanation, method,
+                                                           progress)
+                        self._save_maps(a, a.maps[method])
             except (MemoryError, RuntimeError, ValueError) as exc:
                 log.exception("attribution failure")
                 raise UserError(t("err_model", error=type(exc).__name__)) from None
-            a.maps[method] = maps
-            try:
-                self.store.save_maps_async(a.prediction_id, [
-                    MapIn(m.phrase_index, m.method, m.grid, tuple(m.crop_box), m.score, m.reliance,
-                          m.deletion_auc, m.insertion_auc) for m in maps])
-            except StorageError as exc:  # the maps are still shown; only keeping them failed
-                log.warning("could not queue maps for storage: %s", exc)
         return a, a.maps[method]
+
+    def _save_maps(self, a: Analysis, maps: list[PhraseMap]) -> None:
+        def done(future) -> None:
+            if future.exception() is not None:  # the maps are still shown; only keeping them failed
+                log.warning("could not store maps of prediction %s: %s", a.prediction_id, future.exception())
+
+        try:
+            self.store.save_maps_async(a.prediction_id, [
+                MapIn(m.phrase_index, m.method, m.grid, tuple(m.crop_box), m.score, m.reliance,
+                      m.deletion_auc, m.insertion_auc) for m in maps]).add_done_callback(done)
+        except StorageError as exc:
+            log.warning("could not queue maps for storage: %s", exc)
 
     def cached_maps(self, prediction_id: Any, visitor: Visitor, method: str) -> tuple[Analysis, list[PhraseMap]] | None:
         """Maps already computed (no model call), or None."""

@@ -24,9 +24,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, case, delete, func, select, update
+from sqlalchemy import Select, and_, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,25 @@ from .writer import Tx, Writer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# Core tables for the hot write paths (the ORM unit of work costs ~1 ms a flush).
+IMAGES = Image.__table__
+PREDICTIONS = Prediction.__table__
+FEEDBACK = Feedback.__table__
+VOTES = PhraseVote.__table__
+MAPS = PhraseMapRow.__table__
+_FB_FIELDS = ("verdict_correct", "true_label", "corrected_explanation", "category", "comment", "consent")
+# Built once: constructing a statement costs more than running it on SQLite.
+_Q_IMAGE_WIDTH = select(IMAGES.c.width).where(IMAGES.c.sha256 == bindparam("sha"))
+_Q_IMAGE_STORED = select(IMAGES.c.stored_path, IMAGES.c.format).where(IMAGES.c.sha256 == bindparam("sha"))
+_Q_PRED_OWNER = (select(PREDICTIONS.c.client_hash, PREDICTIONS.c.verdict, PREDICTIONS.c.phrases,
+                        PREDICTIONS.c.image_sha256).where(PREDICTIONS.c.id == bindparam("pid")))
+_Q_FEEDBACK_BY_KEY = (select(FEEDBACK.c.id, *(FEEDBACK.c[k] for k in _FB_FIELDS))
+                      .where(FEEDBACK.c.prediction_id == bindparam("pid"), FEEDBACK.c.client_hash == bindparam("ch")))
+_Q_VOTES = select(VOTES.c.phrase_index, VOTES.c.vote).where(VOTES.c.feedback_id == bindparam("fid"))
+_Q_CONSENT_COVERS = (select(FEEDBACK.c.id).join(PREDICTIONS, FEEDBACK.c.prediction_id == PREDICTIONS.c.id)
+                     .where(PREDICTIONS.c.image_sha256 == bindparam("sha"), FEEDBACK.c.consent.is_(True))
+                     .limit(1))
 
 DEFAULT_ORPHAN_GRACE_S = 300.0
 
@@ -154,38 +173,38 @@ class Store:
         except DBAPIError as err:
             raise StorageError(db.describe_db_error(self.url, err)) from None
 
-    def _ensure_image(self, session: Session, sha: str, fmt: str, width: int | None,
+    def _ensure_image(self, conn: Connection, sha: str, fmt: str, width: int | None,
                       height: int | None) -> None:
         """Insert the image row if absent; safe against another process inserting it concurrently."""
-        values = {"sha256": sha, "format": fmt, "width": width, "height": height, "created_at": utcnow()}
-        name = session.get_bind().dialect.name
-        if name == "sqlite":
-            session.execute(sqlite.insert(Image).values(**values).on_conflict_do_nothing())
-        elif name == "postgresql":
-            session.execute(postgresql.insert(Image).values(**values).on_conflict_do_nothing())
-        elif session.get(Image, sha) is None:
-            session.add(Image(**values))
-            session.flush()
-        session.execute(update(Image).where(Image.sha256 == sha, Image.width.is_(None))
-                        .values(width=width, height=height))
+        row = conn.execute(_Q_IMAGE_WIDTH, {"sha": sha}).first()
+        if row is None:
+            values = {"sha256": sha, "format": fmt, "width": width, "height": height, "created_at": utcnow()}
+            name = conn.dialect.name
+            if name == "sqlite":
+                conn.execute(sqlite.insert(IMAGES).on_conflict_do_nothing(), values)
+            elif name == "postgresql":
+                conn.execute(postgresql.insert(IMAGES).on_conflict_do_nothing(), values)
+            else:
+                conn.execute(IMAGES.insert(), values)
+        elif row.width is None and width is not None:
+            conn.execute(update(IMAGES).where(IMAGES.c.sha256 == sha).values(width=width, height=height))
 
     def _store_bytes(self, tx: Tx, data: bytes, fmt: str, width: int | None, height: int | None) -> ImageRef:
         """File first (atomic), then the row that says it is there."""
         sha, _path = self.files.write(data)
-        session = tx.session
-        self._ensure_image(session, sha, fmt, width, height)
-        img = session.get(Image, sha, populate_existing=True)
-        assert img is not None
-        img.stored_path = self.files.rel_path(sha)
-        img.size_bytes = len(data)
-        img.stored_at = img.stored_at or utcnow()
-        return _image_ref(img)
+        conn = tx.conn
+        self._ensure_image(conn, sha, fmt, width, height)
+        conn.execute(update(IMAGES).where(IMAGES.c.sha256 == sha).values(
+            stored_path=self.files.rel_path(sha), size_bytes=len(data),
+            stored_at=func.coalesce(IMAGES.c.stored_at, utcnow())))
+        img = conn.execute(select(IMAGES).where(IMAGES.c.sha256 == sha)).one()
+        return ImageRef(img.sha256, img.format, img.width, img.height, True, img.size_bytes)
 
     def _unlink_if_unreferenced(self, sha: str) -> bool:
         """After a commit: remove the file unless a row (maybe written since) says it is stored.
         Runs in the writer thread, which is the only one that writes files, so the check holds."""
-        with Session(self._writer_engine) as session:
-            stored = session.scalar(select(Image.stored_path).where(Image.sha256 == sha))
+        with self._writer_engine.connect() as conn:
+            stored = conn.execute(select(IMAGES.c.stored_path).where(IMAGES.c.sha256 == sha)).scalar()
         if stored is not None:
             return False
         return self.files.remove(sha)
@@ -241,16 +260,13 @@ class Store:
         v = validate.prediction(p)
 
         def job(tx: Tx) -> int:
-            s = tx.session
-            self._ensure_image(s, v["image_sha256"], v["image_format"], v["image_width"], v["image_height"])
-            row = Prediction(
-                image_sha256=v["image_sha256"], client_hash=v["client_hash"], model_id=v["model_id"],
-                model_revision=v["model_revision"], prompt=v["prompt"], text=v["text"],
-                verdict=v["verdict"], p_fake=v["p_fake"], phrases=v["phrases"], timings=v["timings"],
-                provenance=v["provenance"], created_at=utcnow())
-            s.add(row)
-            s.flush()
-            return row.id
+            self._ensure_image(tx.conn, v["image_sha256"], v["image_format"], v["image_width"],
+                               v["image_height"])
+            cols = ("image_sha256", "client_hash", "model_id", "model_revision", "prompt", "text",
+                    "verdict", "p_fake", "phrases", "timings", "provenance")
+            res = tx.conn.execute(
+                PREDICTIONS.insert(), {**{k: v[k] for k in cols}, "created_at": utcnow()})
+            return int(res.inserted_primary_key[0])
 
         return job
 
@@ -273,20 +289,21 @@ class Store:
             by_key[(v["phrase_index"], v["method"])] = v
 
         def job(tx: Tx) -> int:
-            s = tx.session
-            if s.get(Prediction, pid) is None:
+            conn = tx.conn
+            if conn.execute(select(PREDICTIONS.c.id).where(PREDICTIONS.c.id == pid)).first() is None:
                 raise NotFound(f"no prediction {pid}")
-            existing = {(r.phrase_index, r.method): r for r in s.scalars(
-                select(PhraseMapRow).where(PhraseMapRow.prediction_id == pid))}
-            for key, v in by_key.items():
-                row = existing.get(key) or PhraseMapRow(prediction_id=pid, phrase_index=key[0], method=key[1])
-                row.rows, row.cols = len(v["grid"]), len(v["grid"][0])
-                row.grid = pack_grid(v["grid"])
-                row.crop_x0, row.crop_y0, row.crop_x1, row.crop_y1 = v["crop_box"]
-                row.score, row.reliance = v["score"], v["reliance"]
-                row.deletion_auc, row.insertion_auc = v["deletion_auc"], v["insertion_auc"]
-                row.created_at = utcnow()
-                s.add(row)
+            now = utcnow()
+            for (index, method), v in by_key.items():
+                # Replace, so a map recomputed with the same method overwrites the old one.
+                conn.execute(delete(MAPS).where(MAPS.c.prediction_id == pid, MAPS.c.phrase_index == index,
+                                                MAPS.c.method == method))
+                x0, y0, x1, y1 = v["crop_box"]
+                conn.execute(MAPS.insert(), {
+                    "prediction_id": pid, "phrase_index": index, "method": method,
+                    "rows": len(v["grid"]), "cols": len(v["grid"][0]), "grid": pack_grid(v["grid"]),
+                    "crop_x0": x0, "crop_y0": y0, "crop_x1": x1, "crop_y1": y1,
+                    "score": v["score"], "reliance": v["reliance"], "deletion_auc": v["deletion_auc"],
+                    "insertion_auc": v["insertion_auc"], "created_at": now})
             return len(by_key)
 
         return job
@@ -314,9 +331,12 @@ class Store:
                 raise ValidationError(f"image is too large to keep ({len(image_bytes)} bytes)")
             data = bytes(image_bytes)
 
+        fields = _FB_FIELDS
+
         def job(tx: Tx) -> int:
-            s = tx.session
-            pred = s.get(Prediction, v["prediction_id"])
+            conn = tx.conn
+            F, V = FEEDBACK.c, VOTES.c  # noqa: N806
+            pred = conn.execute(_Q_PRED_OWNER, {"pid": v["prediction_id"]}).first()
             if pred is None or pred.client_hash != v["client_hash"]:
                 # The same answer for "missing" and "someone else's": no probing of others' ids.
                 raise NotFound(f"no prediction {v['prediction_id']} for this visitor")
@@ -330,52 +350,46 @@ class Store:
             if data is not None:
                 if hashlib.sha256(data).hexdigest() != pred.image_sha256:
                     raise ValidationError("the image bytes given are not those of this prediction's image")
-                img = s.get(Image, pred.image_sha256)
+                img = conn.execute(_Q_IMAGE_STORED, {"sha": pred.image_sha256}).first()
                 self._store_bytes(tx, data, img.format if img else "png", None, None)
 
-            row = s.scalar(select(Feedback).where(Feedback.prediction_id == pred.id,
-                                                  Feedback.client_hash == v["client_hash"]))
             now = utcnow()
-            fields = ("verdict_correct", "true_label", "corrected_explanation", "category", "comment", "consent")
+            new = {k: v[k] for k in fields}
+            row = conn.execute(_Q_FEEDBACK_BY_KEY, {"pid": v["prediction_id"], "ch": v["client_hash"]}).first()
             if row is None:
-                row = Feedback(prediction_id=pred.id, client_hash=v["client_hash"], created_at=now,
-                               review_state="pending", **{k: v[k] for k in fields})
-                s.add(row)
-                s.flush()
+                res = conn.execute(FEEDBACK.insert(), {
+                    **new, "prediction_id": v["prediction_id"], "client_hash": v["client_hash"],
+                    "created_at": now, "updated_at": now, "review_state": "pending"})
+                fid = int(res.inserted_primary_key[0])
                 changed = True
             else:
-                old_votes = {pv.phrase_index: pv.vote for pv in row.votes}
-                changed = any(getattr(row, k) != v[k] for k in fields) or old_votes != v["phrase_votes"]
-                for k in fields:
-                    setattr(row, k, v[k])
-                if changed and row.review_state != "pending":
-                    row.review_state, row.reviewed_by, row.reviewed_at = "pending", None, None
-            if changed:
-                row.updated_at = now
-                # Replace the votes with plain SQL first: re-inserting the same (feedback, phrase)
-                # keys through the ORM collection could be flushed before the deletes.
-                s.execute(delete(PhraseVote).where(PhraseVote.feedback_id == row.id))
-                s.add_all(PhraseVote(feedback_id=row.id, phrase_index=i, vote=vote)
-                          for i, vote in sorted(v["phrase_votes"].items()))
-                s.flush()
-                s.expire(row, ["votes"])
+                fid = row.id
+                old_votes = dict(conn.execute(_Q_VOTES, {"fid": fid}).all())
+                changed = any(getattr(row, k) != new[k] for k in fields) or old_votes != v["phrase_votes"]
+                if changed:
+                    # An edit after review goes back to the reviewers.
+                    conn.execute(update(FEEDBACK).where(F.id == fid).values(
+                        **new, updated_at=now, review_state="pending", reviewed_by=None, reviewed_at=None))
+                    conn.execute(delete(VOTES).where(V.feedback_id == fid))
+            if changed and v["phrase_votes"]:
+                conn.execute(VOTES.insert(), [{"feedback_id": fid, "phrase_index": i, "vote": vote}
+                                              for i, vote in sorted(v["phrase_votes"].items())])
             if not v["consent"]:
                 self._drop_unconsented(tx, pred.image_sha256)
-            return row.id
+            return fid
 
         return job
 
     def _drop_unconsented(self, tx: Tx, sha: str) -> None:
-        s = tx.session
-        covered = s.scalar(
-            select(func.count()).select_from(Feedback).join(Prediction)
-            .where(Prediction.image_sha256 == sha, Feedback.consent.is_(True)))
-        if covered:
+        conn = tx.conn
+        img = conn.execute(_Q_IMAGE_STORED, {"sha": sha}).first()
+        if img is None or img.stored_path is None:
             return
-        img = s.get(Image, sha)
-        if img is not None and img.stored_path is not None:
-            img.stored_path, img.size_bytes, img.stored_at = None, None, None
-            tx.on_commit(lambda: self._unlink_if_unreferenced(sha))
+        if conn.execute(_Q_CONSENT_COVERS, {"sha": sha}).first():
+            return
+        conn.execute(update(IMAGES).where(IMAGES.c.sha256 == sha)
+                     .values(stored_path=None, size_bytes=None, stored_at=None))
+        tx.on_commit(lambda: self._unlink_if_unreferenced(sha))
 
     def review(self, feedback_id: int, state: str, reviewer: str) -> None:
         """Set the review state of a feedback record (reviewers only)."""
@@ -392,10 +406,10 @@ class Store:
             raise ValidationError("reviewer name is required")
 
         def job(tx: Tx) -> None:
-            row = tx.session.get(Feedback, fid)
-            if row is None:
+            res = tx.conn.execute(update(FEEDBACK).where(FEEDBACK.c.id == fid).values(
+                review_state=state, reviewed_by=who, reviewed_at=utcnow()))
+            if res.rowcount == 0:
                 raise NotFound(f"no feedback {fid}")
-            row.review_state, row.reviewed_by, row.reviewed_at = state, who, utcnow()
 
         return job
 
@@ -405,21 +419,24 @@ class Store:
         sha = validate.sha256_hex(sha256)
 
         def job(tx: Tx) -> DeleteResult:
-            s = tx.session
-            pred_ids = select(Prediction.id).where(Prediction.image_sha256 == sha).scalar_subquery()
-            fb_ids = select(Feedback.id).where(Feedback.prediction_id.in_(pred_ids)).scalar_subquery()
-            count = lambda model, cond: s.scalar(select(func.count()).select_from(model).where(cond))  # noqa: E731
-            n_fb = count(Feedback, Feedback.prediction_id.in_(pred_ids))
-            n_maps = count(PhraseMapRow, PhraseMapRow.prediction_id.in_(pred_ids))
-            n_pred = count(Prediction, Prediction.image_sha256 == sha)
-            n_img = count(Image, Image.sha256 == sha)
+            conn = tx.conn
+            P, F = PREDICTIONS.c, FEEDBACK.c  # noqa: N806
+            pred_ids = select(P.id).where(P.image_sha256 == sha).scalar_subquery()
+            fb_ids = select(F.id).where(F.prediction_id.in_(pred_ids)).scalar_subquery()
+
+            def count(table: Any, cond: Any) -> int:
+                return int(conn.execute(select(func.count()).select_from(table).where(cond)).scalar() or 0)
+
+            n_fb = count(FEEDBACK, F.prediction_id.in_(pred_ids))
+            n_maps = count(MAPS, MAPS.c.prediction_id.in_(pred_ids))
+            n_pred = count(PREDICTIONS, P.image_sha256 == sha)
+            n_img = count(IMAGES, IMAGES.c.sha256 == sha)
             # Children first, so the result does not depend on ON DELETE CASCADE being enforced.
-            s.execute(delete(PhraseVote).where(PhraseVote.feedback_id.in_(fb_ids)))
-            s.execute(delete(Feedback).where(Feedback.prediction_id.in_(pred_ids)))
-            s.execute(delete(PhraseMapRow).where(PhraseMapRow.prediction_id.in_(pred_ids)))
-            s.execute(delete(Prediction).where(Prediction.image_sha256 == sha))
-            s.execute(delete(Image).where(Image.sha256 == sha))
-            s.expunge_all()
+            conn.execute(delete(VOTES).where(VOTES.c.feedback_id.in_(fb_ids)))
+            conn.execute(delete(FEEDBACK).where(F.prediction_id.in_(pred_ids)))
+            conn.execute(delete(MAPS).where(MAPS.c.prediction_id.in_(pred_ids)))
+            conn.execute(delete(PREDICTIONS).where(P.image_sha256 == sha))
+            conn.execute(delete(IMAGES).where(IMAGES.c.sha256 == sha))
             tx.on_commit(lambda: outcome.update(file=self._unlink_if_unreferenced(sha)))
             tx.on_commit(self._scrub_sqlite)
             return DeleteResult(sha, n_img, n_pred, n_maps, n_fb, file_removed=False)
@@ -433,12 +450,12 @@ class Store:
         rows whose file has vanished as not stored. Runs at open; safe to run any time."""
 
         def job(tx: Tx) -> SweepResult:
-            s = tx.session
-            stored = set(s.scalars(select(Image.sha256).where(Image.stored_path.is_not(None))))
+            stored = set(tx.conn.execute(select(IMAGES.c.sha256).where(IMAGES.c.stored_path.is_not(None)))
+                         .scalars())
             missing = {sha for sha in stored if not self.files.exists(sha)}
             if missing:
-                s.execute(update(Image).where(Image.sha256.in_(missing))
-                          .values(stored_path=None, size_bytes=None, stored_at=None))
+                tx.conn.execute(update(IMAGES).where(IMAGES.c.sha256.in_(missing))
+                                .values(stored_path=None, size_bytes=None, stored_at=None))
             orphans, temps = self.files.sweep(stored - missing, grace_s)
             return SweepResult(orphans, temps, len(missing))
 

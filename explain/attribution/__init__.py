@@ -101,7 +101,7 @@ def attribute(
             e["cells"] = grid
     else:
         grids, deltas = ig_grids(scorer, layer=layer, n_steps=ig_steps, batch_size=batch_size, progress=stage.maps)
-        for e, d in zip(extra_of, deltas.tolist()):
+        for e, d in zip(extra_of, deltas.tolist(), strict=True):
             e["ig_delta"] = d
     scores = neutral = reliance = None
     if with_reliance or with_faithfulness:
@@ -193,4 +193,3 @@ def maps_to_json(maps: list[PhraseMap]) -> list[dict]:
             }
         )
     return out
-

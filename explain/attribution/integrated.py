@@ -49,4 +49,3 @@ def ig_grids(
         if progress:
             progress((k + 1) / n, f"integrated gradients {k + 1}/{n}")
     return grids, deltas
-

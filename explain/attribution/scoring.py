@@ -17,6 +17,7 @@ All return float32 (B, P), one column per phrase, so one forward pass scores eve
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -28,6 +29,10 @@ from ..types import Explanation
 # Mid-grey: the "neutral image" of the visual-reliance score, the occlusion baseline and the
 # faithfulness curves. 128 is the middle of the 8-bit range the processor rescales from.
 NEUTRAL_RGB = (128, 128, 128)
+
+
+# model -> (neutral pixel values, their vision features); entries go with the model
+_NEUTRAL_FEATURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class AttributionError(ValueError):
@@ -187,9 +192,17 @@ class PhraseScorer:
 
     @property
     def neutral_vision_features(self) -> Tensor:
+        """The neutral image's vision features: the same for every attribution with this model, so
+        they are computed once per model (weights are frozen while serving) and shared."""
         if self._neutral_vision is None:
-            with torch.no_grad():
-                self._neutral_vision = self.vision_features_of(self.neutral_pixel_values)
+            pixels = self.neutral_pixel_values
+            cached = _NEUTRAL_FEATURES.get(self.model)
+            if cached is not None and cached[0].shape == pixels.shape and torch.equal(cached[0], pixels):
+                self._neutral_vision = cached[1]
+            else:
+                with torch.no_grad():
+                    self._neutral_vision = self.vision_features_of(pixels)
+                _NEUTRAL_FEATURES[self.model] = (pixels, self._neutral_vision)
         return self._neutral_vision
 
     def image_tokens(self) -> Tensor:

@@ -37,6 +37,7 @@ from .findings import (
     sort_findings,
 )
 from .generators import generator_findings
+from .limits import clean_text
 from .reencoding import editing_findings, no_metadata_findings, reencoding_findings
 from .sources import Sources, gather
 from .xmp import xmp_findings
@@ -66,9 +67,9 @@ def read_provenance(
 
     Never raises: whatever cannot be read is named in `Provenance.errors`. Readers run in order
     of value (credentials first); once `time_budget_s` is spent the rest are skipped, and the
-    errors say so. `c2pa_trust_anchors_pem`: PEM root certificates a C2PA signer must chain to
-    for its signature to count as trusted (e.g. the C2PA trust list); without them every signer
-    is reported as unverified.
+    errors say so. `c2pa_trust_anchors_pem`: PEM root certificates (e.g. the C2PA trust list)
+    added to the anchors c2pa-rs ships with; a signer that chains to none of them is reported as
+    unverified, however valid its signature.
     """
     start = time.perf_counter()
     deadline = start + max(time_budget_s, 0.0)
@@ -117,7 +118,8 @@ def read_provenance(
             errors.append(f"{name} could not be read ({type(exc).__name__})")
     return Provenance(
         findings=sort_findings(findings),
-        errors=tuple(dict.fromkeys(errors)),  # de-duplicated, order kept
+        # File-controlled text (chunk names, parser messages) reaches these: clean, cap, dedupe.
+        errors=tuple(dict.fromkeys(clean_text(e, 300) for e in errors[:50])),
         elapsed_s=time.perf_counter() - start,
         file_format=src.container.file_format,
     )

@@ -22,8 +22,6 @@ JPEG_XMP_EXT_ID = b"http://ns.adobe.com/xmp/extension/\x00"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PROGRESSIVE_SOF = {0xC2, 0xC6, 0xCA, 0xCE}
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-_XMP_START = re.compile(rb"<x:xmpmeta|<x:xapmeta")
-_XMP_END = re.compile(rb"</x:xmpmeta>|</x:xapmeta>")
 
 
 @dataclass
@@ -424,16 +422,27 @@ def _walk_other(data: bytes, c: Container) -> None:
         ispe = data.find(b"ispe", 0, end)
         if ispe >= 4 and ispe + 16 <= len(data):
             c.width, c.height = struct.unpack(">II", data[ispe + 8 : ispe + 16])
+        # "Exif\0\0" also names the item type in the item info box: take the first occurrence
+        # that a TIFF header follows.
         exif_at = data.find(b"Exif\x00\x00", 0, end)
-        if exif_at >= 0 and data[exif_at + 6 : exif_at + 10] in (b"II*\x00", b"MM\x00*"):
-            c.exif = data[exif_at + 6 : exif_at + 6 + limits.MAX_EXIF_BYTES]
+        for _ in range(16):
+            if exif_at < 0:
+                break
+            if data[exif_at + 6 : exif_at + 10] in (b"II*\x00", b"MM\x00*"):
+                c.exif = data[exif_at + 6 : exif_at + 6 + limits.MAX_EXIF_BYTES]
+                break
+            exif_at = data.find(b"Exif\x00\x00", exif_at + 6, end)
     # JUMBF boxes are labelled "jumb" with a "c2pa" manifest store inside.
     if data.find(b"jumb", 0, end) >= 0 and data.find(b"c2pa", 0, end) >= 0:
         c.c2pa_embedded = True
-    start = _XMP_START.search(data, 0, end)
-    if start:
-        stop = _XMP_END.search(data, start.start(), min(end, start.start() + limits.MAX_XMP_PACKET))
-        if stop:
-            _add_xmp(c, memoryview(data)[start.start() : stop.end()])
+    # bytes.find rather than a regex: it is memchr-fast on megabytes of image data.
+    starts = [i for i in (data.find(b"<x:xmpmeta", 0, end), data.find(b"<x:xapmeta", 0, end)) if i >= 0]
+    if starts:
+        start = min(starts)
+        stop_at = min(end, start + limits.MAX_XMP_PACKET)
+        stops = [i for i in (data.find(b"</x:xmpmeta>", start, stop_at), data.find(b"</x:xapmeta>", start, stop_at))
+                 if i >= 0]  # fmt: skip
+        if stops:
+            _add_xmp(c, memoryview(data)[start : min(stops) + len(b"</x:xmpmeta>")])
         else:
             c.notes.append("an XMP packet has no end (or is too large); not read")

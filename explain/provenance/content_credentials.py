@@ -10,8 +10,9 @@ What is reported, for the active manifest:
 
 Honesty rules: a valid signature proves who signed, not that the claim is true; a signer we
 cannot chain to a trust anchor is reported as unverified; a failed binding means the file
-changed after signing. With no trust anchors configured (the default here: the C2PA trust list
-must be supplied by the deployment) no signer can be "trusted".
+changed after signing. A signer counts as trusted only when its certificate chains to a trust
+anchor: those c2pa-rs ships with (if any), plus PEM roots the deployment passes in (e.g. the
+C2PA trust list, which cannot be fetched at run time here).
 
 The reader never touches the network (remote manifests and OCSP are off) and runs in a worker
 thread with a deadline, so a pathological manifest cannot stall intake; it is only called when
@@ -56,6 +57,10 @@ _CLAIM_FAIL_PREFIXES = ("claimSignature.", "assertion.hashedURI.", "claim.missin
                         "manifest.", "assertion.missing", "assertion.cbor")  # fmt: skip
 
 
+MAX_CONCURRENT_READERS = 8
+_IN_FLIGHT = threading.BoundedSemaphore(MAX_CONCURRENT_READERS)
+
+
 @dataclass
 class Validation:
     state: str  # c2pa-rs validation_state: "Trusted" | "Valid" | "Invalid" | ""
@@ -63,6 +68,7 @@ class Validation:
     binding_valid: bool | None
     trusted: bool | None
     failures: list[str] = field(default_factory=list)
+    trust_list: str = ""  # which anchor list vouched for the signer (c2pa-rs's trustListUri)
 
     @property
     def status(self) -> str:
@@ -89,7 +95,8 @@ def _context(trust_anchors_pem: str | None):
         "core": {"allowed_network_hosts": []},
     }
     if trust_anchors_pem:
-        settings["trust"] = {"trust_anchors": trust_anchors_pem}
+        # user_anchors add to the anchors c2pa-rs ships with; trust_anchors would replace them.
+        settings["trust"] = {"user_anchors": trust_anchors_pem}
     return c2pa.Context.from_dict(settings)
 
 
@@ -112,15 +119,25 @@ def read_manifest_store(
     it cannot be interrupted) and whatever the reader raised otherwise.
     """
     result: dict[str, Any] = {}
+    if not _IN_FLIGHT.acquire(blocking=False):
+        # Readers that overran their deadline still hold slots: refuse rather than pile up
+        # threads that a stream of hostile uploads could keep busy.
+        raise TimeoutError("too many Content Credentials checks are still running; skipped")
 
     def work() -> None:
         try:
             result["store"] = _read_manifest_store(data, mime, trust_anchors_pem)
         except BaseException as exc:  # handed to the caller's thread below
             result["error"] = exc
+        finally:
+            _IN_FLIGHT.release()
 
     worker = threading.Thread(target=work, name="c2pa-reader", daemon=True)
-    worker.start()
+    try:
+        worker.start()
+    except RuntimeError:  # no thread could be started: give the slot back
+        _IN_FLIGHT.release()
+        raise
     worker.join(max(timeout_s, 0.05))
     if worker.is_alive():
         raise TimeoutError(f"the Content Credentials check took longer than {timeout_s:.1f} s")
@@ -151,7 +168,7 @@ def c2pa_findings(
         return [_broken_finding(exc)], [f"Content Credentials could not be read: {_msg(exc)}"]
     if not store:
         return [], []
-    return [_manifest_finding(store, trust_anchors_pem is not None)], []
+    return [_manifest_finding(store, extra_anchors=trust_anchors_pem is not None)], []
 
 
 def _msg(exc: BaseException) -> str:
@@ -190,13 +207,21 @@ def _broken_finding(exc: BaseException) -> Finding:
     )
 
 
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def validation_of(store: dict[str, Any]) -> Validation:
-    results = store.get("validation_results") or {}
-    active = results.get("activeManifest") or {}
-    success = [str(s.get("code", "")) for s in active.get("success") or [] if isinstance(s, dict)]
-    failure = [str(s.get("code", "")) for s in active.get("failure") or [] if isinstance(s, dict)]
+    results = _dict(store.get("validation_results"))
+    active = _dict(results.get("activeManifest"))
+    success = [str(s.get("code", "")) for s in _list(active.get("success")) if isinstance(s, dict)]
+    failure = [str(s.get("code", "")) for s in _list(active.get("failure")) if isinstance(s, dict)]
     # Older reports carry only the flat validation_status list (failures).
-    for s in store.get("validation_status") or []:
+    for s in _list(store.get("validation_status")):
         if isinstance(s, dict) and s.get("code") and s["code"] not in failure:
             failure.append(str(s["code"]))
     signature_valid: bool | None = None
@@ -220,24 +245,25 @@ def validation_of(store: dict[str, Any]) -> Validation:
         binding_valid=binding_valid,
         trusted=trusted,
         failures=failure[:20],
+        trust_list=str(results.get("trustListUri") or "") if trusted else "",
     )
 
 
 def _actions(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for assertion in manifest.get("assertions") or []:
+    for assertion in _list(manifest.get("assertions")):
         if not isinstance(assertion, dict):
             continue
         if not str(assertion.get("label", "")).startswith("c2pa.actions"):
             continue
-        data = assertion.get("data") or {}
-        for action in (data.get("actions") if isinstance(data, dict) else None) or []:
+        for action in _list(_dict(assertion.get("data")).get("actions")):
             if not isinstance(action, dict) or len(out) >= 20:
                 continue
             agent = action.get("softwareAgent")
             if isinstance(agent, dict):
                 agent = agent.get("name")
             dst = action.get("digitalSourceType")
+            dst = dst if isinstance(dst, str) else None
             out.append(
                 {
                     "action": limits.clean_text(str(action.get("action", "")), 60),
@@ -262,13 +288,13 @@ def _generator(manifest: dict[str, Any], actions: list[dict[str, Any]]) -> str |
     return limits.clean_text(str(gen), 120) if gen else None
 
 
-def _manifest_finding(store: dict[str, Any], have_trust_list: bool) -> Finding:
-    manifests = store.get("manifests") or {}
+def _manifest_finding(store: dict[str, Any], *, extra_anchors: bool) -> Finding:
+    manifests = _dict(store.get("manifests"))
     label = store.get("active_manifest")
-    manifest = manifests.get(label) if isinstance(manifests, dict) else None
+    manifest = manifests.get(label) if isinstance(label, str) else None
     if not isinstance(manifest, dict):
         return _broken_finding(ValueError("no active manifest"))
-    sig = manifest.get("signature_info") or {}
+    sig = _dict(manifest.get("signature_info"))
     common_name = limits.clean_text(sig.get("common_name"), 120) or None
     organisation = limits.clean_text(sig.get("issuer"), 120) or None
     signer = " / ".join(p for p in (common_name, organisation) if p) or "an unnamed signer"
@@ -287,11 +313,7 @@ def _manifest_finding(store: dict[str, Any], have_trust_list: bool) -> Finding:
     telling = points_to != "none"  # a claim that says nothing about origin is information only
     claim = f"states the image was {st.words}" if st else "records how the file was made"
     claims = f"state the image was {st.words}" if st else "record how the file was made"
-    trust_note = (
-        "the signer is not on the trust list we use"
-        if have_trust_list
-        else "we have no trust list to check the signer against"
-    )
+    trust_note = "the signer does not chain to any trust anchor we check against"
     strength: Strength
     if status == "trusted":
         strength = "strong" if telling else "info"
@@ -338,7 +360,8 @@ def _manifest_finding(store: dict[str, Any], have_trust_list: bool) -> Finding:
         "signature_valid": validation.signature_valid,
         "hard_binding_valid": validation.binding_valid,
         "signer_trusted": validation.trusted,
-        "trust_list_configured": have_trust_list,
+        "trust_list": limits.clean_text(validation.trust_list, 120) or None,
+        "extra_trust_anchors_given": extra_anchors,
         "signer": {
             "common_name": common_name,
             "organization": organisation,
@@ -349,8 +372,8 @@ def _manifest_finding(store: dict[str, Any], have_trust_list: bool) -> Finding:
         "claimed_generator": generator,
         "actions": actions,
         "title": limits.clean_text(manifest.get("title"), 120) or None,
-        "ingredients": len(manifest.get("ingredients") or []),
-        "manifests": len(manifests) if isinstance(manifests, dict) else 0,
+        "ingredients": len(_list(manifest.get("ingredients"))),
+        "manifests": len(manifests),
         "failure_codes": validation.failures,
     }
     return Finding(

@@ -23,14 +23,13 @@ MAX_EXIF_BYTES = 1024 * 1024
 MAX_EXIF_ENTRIES = 512  # per IFD
 MAX_EXIF_IFDS = 8
 MAX_JSON_TEXT = 2 * 1024 * 1024  # generator JSON (ComfyUI graphs) larger than this is not parsed
-MAX_JSON_DEPTH = 64  # generator JSON is walked no deeper than this
 MAX_FIELD_CHARS = 200  # one short metadata value shown to a person (make, model, tool name)
 MAX_EXCERPT_CHARS = 300  # prompt excerpts: enough to recognise, never the whole story
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def clean_text(value: str | bytes | None, limit: int = MAX_FIELD_CHARS) -> str:
+def clean_text(value: object, limit: int = MAX_FIELD_CHARS) -> str:
     """Printable, trimmed, at most `limit` characters (an ellipsis marks a cut).
 
     Bidi overrides and control characters are dropped: the text comes from an untrusted file and
@@ -40,6 +39,8 @@ def clean_text(value: str | bytes | None, limit: int = MAX_FIELD_CHARS) -> str:
         return ""
     if isinstance(value, (bytes, bytearray)):
         value = bytes(value[: limit * 4]).decode("utf-8", errors="replace")
+    elif not isinstance(value, str):  # parsed JSON can put a number or a list where text was due
+        value = str(value)[: limit * 4]
     text = _CONTROL.sub("", value[: limit * 4])
     text = " ".join(text.split())  # one line: it is shown in a panel row
     if len(text) > limit:

@@ -1,8 +1,8 @@
 """`python -m explain.toy train|eval|sample`: train the toy FakeVLM, measure it, or look at its world.
 
-    python -m explain.toy train [--out assets/toy-fakevlm] [--device auto|cpu|cuda] [...]
-    python -m explain.toy eval --seed 2026 --n 500 [--maps gradient] [--json] [--model toy|PATH]
-    python -m explain.toy sample --seed 7 --n 8 --out /tmp/toy-samples
+python -m explain.toy train [--out assets/toy-fakevlm] [--device auto|cpu|cuda] [...]
+python -m explain.toy eval --seed 2026 --n 500 [--maps gradient] [--json] [--model toy|PATH]
+python -m explain.toy sample --seed 7 --n 8 --out /tmp/toy-samples
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def score(truth: Sequence[tuple[str, Sequence[tuple[str, str]]]], answers: Seque
     verdict_ok = undecided = 0
     fakes = kind_ok = region_ok = pair_ok = exact_ok = 0
     reals = real_clean = 0
-    for (label, planted), answer in zip(truth, answers):
+    for (label, planted), answer in zip(truth, answers, strict=True):
         verdict = verdict_of(answer)
         verdict_ok += verdict == label
         undecided += verdict == "undecided"

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from . import texts, world
-from .tokenizer import BOS, EOS, IMAGE, PAD, PROMPT, build_tokenizer
+from .tokenizer import EOS, IMAGE, PAD, PROMPT, build_tokenizer
 
 MEAN = np.array([0.48145466, 0.4578275, 0.40821073], np.float32)
 STD = np.array([0.26862954, 0.26130258, 0.27577711], np.float32)
@@ -146,9 +146,11 @@ class Trainer:
             self.device
         )
         vocab = self.tok.get_vocab()
-        self.bos, self.eos, self.pad, self.image_id = vocab[BOS], vocab[EOS], vocab[PAD], vocab[IMAGE]
-        rest = self.tok.encode(PROMPT.replace(IMAGE, ""), add_special_tokens=False).ids
-        self.prompt_ids = [self.bos] + [self.image_id] * (world.GRID * world.GRID) + rest
+        self.eos, self.pad, self.image_id = vocab[EOS], vocab[PAD], vocab[IMAGE]
+        # as LlavaProcessor makes them: <s>, then <image> expanded to one token per patch
+        self.prompt_ids = []
+        for t in self.tok.encode(PROMPT).ids:
+            self.prompt_ids += [t] * (world.GRID * world.GRID) if t == self.image_id else [t]
         self.regions = torch.from_numpy(world.patch_regions().reshape(-1)).to(self.device)
         self.class_weight = torch.tensor([1.0] + [3.0] * len(world.KINDS), device=self.device)
         self.t0 = time.time()
@@ -276,7 +278,9 @@ class Trainer:
         for p in vt.parameters():
             p.requires_grad_(False)
         store_dtype = torch.bfloat16 if self.amp else torch.float32
-        feats = torch.empty((data.n, world.GRID * world.GRID, vt.config.hidden_size), dtype=store_dtype, device=self.device)
+        feats = torch.empty(
+            (data.n, world.GRID * world.GRID, vt.config.hidden_size), dtype=store_dtype, device=self.device
+        )
         with torch.no_grad(), self.autocast():
             for a in range(0, data.n, 128):
                 b = min(data.n, a + 128)

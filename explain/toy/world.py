@@ -106,7 +106,7 @@ def generate(seed: int, index: int, *, label: str | None = None) -> Sample:
         n = 2 if rng.random() < TWO_ARTIFACT_SHARE else 1
         kinds = rng.choice(len(KINDS), size=n, replace=False)
         regions = rng.choice(9, size=n, replace=False)
-        for k, r in zip(kinds, regions):
+        for k, r in zip(kinds, regions, strict=True):
             artifacts.append(_plant(rng, img, crop, KINDS[int(k)], int(r)))
         # the explanation names artifacts in reading order (upper left first): a fixed order is
         # easier for a small language model than a random one, and reads naturally
@@ -237,7 +237,9 @@ def _shape(rng: np.random.Generator, img: np.ndarray, xx: np.ndarray, yy: np.nda
         n = int(rng.integers(3, 8))
         angles = np.sort(rng.uniform(0, 2 * math.pi, n))
         radii = r * rng.uniform(0.5, 1.0, n)
-        draw.polygon([(ox + a * math.cos(b), oy + a * math.sin(b)) for a, b in zip(radii, angles)], fill=255)
+        draw.polygon(
+            [(ox + a * math.cos(b), oy + a * math.sin(b)) for a, b in zip(radii, angles, strict=True)], fill=255
+        )
     mask_img = mask_img.filter(ImageFilter.GaussianBlur(radius=soft))
     mask = np.asarray(mask_img, np.float32)[..., None] / 255.0
     bx, by = xx[Y0:Y1, X0:X1], yy[Y0:Y1, X0:X1]

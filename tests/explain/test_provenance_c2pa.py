@@ -7,6 +7,7 @@ its root is on no trust list unless a test hands it over as a trust anchor.
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -24,6 +25,12 @@ def identity() -> s.SigningIdentity:
 @pytest.fixture(scope="module")
 def signed_ai_jpeg(identity) -> bytes:
     return s.sign_c2pa(s.jpeg_bytes(), "image/jpeg", generator="TestDiffusion XL", identity=identity)
+
+
+def wait_for_stalled_readers() -> None:
+    for t in threading.enumerate():
+        if t.name == "c2pa-reader":
+            t.join(5)
 
 
 def c2pa_finding(data: bytes, **kw):
@@ -58,6 +65,7 @@ def test_signer_chaining_to_a_given_trust_anchor_is_trusted(signed_ai_jpeg, iden
     f, _ = c2pa_finding(signed_ai_jpeg, c2pa_trust_anchors_pem=identity.root_pem)
     assert f.details["status"] == "trusted"
     assert f.details["signer_trusted"] is True
+    assert f.details["trust_list"] == "user_anchors"
     assert (f.strength, f.points_to) == ("strong", "ai")
     assert "not that the claim is true" in f.meaning
 
@@ -66,7 +74,7 @@ def test_another_root_does_not_make_the_signer_trusted(signed_ai_jpeg):
     stranger = s.signing_identity("Someone Else", "Other Org")
     f, _ = c2pa_finding(signed_ai_jpeg, c2pa_trust_anchors_pem=stranger.root_pem)
     assert f.details["status"] == "valid_untrusted"
-    assert "not on the trust list" in f.meaning
+    assert "does not chain to any trust anchor" in f.meaning
 
 
 def test_changed_pixels_break_the_hard_binding(signed_ai_jpeg):
@@ -158,10 +166,15 @@ def test_a_stalled_reader_cannot_stall_intake(signed_ai_jpeg, monkeypatch):
     # what is tested is that the deadline returns control and says why.
     import explain.provenance.content_credentials as cc
 
-    monkeypatch.setattr(cc, "_read_manifest_store", lambda *a: time.sleep(3))
+    gate = threading.Event()
+    monkeypatch.setattr(cc, "_read_manifest_store", lambda *a: gate.wait(10))
     start = time.perf_counter()
-    prov = read_provenance(signed_ai_jpeg, time_budget_s=0.3)
-    assert time.perf_counter() - start < 1.5
+    try:
+        prov = read_provenance(signed_ai_jpeg, time_budget_s=0.3)
+        assert time.perf_counter() - start < 1.5
+    finally:
+        gate.set()
+        wait_for_stalled_readers()
     assert any("took longer than" in e for e in prov.errors)
     assert prov.of_kind("c2pa") == ()
     assert prov.of_kind("reencoding")  # the other readers still ran
@@ -171,3 +184,53 @@ def test_store_json_is_plain_data(signed_ai_jpeg):
     store = read_manifest_store(signed_ai_jpeg, "image/jpeg", timeout_s=10)
     assert store is not None and store["active_manifest"] in store["manifests"]
     json.dumps(store)
+
+
+def test_concurrent_reads_share_the_reader_context_safely(signed_ai_jpeg):
+    # Gradio serves requests from a thread pool: the cached c2pa Context is shared by all.
+    from concurrent.futures import ThreadPoolExecutor
+
+    tampered = s.tamper_image_data(signed_ai_jpeg)
+    inputs = [signed_ai_jpeg, tampered] * 12
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(lambda d: c2pa_finding(d)[0].details["status"], inputs))
+    assert statuses == ["valid_untrusted", "binding_failed"] * 12
+
+
+def test_overrunning_readers_are_capped_not_piled_up(signed_ai_jpeg, monkeypatch):
+    import explain.provenance.content_credentials as cc
+
+    gate = threading.Event()
+    monkeypatch.setattr(cc, "_read_manifest_store", lambda *a: gate.wait(10))
+    try:
+        for _ in range(cc.MAX_CONCURRENT_READERS):
+            with pytest.raises(TimeoutError, match="took longer"):
+                read_manifest_store(signed_ai_jpeg, "image/jpeg", timeout_s=0.01)
+        with pytest.raises(TimeoutError, match="too many"):
+            read_manifest_store(signed_ai_jpeg, "image/jpeg", timeout_s=0.01)
+    finally:
+        gate.set()
+    wait_for_stalled_readers()
+    assert read_manifest_store(signed_ai_jpeg, "image/jpeg", timeout_s=1) is True  # slots are back
+
+
+@pytest.mark.parametrize(
+    "store",
+    [
+        {},
+        {"active_manifest": "m", "manifests": []},
+        {"active_manifest": ["m"], "manifests": {"m": {}}},
+        {"active_manifest": "m", "manifests": {"m": {"signature_info": [], "assertions": {"a": 1}}},
+         "validation_results": "ok", "validation_status": {"code": 1}},
+        {"active_manifest": "m", "manifests": {"m": {"assertions": [
+            {"label": "c2pa.actions", "data": {"actions": [{"digitalSourceType": {"x": 1}, "softwareAgent": [1]}]}},
+            {"label": "c2pa.actions.v2", "data": ["x"]}], "claim_generator_info": [7], "title": {"t": 1}}},
+         "validation_results": {"activeManifest": {"success": ["x", {"code": "claimSignature.validated"}]}}},
+    ],
+)  # fmt: skip
+def test_odd_manifest_json_shapes_are_described_not_raised(store):
+    from explain.provenance.content_credentials import _manifest_finding
+
+    f = _manifest_finding(store, extra_anchors=False)
+    assert f.kind == "c2pa"
+    json.dumps(f.to_json())

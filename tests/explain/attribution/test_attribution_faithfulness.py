@@ -5,16 +5,16 @@ from __future__ import annotations
 import math
 
 import torch
-from conftest import reference_image_tokens, reference_scores
 
 from explain.attribution.faithfulness import auc, faithfulness_curves
 from explain.attribution.occlusion import occlusion_grids
 from explain.attribution.reliance import scores_and_reliance
+from tests.explain.attribution.fixed_model import N_PATCHES, SIDE, reference_image_tokens, reference_scores
 
 
 def test_curves_end_on_the_image_and_the_neutral_image(fixed):
     scorer = fixed.scorer()
-    grids = torch.randn(len(fixed.spans), 24, 24, generator=torch.Generator().manual_seed(0))
+    grids = torch.randn(len(fixed.spans), SIDE, SIDE, generator=torch.Generator().manual_seed(0))
     curves = faithfulness_curves(scorer, grids, steps=4)
     image, neutral, _ = scores_and_reliance(scorer)
     for k, c in enumerate(curves):
@@ -29,13 +29,13 @@ def test_curves_end_on_the_image_and_the_neutral_image(fixed):
 
 def test_interior_point_is_a_real_rescoring(fixed):
     scorer = fixed.scorer()
-    grids = torch.randn(len(fixed.spans), 24, 24, generator=torch.Generator().manual_seed(1))
+    grids = torch.randn(len(fixed.spans), SIDE, SIDE, generator=torch.Generator().manual_seed(1))
     curves = faithfulness_curves(scorer, grids, steps=4)
     with torch.no_grad():
         x = reference_image_tokens(fixed.model, fixed.inputs["pixel_values"])
         x0 = reference_image_tokens(fixed.model, fixed.neutral)
     k = 1
-    top = torch.argsort(grids[k].flatten(), descending=True)[:144]  # 25% of 576
+    top = torch.argsort(grids[k].flatten(), descending=True)[: N_PATCHES // 4]
     deleted, inserted = x.clone(), x0.clone()
     deleted[0, top] = x0[0, top]
     inserted[0, top] = x[0, top]
@@ -49,10 +49,10 @@ def test_interior_point_is_a_real_rescoring(fixed):
 
 def test_a_map_deletes_faster_than_its_opposite(fixed):
     scorer = fixed.scorer()
-    grids = occlusion_grids(scorer, grid=6)
+    grids = occlusion_grids(scorer, grid=4)
     forward = faithfulness_curves(scorer, grids, steps=6)
     backward = faithfulness_curves(scorer, -grids, steps=6)
-    for f, b in zip(forward, backward):
+    for f, b in zip(forward, backward, strict=True):
         assert f.deletion_auc < b.deletion_auc
         assert f.insertion_auc > b.insertion_auc
 
@@ -67,7 +67,11 @@ def test_span_without_tokens_has_no_curves(fixed):
     from explain.attribution.scoring import PhraseScorer, ScoredSpan
 
     scorer = PhraseScorer(
-        fixed.model, fixed.inputs, fixed.answer, [ScoredSpan(0, 0, 3), ScoredSpan(1, 3, 3)], neutral_pixel_values=fixed.neutral
+        fixed.model,
+        fixed.inputs,
+        fixed.answer,
+        [ScoredSpan(0, 0, 3), ScoredSpan(1, 3, 3)],
+        neutral_pixel_values=fixed.neutral,
     )
-    curves = faithfulness_curves(scorer, torch.zeros(2, 24, 24), steps=2)
+    curves = faithfulness_curves(scorer, torch.zeros(2, SIDE, SIDE), steps=2)
     assert curves[0] is not None and curves[1] is None

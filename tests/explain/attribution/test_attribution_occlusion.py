@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import reference_image_tokens, reference_scores
 
 from explain.attribution.occlusion import cell_mask, occlusion_grids
 from explain.attribution.scoring import AttributionError
+from tests.explain.attribution.fixed_model import N_PATCHES, SIDE, reference_image_tokens, reference_scores
 
 # occlusion_grids(grid=4, layer="projector") on the fixed model, cells (0, 0), (0, 1), ... of the 4 x 4
-# grid, phrase by phrase; cross-checked cell by cell against reference_scores in the tests below.
+# grid for phrase 0; cross-checked cell by cell against reference_scores in the tests below.
 PINNED_4X4 = [
-    [0.21537972, 0.16656303, 0.21361160, -0.026174545],
-    [0.0018310547, 0.039014816, 0.090057373, 0.084707260],
-    [0.028484344, 0.10617828, 0.15656281, 0.11858368],
-    [-0.054861069, 0.27232361, -0.061788559, 0.10067558],
+    [-0.11583519, 0.22436333, -0.26252365, 0.11313248],
+    [0.14042664, -0.0047416687, 0.20607758, 0.044992447],
+    [-0.083244324, -0.12150192, 0.10304642, 0.15585136],
+    [0.094970703, 0.10473061, -0.068569183, -0.055850983],
 ]
 
 
@@ -32,22 +32,22 @@ def test_one_cell_equals_ablating_the_whole_image(fixed):
     with torch.no_grad():
         full = reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans, image_tokens=tokens)
         ablated = reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans, image_tokens=neutral)
-    expected = (full - ablated).view(-1, 1, 1).expand(-1, 24, 24)
+    expected = (full - ablated).view(-1, 1, 1).expand(-1, SIDE, SIDE)
     torch.testing.assert_close(grids, expected, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("cell", [(0, 0), (1, 2), (3, 1)])
 def test_projector_cell_equals_manual_token_ablation(fixed, cell):
-    grids = occlusion_grids(fixed.scorer(), grid=4)
+    grids = occlusion_grids(fixed.scorer(), grid=4)  # cells of 2 x 2 patches
     tokens, neutral = tokens_and_neutral(fixed)
     r, c = cell
-    patches = torch.zeros(24, 24, dtype=torch.bool)
-    patches[6 * r : 6 * r + 6, 6 * c : 6 * c + 6] = True
-    ablated_tokens = torch.where(patches.view(1, 576, 1), neutral, tokens)
+    patches = torch.zeros(SIDE, SIDE, dtype=torch.bool)
+    patches[2 * r : 2 * r + 2, 2 * c : 2 * c + 2] = True
+    ablated_tokens = torch.where(patches.view(1, N_PATCHES, 1), neutral, tokens)
     with torch.no_grad():
         full = reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans, image_tokens=tokens)
         ablated = reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans, image_tokens=ablated_tokens)
-    torch.testing.assert_close(grids[:, 6 * r, 6 * c], full - ablated, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(grids[:, 2 * r + 1, 2 * c], full - ablated, rtol=1e-4, atol=1e-4)
     # every patch of the cell carries the cell's value
     assert torch.equal(grids[:, patches].amin(1), grids[:, patches].amax(1))
 
@@ -55,23 +55,27 @@ def test_projector_cell_equals_manual_token_ablation(fixed, cell):
 def test_patch_embed_cell_equals_grey_pixel_occlusion(fixed):
     grids = occlusion_grids(fixed.scorer(), grid=4, layer="patch_embed")
     pixels = fixed.inputs["pixel_values"].clone()
-    r, c = 1, 2  # 6 x 6 patches of 14 px = 84 px
-    pixels[:, :, 84 * r : 84 * r + 84, 84 * c : 84 * c + 84] = fixed.neutral[:, :, 84 * r : 84 * r + 84, 84 * c : 84 * c + 84]
+    r, c = 1, 2  # 2 x 2 patches of 14 px = 28 px
+    box = (slice(None), slice(None), slice(28 * r, 28 * r + 28), slice(28 * c, 28 * c + 28))
+    pixels[box] = fixed.neutral[box]
     with torch.no_grad():
         full = reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans)
         grey = reference_scores(fixed.model, {**fixed.inputs, "pixel_values": pixels}, fixed.answer, fixed.spans)
-    torch.testing.assert_close(grids[:, 6 * r, 6 * c], full - grey, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(grids[:, 2 * r, 2 * c + 1], full - grey, rtol=1e-4, atol=1e-4)
 
 
 def test_pinned_values(fixed):
     grids = occlusion_grids(fixed.scorer(), grid=4)
-    torch.testing.assert_close(grids[0, ::6, ::6], torch.tensor(PINNED_4X4), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(grids[0, ::2, ::2], torch.tensor(PINNED_4X4), rtol=1e-4, atol=1e-4)
 
 
 def test_batching_does_not_change_maps(fixed):
     scorer = fixed.scorer()
     torch.testing.assert_close(
-        occlusion_grids(scorer, grid=3, batch_size=1), occlusion_grids(scorer, grid=3, batch_size=9), rtol=1e-4, atol=1e-4
+        occlusion_grids(scorer, grid=3, batch_size=1),
+        occlusion_grids(scorer, grid=3, batch_size=9),
+        rtol=1e-4,
+        atol=1e-4,
     )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import reference_image_tokens, reference_scores
 
 from explain.attribution.scoring import AttributionError, PhraseScorer, ScoredSpan
+from tests.explain.attribution.fixed_model import SIDE, reference_image_tokens, reference_scores
 
 
 def test_scores_equal_the_full_model_forward(fixed):
@@ -31,8 +31,10 @@ def test_every_depth_gives_the_same_scores(fixed):
 def test_image_tokens_are_the_models_own(fixed):
     scorer = fixed.scorer()
     with torch.no_grad():
-        torch.testing.assert_close(scorer.image_tokens(), reference_image_tokens(fixed.model, fixed.inputs["pixel_values"]))
-    assert scorer.grid_side == 24
+        torch.testing.assert_close(
+            scorer.image_tokens(), reference_image_tokens(fixed.model, fixed.inputs["pixel_values"])
+        )
+    assert scorer.grid_side == SIDE
 
 
 def test_batched_scores_are_per_example(fixed):
@@ -59,7 +61,7 @@ def test_bad_answers_are_refused_in_words(fixed, answer, spans, message):
 
 
 def test_prompt_without_a_square_image_grid_is_refused(fixed):
-    ids = fixed.inputs["input_ids"][:, :-10]  # 571 placeholders left
+    ids = fixed.inputs["input_ids"][:, :-10]  # 59 placeholders left
     inputs = {**fixed.inputs, "input_ids": ids, "attention_mask": torch.ones_like(ids)}
     with pytest.raises(AttributionError, match="square grid"):
         PhraseScorer(fixed.model, inputs, fixed.answer, [ScoredSpan(0, 0, 2)])

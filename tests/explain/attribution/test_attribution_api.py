@@ -1,0 +1,133 @@
+"""attribute() and maps_to_json() on a real Detector (the project's tiny random checkpoint)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from explain.attribution import AttributionError, attribute, maps_to_json
+from explain.decoding import IncrementalDecoder
+from explain.images import check_image
+from explain.phrases import split_phrases
+from explain.types import Explanation, Timings
+from tests.conftest import png_bytes
+
+TEXT = "This is a fake image. The skin looks overly smooth; the lighting is inconsistent."
+
+
+def explanation_for(detector, text: str = TEXT) -> Explanation:
+    ids = detector.tokenizer.encode(text, add_special_tokens=False)
+    decoder = IncrementalDecoder(detector.tokenizer)
+    for t in ids:
+        decoder.push(t)
+    decoded, ends = decoder.finish()
+    verdict_index = next(i for i, t in enumerate(ids) if t == detector.verdict_ids["fake"])
+    return Explanation(
+        decoded, tuple(ids), "fake", 0.9, split_phrases(decoded, ends), Timings(), verdict_token_index=verdict_index
+    )
+
+
+@pytest.fixture(scope="module")
+def case(tiny_detector):
+    checked = check_image(png_bytes(500, 300, seed=3))
+    return tiny_detector, checked, explanation_for(tiny_detector)
+
+
+def reference_phrase_scores(detector, checked, explanation) -> list[float]:
+    inputs = detector.prepare(checked)
+    answer = torch.tensor([explanation.token_ids])
+    full = torch.cat([inputs["input_ids"], answer], 1)
+    with torch.no_grad():
+        logits = detector.model(input_ids=full, pixel_values=inputs["pixel_values"]).logits
+    n = inputs["input_ids"].shape[1]
+    logp = torch.log_softmax(logits[0, n - 1 : -1].float(), -1).gather(-1, answer.view(-1, 1)).squeeze(-1)
+    return [float(logp[p.token_start : p.token_end].sum()) for p in explanation.phrases]
+
+
+def test_gradient_maps_for_every_phrase(case):
+    detector, checked, explanation = case
+    assert len(explanation.phrases) == 3
+    seen = []
+    maps = attribute(detector, checked, explanation, progress=lambda f, msg: seen.append(f), faithfulness_steps=4)
+    assert [m.phrase_index for m in maps] == [0, 1, 2]
+    for m, ref in zip(maps, reference_phrase_scores(detector, checked, explanation), strict=True):
+        assert m.method == "gradient"
+        assert len(m.grid) == 24 and all(len(r) == 24 for r in m.grid)
+        assert all(math.isfinite(v) for r in m.grid for v in r)
+        assert m.crop_box == checked.crop_box == (100, 0, 400, 300)
+        assert m.extra["crop_box_f"] == checked.crop_box_f
+        assert m.score == pytest.approx(ref, abs=1e-4)
+        assert m.reliance == pytest.approx(m.score - m.extra["neutral_score"], abs=1e-4)
+        assert 0 < m.deletion_auc <= 1 and 0 < m.insertion_auc <= 1
+        assert len(m.extra["deletion_curve"]) == 5
+    assert seen == sorted(seen) and seen[-1] == 1.0
+
+
+@pytest.mark.parametrize("method, kw", [("occlusion", {"grid": 3}), ("ig", {"ig_steps": 2})])
+def test_other_methods(case, method, kw):
+    detector, checked, explanation = case
+    maps = attribute(detector, checked, explanation, method, with_faithfulness=False, **kw)
+    assert [m.method for m in maps] == [method] * 3
+    assert maps[0].deletion_auc is None and maps[0].reliance is not None
+    if method == "occlusion":
+        assert len({v for r in maps[0].grid for v in r}) <= 9  # one value per cell
+
+
+def test_verdict_word_gets_its_own_map(case):
+    detector, checked, explanation = case
+    maps = attribute(detector, checked, explanation, verdict_token=True, with_reliance=False, with_faithfulness=False)
+    assert [m.phrase_index for m in maps] == [0, 1, 2, -1]
+    assert maps[-1].extra["n_tokens"] == 1
+    assert maps[-1].score is None and maps[-1].reliance is None
+
+
+def test_patch_embed_layer(case):
+    detector, checked, explanation = case
+    maps = attribute(detector, checked, explanation, layer="patch_embed", with_faithfulness=False)
+    assert maps[0].extra["layer"] == "patch_embed"
+
+
+def test_none_and_empty(case):
+    detector, checked, explanation = case
+    assert attribute(detector, checked, explanation, "none") == []
+    empty = Explanation("", (), "undecided", None, (), Timings())
+    assert attribute(detector, checked, empty) == []
+
+
+def test_bad_requests_are_refused_in_words(case):
+    detector, checked, explanation = case
+    with pytest.raises(AttributionError, match="unknown attribution method"):
+        attribute(detector, checked, explanation, "lime")
+    with pytest.raises(AttributionError, match="unknown attribution layer"):
+        attribute(detector, checked, explanation, layer="pixels")
+    broken = Explanation(explanation.text, explanation.token_ids[:3], "fake", None, explanation.phrases, Timings())
+    with pytest.raises(AttributionError, match="covers tokens"):
+        attribute(detector, checked, broken)
+
+
+def test_maps_to_json(case):
+    detector, checked, explanation = case
+    maps = attribute(detector, checked, explanation, faithfulness_steps=2)
+    records = json.loads(json.dumps(maps_to_json(maps), allow_nan=False))
+    assert len(records) == 3
+    r = records[1]
+    assert r["phrase_index"] == 1 and r["method"] == "gradient"
+    assert len(r["grid"]) == 24 and len(r["grid"][0]) == 24
+    assert r["grid"][3][4] == pytest.approx(maps[1].grid[3][4], rel=1e-3, abs=1e-12)
+    assert r["crop_box"] == list(checked.crop_box)
+    assert r["reliance"] == pytest.approx(maps[1].reliance, rel=1e-5)
+    assert r["deletion_curve"][0] == pytest.approx(maps[1].extra["deletion_curve"][0], rel=1e-5)
+    assert r["fractions"] == [0.0, 0.5, 1.0]
+
+
+def test_maps_to_json_turns_non_finite_numbers_into_null():
+    from explain.types import PhraseMap
+
+    grid = tuple(tuple([math.nan] + [0.0] * 23) for _ in range(24))
+    m = PhraseMap(0, "gradient", grid, (0, 0, 1, 1), score=-math.inf, reliance=None)
+    (r,) = maps_to_json([m])
+    assert r["grid"][0][0] is None and r["score"] is None
+    json.dumps(r, allow_nan=False)
