@@ -12,6 +12,8 @@ import os
 import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a classroom machine
+if os.environ.get("SPACES_ZERO_GPU"):
+    import spaces  # noqa: F401 - ZeroGPU must be set up before torch touches CUDA
 
 
 def main(argv: list[str] | None = None) -> int:

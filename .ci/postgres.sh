@@ -36,15 +36,21 @@ if ! pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -qx "${VERSION}
 fi
 
 CONF_DIR="/etc/postgresql/${VERSION}/main"
-# Loopback only, on the chosen port. Written to conf.d so the packaged file stays untouched.
-as_root mkdir -p "${CONF_DIR}/conf.d"
-as_root tee "${CONF_DIR}/conf.d/spot.conf" >/dev/null <<EOF
-listen_addresses = '127.0.0.1'
-port = ${PORT}
-EOF
+# Loopback only, on the chosen port. Written to conf.d (included by Debian's postgresql.conf) so
+# the packaged file stays untouched.
+WANT="listen_addresses = '127.0.0.1'
+port = ${PORT}"
+CHANGED=0
+if [ "$(cat "${CONF_DIR}/conf.d/spot.conf" 2>/dev/null || true)" != "${WANT}" ]; then
+  as_root mkdir -p "${CONF_DIR}/conf.d"
+  printf '%s\n' "${WANT}" | as_root tee "${CONF_DIR}/conf.d/spot.conf" >/dev/null
+  CHANGED=1
+fi
 
 STATUS="$(pg_lsclusters -h | awk -v v="${VERSION}" '$1==v && $2=="main" {print $4}')"
-if [ "${STATUS}" = "online" ]; then
+if [ "${STATUS}" = "online" ] && [ "${CHANGED}" = 0 ]; then
+  log "cluster already online"
+elif [ "${STATUS}" = "online" ]; then
   log "cluster online; restarting to apply settings"
   as_root pg_ctlcluster "${VERSION}" main restart >&2
 else

@@ -10,6 +10,7 @@ from html import escape
 from typing import Any
 
 from explain.confidence import is_uncertain
+from explain.provenance import GLOSSARY as _GLOSSARY
 
 from .strings import t
 
@@ -63,8 +64,11 @@ def evidence_panel(provenance: dict[str, Any] | None) -> str:
         points_txt = t(f"points_{points}") if f"points_{points}" in _known() else ""
         badge = f"<span class='spot-strength spot-s-{escape(strength)}'>{escape(strength_txt)}</span>"
         direction = f" <span class='spot-points'>{escape(points_txt)}</span>" if points_txt else ""
+        about = _GLOSSARY.get(str(f.get("kind")), {}).get("text")
+        more = (f"<details class='spot-what'><summary>{escape(t('evidence_what'))}</summary>{escape(about)}</details>"
+                if about else "")
         rows.append(f"<li>{badge} <b>{escape(str(f.get('title', '')))}</b>{direction}"
-                    f"<div class='spot-meaning'>{escape(str(f.get('meaning', '')))}</div></li>")
+                    f"<div class='spot-meaning'>{escape(str(f.get('meaning', '')))}</div>{more}</li>")
     rows.append("</ul>")
     errors = provenance.get("errors") or []
     if errors:

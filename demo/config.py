@@ -9,6 +9,7 @@ the environment only, so they never show up in a process list or a shell history
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -77,11 +78,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("share", "SPOT_SHARE", "--share", bool, False,
            "Also open a temporary public gradio.live link."),
     Option("max_upload_mb", "SPOT_MAX_UPLOAD_MB", "--max-upload-mb", float, 20.0,
-           "Largest accepted upload, in megabytes."),
+           "Largest accepted upload, in MiB (checked by the browser, the server and the intake)."),
+    Option("max_pixels", "SPOT_MAX_PIXELS", "--max-pixels", int, 40_000_000,
+           "Largest accepted picture, in pixels (width × height), checked before decoding."),
     Option("max_new_tokens", "SPOT_MAX_NEW_TOKENS", "--max-new-tokens", int, 256,
            "Longest explanation generated, in tokens."),
     Option("concurrency", "SPOT_CONCURRENCY", "--concurrency", int, 1,
-           "How many model calls (explanations, attributions) run at once."),
+           "How many explanations may stream at once (attribution maps always run alone)."),
     Option("queue_size", "SPOT_QUEUE_SIZE", "--queue-size", int, 64,
            "How many requests may wait in the queue before new ones are turned away."),
     Option("rate_limit", "SPOT_RATE_LIMIT", "--rate-limit", int, 30,
@@ -110,6 +113,7 @@ class AppConfig:
     port: int = 7860
     share: bool = False
     max_upload_mb: float = 20.0
+    max_pixels: int = 40_000_000
     max_new_tokens: int = 256
     concurrency: int = 1
     queue_size: int = 64
@@ -129,19 +133,29 @@ class ConfigError(ValueError):
 
 
 def _convert(opt: Option, raw: Any) -> Any:
-    if raw is None:
-        return None
+    where = f"{opt.flag} / {opt.env}" if opt.flag else opt.env
     try:
         if opt.kind is bool:
             return parse_bool(raw)
-        value = opt.kind(raw)
+        if opt.kind is int:
+            number = float(raw)  # accepts "4e7" for pixel counts
+            if not math.isfinite(number) or number != int(number):
+                raise ValueError(f"expected a whole number, got {raw!r}")
+            value: Any = int(number)
+        elif opt.kind is float:
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(f"expected a number, got {raw!r}")
+        else:
+            value = str(raw).strip()
     except (TypeError, ValueError) as e:
-        where = f"{opt.flag} / {opt.env}" if opt.flag else opt.env
-        raise ConfigError(f"{where}: {e}") from None
-    if opt.kind in (int, float) and value <= 0 and opt.name != "port":
-        raise ConfigError(f"{opt.flag or opt.env} must be positive, got {raw!r}")
-    if opt.name == "port" and not 0 <= value <= 65535:
-        raise ConfigError(f"{opt.flag} / {opt.env} must be a port number, got {raw!r}")
+        msg = str(e) if "expected" in str(e) else f"expected a {opt.kind.__name__}, got {raw!r}"
+        raise ConfigError(f"{where}: {msg}") from None
+    if opt.name == "port":
+        if not 0 <= value <= 65535:
+            raise ConfigError(f"{where}: must be a port number (0-65535), got {raw!r}")
+    elif opt.kind in (int, float) and value <= 0:
+        raise ConfigError(f"{where}: must be positive, got {raw!r}")
     return value
 
 
@@ -191,6 +205,9 @@ def parse_config(argv: Sequence[str] | None = None,
         raise ConfigError(f"--quantization / SPOT_QUANTIZATION must be 4bit or 8bit, got {values['quantization']!r}")
     if values["dtype"] not in (None, *_DTYPES):
         raise ConfigError(f"--dtype / SPOT_DTYPE must be one of {', '.join(_DTYPES)}, got {values['dtype']!r}")
+    if values["secret_key"] is not None and len(values["secret_key"]) < 16:
+        raise ConfigError("SPOT_SECRET_KEY is too short: use at least 16 characters, e.g. the output of "
+                          "`python -c 'import secrets; print(secrets.token_hex(32))'`")
     values["on_spaces"] = spaces
     known = {f.name for f in fields(AppConfig)}
     return AppConfig(**{k: v for k, v in values.items() if k in known})

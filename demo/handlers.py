@@ -19,7 +19,7 @@ import pandas as pd
 from explain.confidence import is_uncertain
 
 from . import cards, figures
-from .state import AppState, ExplainView, Reviewer, UserError, Visitor
+from .state import AppState, ExplainView, ProgressReporter, Reviewer, UserError, Visitor
 from .strings import t
 
 EXPLORER_COLUMNS = ["prediction", "feedback", "when", "verdict", "p_fake", "visitor says", "true label",
@@ -174,13 +174,9 @@ class Handlers:
         """
         v = self.visitor_of(visitor, request)
         method = method or "gradient"
-
-        def report(fraction: float, message: str) -> None:
-            progress(fraction, desc=message)
-
         if method == "occlusion":
             progress(0.0, desc=t("status_occlusion"))
-        analysis, maps = self.app.maps(prediction_id, v, method, progress=report)
+        analysis, maps = self.app.maps(prediction_id, v, method, progress=ProgressReporter(progress))
         return self._map_outputs(analysis, maps, phrase, opacity)
 
     def _map_outputs(self, analysis, maps, phrase: Any, opacity: float) -> tuple:
@@ -213,6 +209,9 @@ class Handlers:
     def _heatmap(self, analysis, maps, index: int | None, opacity: float):
         pm = next((m for m in maps if m.phrase_index == index), None)
         title = analysis.explanation.phrases[index].text if index is not None else ""
+        title = title if len(title) <= 90 else title[:88] + "…"
+        if pm is not None:
+            title += f"  ·  {t('map_faithful' if pm.method == 'occlusion' else 'map_fast')}"
         image = analysis.checked.image
         return figures.heatmap_figure(image, image.size, pm, opacity=float(opacity or 0.7), title=title,
                                       unseen_label=t("unseen_margin"))
@@ -335,8 +334,9 @@ class Handlers:
 
     @user_errors
     def export(self, reviewer: Reviewer | None = None) -> tuple:
-        path, count = self.app.export(reviewer)
-        return str(path), t("export_done", count=count)
+        path, count, skipped = self.app.export(reviewer)
+        why = "; ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))
+        return str(path), t("export_done", count=count) + (f" {t('export_skipped', why=why)}" if why else "")
 
 
 def _maps_json(maps) -> list[dict]:

@@ -36,6 +36,7 @@ class Layout:
     # check tab
     image_in: gr.Image
     run_btn: gr.Button
+    examples: gr.Examples | None
     crop_view: gr.Image
     status: gr.Markdown
     verdict_card: gr.HTML
@@ -63,6 +64,7 @@ class Layout:
     fb_result: gr.Markdown
     fb_id: gr.Number
     # explorer
+    ex_tab: gr.Tab
     ex_verdict: gr.Dropdown
     ex_disagree: gr.Checkbox
     ex_category: gr.Dropdown
@@ -104,8 +106,9 @@ def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) ->
                                         buttons=[])
                     run_btn = gr.Button(t("run_button"), variant="primary", elem_id="spot-run")
                     files = example_files()
+                    examples = None
                     if files:
-                        gr.Examples(examples=[[f] for f in files], inputs=[image_in], label=t("examples_label"),
+                        examples = gr.Examples(examples=[[f] for f in files], inputs=[image_in], label=t("examples_label"),
                                     cache_examples=False, examples_per_page=8, elem_id="spot-examples",
                                     example_labels=[Path(f).stem.replace("-", " ") for f in files])
                     crop_view = gr.Image(label=t("crop_label"), interactive=False, height=220, format="png",
@@ -152,7 +155,7 @@ def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) ->
                 fb_result = gr.Markdown("", label="confirmation", elem_id="fb-result")
                 fb_id = gr.Number(visible=False, precision=0, label="feedback id")
 
-        with gr.Tab(t("tab_explorer"), id="explorer", elem_id="tab-explorer"):
+        with gr.Tab(t("tab_explorer"), id="explorer", elem_id="tab-explorer") as ex_tab:
             gr.Markdown(t("explorer_intro"))
             with gr.Row():
                 any_ = (t("explorer_any"), None)
@@ -195,14 +198,14 @@ def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) ->
             gr.Markdown(about_md, elem_id="spot-about")
 
     return Layout(
-        visitor=visitor, reviewer=reviewer, banner=banner, image_in=image_in, run_btn=run_btn,
+        visitor=visitor, reviewer=reviewer, banner=banner, image_in=image_in, run_btn=run_btn, examples=examples,
         crop_view=crop_view, status=status, verdict_card=verdict_card, evidence=evidence,
         explanation=explanation, chips=chips, prior_legend=prior_legend, method=method, opacity=opacity,
         heatmap=heatmap, multiples=multiples, details=details, maps_json=maps_json,
         prediction_id=prediction_id, fb_verdict=fb_verdict, fb_true_label=fb_true_label, fb_agree=fb_agree,
         fb_disagree=fb_disagree, fb_corrected=fb_corrected, fb_category=fb_category, fb_comment=fb_comment,
         fb_consent=fb_consent, fb_submit=fb_submit, fb_result=fb_result, fb_id=fb_id,
-        ex_verdict=ex_verdict, ex_disagree=ex_disagree, ex_category=ex_category, ex_review=ex_review,
+        ex_tab=ex_tab, ex_verdict=ex_verdict, ex_disagree=ex_disagree, ex_category=ex_category, ex_review=ex_review,
         ex_refresh=ex_refresh, ex_table=ex_table, ex_selected=ex_selected, ex_open=ex_open,
         ex_status=ex_status, ex_card=ex_card, ex_text=ex_text, ex_feedback=ex_feedback, ex_plot=ex_plot,
         ex_feedback_id=ex_feedback_id, rv_token=rv_token, rv_login=rv_login, rv_hf_login=rv_hf_login,

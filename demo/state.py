@@ -78,17 +78,16 @@ def gpu(duration: int) -> Callable[[Callable], Callable]:
     return spaces.GPU(duration=duration)
 
 
-@gpu(duration=120)
-def _stream_on_gpu(detector, checked: CheckedImage, max_new_tokens: int) -> Iterator[Any]:
-    yield from detector.stream(checked, max_new_tokens=max_new_tokens)
+@dataclass(frozen=True)
+class ProgressReporter:
+    """Adapts a progress bar called as `target(fraction, desc=message)` (Gradio's) to the
+    `(fraction, message)` callback the attribution takes. Picklable when its target is, so it can
+    cross into a ZeroGPU worker process with the other arguments."""
 
+    target: Any
 
-@gpu(duration=240)
-def _attribute_on_gpu(detector, checked: CheckedImage, explanation: Explanation, method: str,
-                      progress: Callable[[float, str], None] | None) -> list[PhraseMap]:
-    from explain.attribution import attribute  # noqa: PLC0415 - torch-heavy, loaded when first needed
-
-    return attribute(detector, checked, explanation, method, progress=progress)
+    def __call__(self, fraction: float, message: str) -> None:
+        self.target(fraction, desc=message)
 
 
 # --------------------------------------------------------------------------- small parts
@@ -176,10 +175,18 @@ class ModelLock:
 
 @dataclass(frozen=True)
 class Visitor:
-    """Who is asking: a pseudonymous, stored id and an in-memory-only key for their address."""
+    """Who is asking: a pseudonymous, stored id and an in-memory-only key for their address.
+
+    `aliases` are other ids the same page may have used: a picture uploaded before the browser's
+    token arrived is owned by the page's session id, and stays the visitor's.
+    """
 
     client_hash: str
     address_key: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    def owns(self, owner: str) -> bool:
+        return any(hmac.compare_digest(owner, h) for h in (self.client_hash, *self.aliases))
 
 
 @dataclass(frozen=True)
@@ -287,7 +294,7 @@ class AppState:
         self.detector = detector
         self.store = store
         self.config = config
-        self.limits = IntakeLimits(max_bytes=config.max_upload_bytes)
+        self.limits = IntakeLimits(max_bytes=config.max_upload_bytes, max_pixels=config.max_pixels)
         self._cache: OrderedDict[int, Analysis] = OrderedDict()
         self._cache_items = cache_items
         self._cache_bytes = cache_bytes
@@ -300,6 +307,19 @@ class AppState:
         self.address_rate = RateLimiter(config.rate_limit * _IP_FACTOR, clock=clock)
         self.login_rate = RateLimiter(10, clock=clock)
         self._export_dir = Path(tempfile.mkdtemp(prefix="spot-export-"))
+        # GPU work as bound methods: on ZeroGPU only their arguments (picture, answer, method) are
+        # pickled into the GPU worker, never the model, which the forked worker already has.
+        self._stream_gpu = gpu(duration=120)(self._stream_impl)
+        self._attribute_gpu = gpu(duration=240)(self._attribute_impl)
+
+    def _stream_impl(self, checked: CheckedImage, max_new_tokens: int) -> Iterator[Any]:
+        yield from self.detector.stream(checked, max_new_tokens=max_new_tokens)
+
+    def _attribute_impl(self, checked: CheckedImage, explanation: Explanation, method: str,
+                        progress: Callable[[float, str], None] | None) -> list[PhraseMap]:
+        from explain.attribution import attribute  # noqa: PLC0415 - loaded when first needed
+
+        return attribute(self.detector, checked, explanation, method, progress=progress)
 
     # ------------------------------------------------------------------ the model, for the page
     @property
@@ -329,8 +349,11 @@ class AppState:
 
     def visitor(self, token: Any, session_hash: str | None, address: str | None = None) -> Visitor:
         """The visitor's pseudonym: from their browser token, else (API clients) their session."""
+        aliases: tuple[str, ...] = ()
         if self.valid_token(token):
             raw = f"browser:{token}"
+            if session_hash:
+                aliases = (self.store.client_hash(f"session:{session_hash}"),)
         elif session_hash:
             raw = f"session:{session_hash}"
         else:
@@ -338,7 +361,7 @@ class AppState:
         key = None
         if address:
             key = hmac.new(self._address_salt, address.encode(), hashlib.sha256).hexdigest()
-        return Visitor(self.store.client_hash(raw), key)
+        return Visitor(self.store.client_hash(raw), key, aliases)
 
     def _rate(self, limiter: RateLimiter, visitor: Visitor, *, count: bool) -> None:
         waits = [limiter.hit(visitor.client_hash) if count else limiter.wait_s(visitor.client_hash)]
@@ -396,7 +419,7 @@ class AppState:
         explanation: Explanation | None = None
         try:
             with self.model_lock.shared():
-                for item in _stream_on_gpu(self.detector, checked, self.config.max_new_tokens):
+                for item in self._stream_gpu(checked, self.config.max_new_tokens):
                     if isinstance(item, TextDelta):
                         text += item.text
                         view = replace(view, stage="text", text=text, phrases=finished_phrases(text, False))
@@ -453,7 +476,7 @@ class AppState:
             a = self._cache.get(pid)
             if a is not None:
                 self._cache.move_to_end(pid)
-        if a is not None and hmac.compare_digest(a.owner, visitor.client_hash):
+        if a is not None and visitor.owns(a.owner):
             return a
         # same message for "someone else's" as for "gone": ids cannot be probed
         if a is None and self.store.get_prediction(pid, visitor.client_hash) is not None:
@@ -481,8 +504,7 @@ class AppState:
             try:
                 with self.model_lock.exclusive():
                     if method not in a.maps:  # a twin request may have made them while we waited
-                        a.maps[method] = _attribute_on_gpu(self.detector, a.checked, a.explanation, method,
-                                                           progress)
+                        a.maps[method] = self._attribute_gpu(a.checked, a.explanation, method, progress)
                         self._save_maps(a, a.maps[method])
             except (MemoryError, RuntimeError, ValueError) as exc:
                 log.exception("attribution failure")
@@ -531,18 +553,16 @@ class AppState:
             raise UserError(t("fb_empty"))
         self._rate(self.feedback_rate, visitor, count=True)
         votes = {i: "agree" for i in agree} | {i: "disagree" for i in disagree}
-        record = FeedbackIn(prediction_id=pid, client_hash=visitor.client_hash,
+        with self._lock:
+            a = self._cache.get(pid)
+        owner = a.owner if a is not None and visitor.owns(a.owner) else visitor.client_hash
+        record = FeedbackIn(prediction_id=pid, client_hash=owner,
                             verdict_correct=verdict_correct, true_label=form.true_label or None,
                             phrase_votes=votes, corrected_explanation=corrected,
                             category=form.category or None, comment=comment, consent=bool(form.consent))
-        image_bytes = None
-        if form.consent:
-            with self._lock:
-                a = self._cache.get(pid)
-            if a is not None and hmac.compare_digest(a.owner, visitor.client_hash):
-                image_bytes = a.data
+        image_bytes = a.data if form.consent and a is not None and visitor.owns(a.owner) else None
         try:
-            existed = self.store.get_feedback(pid, visitor.client_hash) is not None
+            existed = self.store.get_feedback(pid, owner) is not None
             fid = self.store.save_feedback(record, image_bytes=image_bytes)
         except NotFound:
             raise UserError(t("err_not_found")) from None
@@ -598,7 +618,7 @@ class AppState:
         except StorageError as exc:
             raise UserError(str(exc)) from None
 
-    def export(self, reviewer: Reviewer | None, fmt: str = "fakeclue") -> tuple[Path, int]:
+    def export(self, reviewer: Reviewer | None, fmt: str = "fakeclue") -> tuple[Path, int, dict[str, int]]:
         """Accepted, consented feedback as a zip in FakeClue format (reviewers only)."""
         self._require(reviewer)
         from storage.export import export  # noqa: PLC0415
@@ -615,7 +635,7 @@ class AppState:
                 if p.is_file():
                     z.write(p, p.relative_to(out))
         shutil.rmtree(out, ignore_errors=True)
-        return archive, report.records
+        return archive, report.records, dict(report.skipped)
 
     # ------------------------------------------------------------------ explorer
     def explorer_rows(self, visitor: Visitor, reviewer: Reviewer | None, *, verdict: str | None = None,
@@ -705,7 +725,8 @@ class AppState:
         if image is None:
             with self._lock:
                 a = self._cache.get(pid)
-            if a is not None and (is_rev or hmac.compare_digest(a.owner, visitor.client_hash)):
+            # only the owner's own picture, from memory: a reviewer sees kept (consented) pictures only
+            if a is not None and visitor.owns(a.owner):
                 image = a.checked.image
         phrase_maps = [_phrase_map_from_out(m) for m in maps]
         size = (p.image.width or (image.width if image else 336), p.image.height or (image.height if image else 336))

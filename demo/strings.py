@@ -53,6 +53,7 @@ EN: dict[str, str] = {
     "evidence_intro": "What the file's own data says. This is context, not a second verdict: metadata can be "
     "forged or stripped.",
     "evidence_none": "Nothing to report in the file's data.",
+    "evidence_what": "what is this?",
     "evidence_errors": "Could not read part of the file's data: {errors}",
     "strength_strong": "strong",
     "strength_moderate": "moderate",
@@ -127,7 +128,8 @@ EN: dict[str, str] = {
     "review_done": "Feedback #{id} marked {state}.",
     "review_no_feedback": "The selected row has no feedback to review.",
     "export_button": "Export accepted feedback",
-    "export_done": "Exported {count} records.",
+    "export_done": "Exported {count} records (accepted, consented, with a category).",
+    "export_skipped": "Left out: {why}.",
     # about
     "about": (
         "**How to read the maps.** Orange cells support the selected phrase, purple ones speak against "

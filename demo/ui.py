@@ -55,21 +55,28 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
 
     explain_outputs = [ui.crop_view, ui.verdict_card, ui.evidence, ui.explanation, ui.chips, ui.prior_legend,
                        ui.status, ui.details, ui.prediction_id, ui.heatmap, ui.multiples, ui.maps_json]
-    explained = gr.on(
-        triggers=[ui.run_btn.click, ui.image_in.upload, ui.image_in.input],
-        fn=h.explain, inputs=[ui.image_in, ui.visitor], outputs=explain_outputs,
-        api_name="explain", validator=h.validate_explain, preprocess=False,
-        show_progress="minimal", trigger_mode="always_last", **model,
-    )
     feedback_form = [ui.fb_verdict, ui.fb_true_label, ui.fb_agree, ui.fb_disagree, ui.fb_corrected,
                      ui.fb_category, ui.fb_comment, ui.fb_consent, ui.fb_result, ui.fb_id]
     map_outputs = [ui.heatmap, ui.multiples, ui.chips, ui.prior_legend, ui.maps_json, ui.status]
-    explained.success(
-        h.reset_feedback, inputs=[ui.prediction_id, ui.visitor], outputs=feedback_form, api_visibility="private",
-    ).success(
-        h.auto_maps, inputs=[ui.prediction_id, ui.opacity, ui.visitor], outputs=[*map_outputs, ui.method],
-        api_visibility="private", show_progress_on=[ui.heatmap], **model,
-    )
+
+    def then_maps(explained) -> None:
+        """After an explanation: a fresh feedback form, then the fast maps."""
+        explained.success(
+            h.reset_feedback, inputs=[ui.prediction_id, ui.visitor], outputs=feedback_form,
+            api_visibility="private",
+        ).success(
+            h.auto_maps, inputs=[ui.prediction_id, ui.opacity, ui.visitor], outputs=[*map_outputs, ui.method],
+            api_visibility="private", show_progress_on=[ui.heatmap], **model,
+        )
+
+    explain = dict(fn=h.explain, inputs=[ui.image_in, ui.visitor], outputs=explain_outputs,
+                   validator=h.validate_explain, preprocess=False, show_progress="minimal", **model)
+    # upload, paste and the button; the public /explain endpoint
+    then_maps(gr.on(triggers=[ui.run_btn.click, ui.image_in.upload], api_name="explain",
+                    trigger_mode="always_last", **explain))
+    # a picked example fills the picture, then runs like an upload
+    if ui.examples is not None:
+        then_maps(ui.examples.load_input_event.then(api_visibility="private", **explain))
 
     # the public /attribute endpoint is the map switch (fast gradient / faithful occlusion)
     ui.method.input(
@@ -90,7 +97,7 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
 
     # explorer
     filters = [ui.ex_verdict, ui.ex_disagree, ui.ex_category, ui.ex_review, ui.reviewer, ui.visitor]
-    gr.on([ui.ex_refresh.click, ui.ex_verdict.input, ui.ex_disagree.input, ui.ex_category.input,
+    gr.on([ui.ex_tab.select, ui.ex_refresh.click, ui.ex_verdict.input, ui.ex_disagree.input, ui.ex_category.input,
            ui.ex_review.input], h.explorer, inputs=filters, outputs=[ui.ex_table, ui.ex_status],
           api_visibility="private")
     ui.ex_table.select(h.explorer_select, inputs=None, outputs=[ui.ex_selected], api_visibility="private")

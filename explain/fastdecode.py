@@ -67,7 +67,10 @@ class _Layout:
 def language_model_of(model: nn.Module) -> nn.Module | None:
     """The decoder stack: `model.model.language_model` in transformers 5, `.language_model.model` in 4."""
     inner = getattr(model, "model", None)
-    for cand in (getattr(inner, "language_model", None), getattr(getattr(model, "language_model", None), "model", None)):
+    for cand in (
+        getattr(inner, "language_model", None),
+        getattr(getattr(model, "language_model", None), "model", None),
+    ):
         if cand is not None and hasattr(cand, "layers") and hasattr(cand, "norm"):
             return cand
     return None
@@ -169,7 +172,7 @@ def _fuse(mods: list[nn.Module]) -> torch.Tensor | None:
     if adjacent:  # fused before (by another backend on the same model)
         return base.detach().new_empty(0).set_(base.untyped_storage(), base.storage_offset(), (sum(rows), k))
     fused = torch.cat([w.detach() for w in ws])
-    for m, part in zip(mods, fused.split(rows)):
+    for m, part in zip(mods, fused.split(rows), strict=True):
         m.weight.data = part
     return fused
 
@@ -495,7 +498,9 @@ class StaticCacheBackend:
         if plan == "auto":
             plan = "triton" if triton_ok else "torch"
         elif plan == "triton" and not triton_ok:
-            self._note("the triton plan needs CUDA, triton, plain bf16/fp16 linear layers and fused weights; using torch")
+            self._note(
+                "the triton plan needs CUDA, triton, plain bf16/fp16 linear layers and fused weights; using torch"
+            )
             plan = "torch"
         use_graph = on_cuda if self.cuda_graph is None else (self.cuda_graph and on_cuda)
         with torch.inference_mode():

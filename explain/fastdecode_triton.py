@@ -24,7 +24,8 @@ import triton.language as tl
 # (rows a program, columns an iteration, warps, pipeline stages) per matrix-vector shape class.
 # Picked by bench/gpu_bench.py's sweep on an H100/H200; see bench/RESULTS.md.
 GEMV_CONFIGS: dict[str, tuple[int, int, int, int]] = {
-    "default": (16, 256, 4, 3),
+    "default": (4, 512, 4, 3),
+    "4096x4096": (8, 256, 4, 3),  # o_proj: too few rows for 4 a program to fill the GPU
 }
 ATTN_CHUNK = 64  # keys a program of the split attention handles
 
@@ -69,9 +70,9 @@ def _norm_gemv_kernel(
             hv = (hv * r).to(dt).to(tl.float32)
             nw = tl.load(nw_ptr + ks, mask=kmask, other=0.0).to(tl.float32)
             hv = (nw * hv).to(dt).to(tl.float32)
-        w = tl.load(
-            w_ptr + rows[:, None] * K + ks[None, :], mask=rmask[:, None] & kmask[None, :], other=0.0
-        ).to(tl.float32)
+        w = tl.load(w_ptr + rows[:, None] * K + ks[None, :], mask=rmask[:, None] & kmask[None, :], other=0.0).to(
+            tl.float32
+        )
         acc += w * hv[None, :]
     tl.store(y_ptr + rows, tl.sum(acc, 1).to(dt), mask=rmask)
 
@@ -104,9 +105,9 @@ def _gemv_add_kernel(
             hv = (a * u).to(dt).to(tl.float32)
         else:
             hv = tl.load(x_ptr + ks, mask=kmask, other=0.0).to(tl.float32)
-        w = tl.load(
-            w_ptr + rows[:, None] * K + ks[None, :], mask=rmask[:, None] & kmask[None, :], other=0.0
-        ).to(tl.float32)
+        w = tl.load(w_ptr + rows[:, None] * K + ks[None, :], mask=rmask[:, None] & kmask[None, :], other=0.0).to(
+            tl.float32
+        )
         acc += w * hv[None, :]
     y = tl.sum(acc, 1).to(dt).to(tl.float32)
     res = tl.load(res_ptr + rows, mask=rmask, other=0.0).to(tl.float32)

@@ -64,14 +64,15 @@ class PredictionIn:
     verdict: str  # one of VERDICTS
     p_fake: float | None = None
     model_revision: str = ""
-    phrases: Sequence[PhraseSpan] = ()
-    timings: Mapping[str, float] = field(default_factory=dict)
+    phrases: Sequence[PhraseSpan] = ()  # or explain.types.Phrase: same attribute names
+    timings: Mapping[str, float] = field(default_factory=dict)  # or a dataclass such as Timings
     provenance: Mapping[str, Any] | None = None  # JSON object of provenance findings
 
 
 @dataclass(frozen=True)
 class MapIn:
-    """Attribution of one phrase to the patch grid (mirrors explain.types.PhraseMap)."""
+    """Attribution of one phrase to the patch grid. Mirrors explain.types.PhraseMap, whose objects
+    `Store.save_maps` accepts as they are."""
 
     phrase_index: int  # index into the prediction's phrases; -1 for a separate verdict sentence
     method: str  # "gradient" | "occlusion" | "ig" | another short identifier

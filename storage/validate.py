@@ -8,6 +8,7 @@ visitor's odd paste never loses their feedback.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -25,7 +26,6 @@ from .records import (
     FeedbackFilter,
     FeedbackIn,
     MapIn,
-    PhraseSpan,
     PredictionIn,
 )
 
@@ -135,18 +135,22 @@ def prediction(p: PredictionIn) -> dict[str, Any]:
         raise ValidationError(f"too many phrases ({len(p.phrases)}; at most {MAX_PHRASES})")
     phrases = []
     for i, ph in enumerate(p.phrases):
-        if not isinstance(ph, PhraseSpan):
-            raise ValidationError(f"phrase {i} must be a PhraseSpan")
+        # Any object with text/char_start/char_end will do (explain.types.Phrase has them).
+        if not all(hasattr(ph, a) for a in ("text", "char_start", "char_end")):
+            raise ValidationError(f"phrase {i} must have text, char_start and char_end")
         start = integer(ph.char_start, f"phrase {i} start", 0, MAX_TEXT)
         end = integer(ph.char_end, f"phrase {i} end", start, MAX_TEXT)
         phrases.append({"text": clean_text(ph.text, f"phrase {i}", MAX_TEXT),
                         "char_start": start, "char_end": end})
     timings: dict[str, float] = {}
-    if not isinstance(p.timings, Mapping):
+    raw_timings: Any = p.timings
+    if dataclasses.is_dataclass(raw_timings) and not isinstance(raw_timings, type):
+        raw_timings = dataclasses.asdict(raw_timings)  # e.g. explain.types.Timings
+    if not isinstance(raw_timings, Mapping):
         raise ValidationError("timings must be a mapping of name -> seconds")
-    if len(p.timings) > 32:
+    if len(raw_timings) > 32:
         raise ValidationError("too many timing entries (at most 32)")
-    for key, val in p.timings.items():
+    for key, val in raw_timings.items():
         name = clean_text(key, "timing name", 64)
         timings[name] = finite(val, f"timing {name!r}", optional=False)  # type: ignore[assignment]
     return {
@@ -168,9 +172,12 @@ def prediction(p: PredictionIn) -> dict[str, Any]:
 
 
 def phrase_map(m: MapIn) -> dict[str, Any]:
-    """Validated values for a phrase map row; the grid comes back as a list of float rows."""
-    if not isinstance(m, MapIn):
-        raise ValidationError("each map must be a MapIn record")
+    """Validated values for a phrase map row; the grid comes back as a list of float rows.
+
+    Takes a MapIn or anything with the same attributes (explain.types.PhraseMap has them)."""
+    missing = [a for a in _MAP_FIELDS if not hasattr(m, a)]
+    if missing:
+        raise ValidationError(f"a map must have {', '.join(_MAP_FIELDS)}; missing {', '.join(missing)}")
     method = m.method.strip().lower() if isinstance(m.method, str) else m.method
     if not isinstance(method, str) or not METHOD_RE.match(method):
         raise ValidationError(f"map method must be a short lower-case identifier, got {m.method!r}")
@@ -206,6 +213,9 @@ def phrase_map(m: MapIn) -> dict[str, Any]:
         "deletion_auc": finite(m.deletion_auc, "deletion AUC"),
         "insertion_auc": finite(m.insertion_auc, "insertion AUC"),
     }
+
+
+_MAP_FIELDS = ("phrase_index", "method", "grid", "crop_box", "score", "reliance", "deletion_auc", "insertion_auc")
 
 
 def feedback(f: FeedbackIn) -> dict[str, Any]:

@@ -4,15 +4,22 @@ One backward pass per phrase. All phrases of an explanation are batched: the inp
 once per phrase and Captum's per-example `target` picks phrase k's score for copy k, so a single
 forward/backward pair gives every phrase's map (chunked by `batch_size` where memory is short).
 
-Two layers to attribute at (DESIGN.md):
+Layers to attribute at (DESIGN.md):
 
 - "projector": the image tokens as the language model receives them, (B, 576, H). The vision tower
   runs once, outside the attributed function; only projector + language model are replicated.
+- "vision": the projector's input, i.e. the vision tower's selected hidden state (B, 576, C).
 - "patch_embed": the ViT's patch-embedding convolution, (B, C, 24, 24): localised by construction,
   but the vision tower runs (forward and backward) once per phrase.
 
-The 24 x 24 map is grad . activation summed over channels: the first-order estimate of how much
-the phrase's log-probability would drop if the patch's activation were zeroed. Positive = supports.
+`reduce` turns the (channels x patches) attribution into one number a patch:
+- "sum" (default): grad . activation summed over channels, signed: the first-order estimate of how
+  much the phrase's log-probability would drop if the patch's activation were zeroed.
+  Positive = supports the phrase.
+- "l2": the L2 norm over channels of grad * activation; "grad_l2": the L2 norm of the gradient
+  alone. Both unsigned (how much the patch matters, not in which direction).
+`smooth` > 0 averages that many noisy copies (SmoothGrad, Captum `NoiseTunnel`), noise at 10% of
+the input's standard deviation.
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from captum.attr import LayerGradientXActivation
+from captum.attr import LayerGradientXActivation, NoiseTunnel
 from torch import Tensor
 
 from .scoring import AttributionError, PhraseScorer, chunks, patch_embedding_of, projector_of
 
-LAYERS = ("projector", "patch_embed")
+LAYERS = ("projector", "patch_embed", "vision")
+REDUCTIONS = ("sum", "l2", "grad_l2")
 Progress = Callable[[float, str], None]
 
 
@@ -33,21 +41,33 @@ def gradient_grids(
     scorer: PhraseScorer,
     *,
     layer: str = "projector",
+    reduce: str = "sum",
+    smooth: int = 0,
     batch_size: int = 16,
     progress: Progress | None = None,
 ) -> Tensor:
     """Gradient x activation maps for every scored span: float32 (P, side, side)."""
-    forward, inputs, module = _layer_setup(scorer, layer)
-    method = LayerGradientXActivation(forward, module)
+    if reduce not in REDUCTIONS:
+        raise AttributionError(f"unknown reduction '{reduce}': use one of {', '.join(REDUCTIONS)}")
+    forward, inputs, module, to_input = _layer_setup(scorer, layer)
+    method = LayerGradientXActivation(forward, module, multiply_by_inputs=reduce != "grad_l2")
     n = len(scorer.spans)
     side = scorer.grid_side
     out = torch.zeros(n, side, side)
     done = 0
-    for part in chunks(n, batch_size):
+    copies = max(1, smooth)
+    for part in chunks(n, max(1, batch_size // copies)):
         batch = inputs.expand(len(part), *inputs.shape[1:])
+        kw = {"target": list(part), "attribute_to_layer_input": to_input}
         with torch.enable_grad():
-            attr = method.attribute(batch, target=list(part))
-        out[part.start : part.stop] = to_grid(attr, layer, side)
+            if smooth > 0:
+                stdev = 0.1 * float(inputs.float().std())
+                attr = NoiseTunnel(method).attribute(
+                    batch, nt_type="smoothgrad", nt_samples=smooth, nt_samples_batch_size=copies, stdevs=stdev, **kw
+                )
+            else:
+                attr = method.attribute(batch, **kw)
+        out[part.start : part.stop] = to_grid(attr, layer, side, reduce)
         done += len(part)
         if progress:
             progress(done / n, f"gradient maps {done}/{n}")
@@ -55,17 +75,23 @@ def gradient_grids(
 
 
 def _layer_setup(scorer: PhraseScorer, layer: str):
-    """(forward function, its input, the Captum layer) for an attribution layer name."""
+    """(forward function, its input, the Captum layer, attribute to the layer's input?)."""
     if layer == "projector":
-        return scorer.scores_from_vision, scorer.vision_features, projector_of(scorer.model)
+        return scorer.scores_from_vision, scorer.vision_features, projector_of(scorer.model), False
+    if layer == "vision":
+        return scorer.scores_from_vision, scorer.vision_features, projector_of(scorer.model), True
     if layer == "patch_embed":
-        return scorer.scores_from_pixels, scorer.pixel_values, patch_embedding_of(scorer.model)
+        return scorer.scores_from_pixels, scorer.pixel_values, patch_embedding_of(scorer.model), False
     raise AttributionError(f"unknown attribution layer '{layer}': use one of {', '.join(LAYERS)}")
 
 
-def to_grid(attr: Tensor, layer: str, side: int) -> Tensor:
-    """A layer attribution summed over channels -> (B, side, side) float32, row-major patches."""
+def to_grid(attr: Tensor, layer: str, side: int, reduce: str = "sum") -> Tensor:
+    """A layer attribution reduced over channels -> (B, side, side) float32, row-major patches."""
     attr = attr.detach().float()
-    if layer == "patch_embed":  # conv output (B, C, side, side)
-        return attr.sum(1).cpu()
-    return attr.sum(-1).reshape(attr.shape[0], side, side).cpu()  # tokens (B, side*side, H)
+    if layer == "patch_embed":  # conv output (B, C, side, side) -> channels last
+        attr = attr.flatten(2).transpose(1, 2)
+    if reduce == "sum":
+        flat = attr.sum(-1)
+    else:
+        flat = attr.norm(dim=-1)
+    return flat.reshape(attr.shape[0], side, side).cpu()

@@ -26,8 +26,8 @@ def ig_grids(
     progress: Progress | None = None,
 ) -> tuple[Tensor, Tensor]:
     """IG maps (P, side, side) and each phrase's convergence delta (P,), both float32."""
-    forward, inputs, module = _layer_setup(scorer, layer)
-    baseline = scorer.neutral_vision_features if layer == "projector" else scorer.neutral_pixel_values
+    forward, inputs, module, to_input = _layer_setup(scorer, layer)
+    baseline = scorer.neutral_pixel_values if layer == "patch_embed" else scorer.neutral_vision_features
     method = LayerIntegratedGradients(forward, module)
     n = len(scorer.spans)
     side = scorer.grid_side
@@ -43,6 +43,7 @@ def ig_grids(
                 n_steps=n_steps,
                 internal_batch_size=max(1, batch_size),
                 return_convergence_delta=True,
+                attribute_to_layer_input=to_input,
             )
         grids[k] = to_grid(attr, layer, side)[0]
         deltas[k] = delta.detach().float().cpu().reshape(-1)[0]

@@ -10,7 +10,8 @@ maps of every phrase; `perturbations_per_eval` batches the ablated copies.
 
 Layers:
 - "projector" (default): ablate image tokens (projector outputs). The vision tower runs once; each
-  perturbation costs one language-model pass. Baseline: the neutral image's tokens, patch-wise.
+  perturbation costs one language-model pass. Baseline: the neutral image's tokens, patch-wise
+  ("zeros": all-zero tokens instead). "vision" gives the same maps: the projector acts token by token.
 - "patch_embed": ablate patch-embedding columns with the neutral image's. The patch embedding is a
   stride-14 convolution, so this is exactly pixel occlusion with mid-grey 14-px patches; the
   vision tower reruns for each perturbation.
@@ -60,7 +61,8 @@ def occlusion_grids(
         return forward
 
     with torch.no_grad():
-        if layer == "projector":
+        # the projector works token by token, so ablating its input ("vision") or its output is the same
+        if layer in ("projector", "vision"):
             tokens = scorer.image_tokens()
             base = scorer.neutral_image_tokens() if baseline == "neutral" else torch.zeros_like(tokens)
             method = FeatureAblation(counted(scorer.scores))

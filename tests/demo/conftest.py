@@ -32,6 +32,7 @@ class Server:
     log_path: Path
     proc: subprocess.Popen
     max_upload_mb: float
+    model: str
 
     def alive(self) -> bool:
         if self.proc.poll() is not None:
@@ -74,7 +75,7 @@ def start_server(tmp: Path, *extra: str, env_extra: dict[str, str] | None = None
     log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}/", data_dir, data_dir / "spot.sqlite3", upload_dir, log_path, proc,
-                    max_mb)
+                    max_mb, model)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:

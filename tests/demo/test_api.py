@@ -49,7 +49,7 @@ def test_explain_streams_then_finishes(explained, example_image):
     texts = [u[TEXT] for u in updates if isinstance(u[TEXT], str)]
     growing = [t for i, t in enumerate(texts) if t and (i == 0 or t != texts[i - 1])]
     assert len(growing) >= 3, f"expected several intermediate texts, got {growing!r}"
-    for a, b in zip(growing, growing[1:]):
+    for a, b in zip(growing, growing[1:], strict=False):
         assert b.startswith(a), "the streamed text must only grow"
     final = updates[-1][DETAILS]
     assert final["stage"] == "done" and final["prediction_id"] >= 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -43,6 +44,10 @@ def test_a_visit_in_chromium(server, example_image):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(server.url, wait_until="domcontentloaded")
             expect(page.locator("#spot-upload")).to_be_visible(timeout=60_000)
+            banner = page.locator("#spot-banner")
+            expect(banner).to_contain_text("licence")
+            if server.model == "toy":  # the toy model says plainly what it is
+                expect(banner).to_contain_text("only knows the planted toy artifacts")
 
             # upload: the page starts the explanation by itself
             page.locator("#spot-upload input[type=file]").set_input_files(str(example_image))
@@ -53,12 +58,12 @@ def test_a_visit_in_chromium(server, example_image):
                 value = box.input_value()
                 if value and (not seen or value != seen[-1]):
                     seen.append(value)
-                if page.locator("#spot-prediction-id").count() and _done(page):
+                if _done(page):
                     break
                 time.sleep(0.05)
             assert seen, "no streamed text appeared"
             assert len(seen) >= 2, f"the answer should appear in pieces, saw {seen!r}"
-            expect(page.locator("#spot-verdict")).to_have_attribute("data-verdict", r"fake|real|undecided",
+            expect(page.locator("#spot-verdict")).to_have_attribute("data-verdict", re.compile("fake|real|undecided"),
                                                                     timeout=30_000)
 
             # the heatmap arrives after the fast maps are computed
@@ -77,7 +82,15 @@ def test_a_visit_in_chromium(server, example_image):
             page.wait_for_function(
                 "(t) => { const el = document.querySelector('#spot-heatmap .js-plotly-plot');"
                 " const title = el && el.layout && el.layout.title && el.layout.title.text;"
-                " return title && t.startsWith(title.slice(0, 20)); }", arg=first_text, timeout=30_000)
+                " return title && t.startsWith(title.slice(0, 20)) && title.includes('gradient'); }", arg=first_text,
+                timeout=30_000)
+
+            # the switch to the faithful occlusion map (with a progress bar while it runs)
+            page.locator("#spot-method label", has_text="occlusion").click()
+            page.wait_for_function(
+                "() => { const el = document.querySelector('#spot-heatmap .js-plotly-plot');"
+                " const title = el && el.layout && el.layout.title && el.layout.title.text;"
+                " return title && title.includes('occlusion'); }", timeout=120_000)
 
             # feedback
             page.locator("#fb-verdict label", has_text="right").click()

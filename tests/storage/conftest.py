@@ -1,6 +1,7 @@
 """Fixtures for the storage tests: every backend test runs on SQLite, and on PostgreSQL when
 SPOT_TEST_PG_URL is set (CI sets it with .ci/postgres.sh; locally the PostgreSQL runs are
-skipped with the reason). Each PostgreSQL test gets its own fresh schema, dropped afterwards.
+skipped with the reason, unless SPOT_REQUIRE_PG=1 turns the skip into a failure, as CI should).
+Each PostgreSQL test gets its own fresh schema, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def pg_url() -> str | None:
 def pg_schema_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a brand-new schema."""
     base = pg_url()
+    if not base and os.environ.get("SPOT_REQUIRE_PG") == "1":
+        pytest.fail(f"SPOT_REQUIRE_PG=1 but {PG_ENV} is not set: run `eval \"$(bash .ci/postgres.sh)\"` first")
     if not base:
         pytest.skip(f"PostgreSQL not configured: set {PG_ENV} (CI runs `eval \"$(bash .ci/postgres.sh)\"`)")
     url = make_url(base)

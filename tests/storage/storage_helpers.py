@@ -30,10 +30,11 @@ def png_bytes(seed: int, size: tuple[int, int] = (8, 6)) -> bytes:
 class Maker:
     """Builds realistic records against a store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store | None) -> None:
         self.store = store
 
     def visitor(self, name: str) -> str:
+        assert self.store is not None
         return self.store.client_hash(name)
 
     def prediction_in(self, client: str, image: bytes, **kw: Any) -> PredictionIn:
@@ -47,6 +48,7 @@ class Maker:
         return PredictionIn(**fields)
 
     def prediction(self, client: str, image: bytes, **kw: Any) -> int:
+        assert self.store is not None
         return self.store.save_prediction(self.prediction_in(client, image, **kw))
 
     def grid(self, seed: float = 0.0, rows: int = 24, cols: int = 24) -> list[list[float]]:

@@ -59,24 +59,27 @@ def test_old_schema_with_data_upgrades_on_open(db_url: str, tmp_path) -> None:  
             conn.execute(text("INSERT INTO images (sha256, format, width, height, created_at) "
                               "VALUES (:s, 'png', 8, 6, :t)"), {"s": sha, "t": ts})
             conn.execute(text(
-                "INSERT INTO predictions (id, image_sha256, client_hash, model_id, model_revision, prompt, text, "
-                "verdict, p_fake, phrases, timings, created_at) VALUES (1, :s, :c, 'lingcco/fakeVLM', 'r1', "
+                "INSERT INTO predictions (image_sha256, client_hash, model_id, model_revision, prompt, text, "
+                "verdict, p_fake, phrases, timings, created_at) VALUES (:s, :c, 'lingcco/fakeVLM', 'r1', "
                 "'<image>Does the image looks real/fake?', 'This is a real image.', 'real', 0.1, :ph, :tm, :t)"),
                 {"s": sha, "c": client, "t": ts,
                  "ph": json.dumps([{"text": "This is a real image.", "char_start": 0, "char_end": 21}]),
                  "tm": json.dumps({"total_s": 1.0})})
+            old_pid = conn.execute(text("SELECT id FROM predictions")).scalar_one()
             conn.execute(text(
-                "INSERT INTO feedback (id, prediction_id, client_hash, verdict_correct, true_label, category, "
-                "comment, consent, created_at, updated_at, review_state) VALUES (1, 1, :c, :f, 'fake', "
+                "INSERT INTO feedback (prediction_id, client_hash, verdict_correct, true_label, category, "
+                "comment, consent, created_at, updated_at, review_state) VALUES (:p, :c, :f, 'fake', "
                 "'scenery', 'old comment', :t1, :t, :t, 'accepted')"),
-                {"c": client, "f": False, "t1": True, "t": ts})
-            conn.execute(text("INSERT INTO phrase_votes (feedback_id, phrase_index, vote) VALUES (1, 0, 'disagree')"))
+                {"p": old_pid, "c": client, "f": False, "t1": True, "t": ts})
+            old_fid = conn.execute(text("SELECT id FROM feedback")).scalar_one()
+            conn.execute(text("INSERT INTO phrase_votes (feedback_id, phrase_index, vote) VALUES (:f, 0, 'disagree')"),
+                         {"f": old_fid})
     finally:
         engine.dispose()
 
     with Store.open(db_url, tmp_path / "data", secret=SECRET) as store:
         assert store.schema_revision == "0002"
-        p = store.reviewer_get_prediction(1)
+        p = store.reviewer_get_prediction(old_pid)
         assert p is not None
         assert (p.text, p.verdict, p.p_fake, p.model_revision) == ("This is a real image.", "real", 0.1, "r1")
         assert p.provenance is None and p.timings == {"total_s": 1.0} and p.created_at == now
@@ -88,7 +91,7 @@ def test_old_schema_with_data_upgrades_on_open(db_url: str, tmp_path) -> None:  
         # The new column works, and new ids continue after the old ones.
         m = Maker(store)
         pid = m.prediction(m.visitor("new"), png_bytes(8), provenance={"c2pa": {"issuer": "x"}})
-        assert pid > 1
+        assert pid > old_pid
         assert store.reviewer_get_prediction(pid).provenance == {"c2pa": {"issuer": "x"}}  # type: ignore[union-attr]
 
 

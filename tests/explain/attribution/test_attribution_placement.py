@@ -19,7 +19,9 @@ from explain.types import PhraseMap
 def one_hot(checked, row: int, col: int, side: int = 24) -> PhraseMap:
     grid = [[0.0] * side for _ in range(side)]
     grid[row][col] = 1.0
-    return PhraseMap(0, "gradient", tuple(tuple(r) for r in grid), checked.crop_box, extra={"crop_box_f": checked.crop_box_f})
+    return PhraseMap(
+        0, "gradient", tuple(tuple(r) for r in grid), checked.crop_box, extra={"crop_box_f": checked.crop_box_f}
+    )
 
 
 def png(array: np.ndarray) -> bytes:

@@ -1,0 +1,148 @@
+"""HTML fragments of the classroom page: join banner, reveal card, class votes, explanation with
+clue marks, clue cards, the full glossary.
+
+Pure functions of plain data and a language. Everything that comes from the model, a file, a
+teacher or a student is HTML-escaped here, since gr.HTML renders what it is given.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from explain.glossary import GLOSSARY, GROUP_TITLES, clue_spans, clues_in, entry
+from storage.classroom import AnswerOut, Tally
+
+from ..i18n import normalize, tr
+
+CSS = """
+.cls-code { font-size: 2.6em; font-weight: 800; letter-spacing: 0.18em; font-family: ui-monospace, monospace; }
+.cls-banner { border: 2px dashed #4f46e5; border-radius: 12px; padding: 10px 16px; text-align: center; }
+.cls-banner .cls-where { color: #475467; }
+.cls-votes { margin: 8px 0; }
+.cls-bar { display: flex; height: 22px; border-radius: 6px; overflow: hidden; border: 1px solid #d0d5dd; }
+.cls-bar span { display: block; height: 100%; color: #fff; font-size: 0.8em; line-height: 22px; text-align: center; }
+.cls-bar .cls-real { background: #542788; }
+.cls-bar .cls-fake { background: #b35806; }
+.cls-truth { font-weight: 700; margin-top: 6px; }
+.cls-mine { margin-top: 4px; }
+.cls-right { color: #067647; font-weight: 700; }
+.cls-wrong { color: #b42318; font-weight: 700; }
+.cls-expl { line-height: 1.5; }
+.cls-expl mark { background: #fdebd8; border-bottom: 2px solid #b35806; padding: 0 2px; border-radius: 3px; }
+.cls-clue { border-left: 4px solid #b35806; padding: 4px 10px; margin: 6px 0; }
+.cls-clue.cls-file { border-left-color: #98a2b3; }
+.cls-clue-title { font-weight: 700; }
+.cls-clue-label { font-style: italic; color: #475467; }
+.cls-ref { color: #344054; border-left: 3px solid #542788; padding-left: 8px; margin-top: 6px; }
+.cls-waiting { color: #475467; font-style: italic; }
+"""
+
+
+def style_tag() -> str:
+    return f"<style>{CSS}</style>"
+
+
+def join_banner(code: str, url: str, lang: str) -> str:
+    return (f"<div class='cls-banner' id='cls-banner'><div>{escape(tr('cls_banner_join', lang))}</div>"
+            f"<div class='cls-code' id='cls-banner-code' data-code='{escape(code)}'>{escape(code)}</div>"
+            f"<div class='cls-where'>{escape(tr('cls_banner_where', lang, url=url))}</div></div>")
+
+
+def verdict_label(verdict: str | None, lang: str) -> str:
+    return tr(f"verdict_{verdict}", lang) if verdict in ("real", "fake", "undecided") else tr("verdict_none", lang)
+
+
+def votes_html(tally: Tally | None, lang: str) -> str:
+    """How the class voted, as counts and shares: no names, no words."""
+    if tally is None or tally.answers == 0:
+        return f"<div class='cls-votes' id='cls-votes' data-answers='0'>{escape(tr('cls_votes_none', lang))}</div>"
+    n = tally.answers
+    real, fake = round(100 * tally.real / n), round(100 * tally.fake / n)
+    conf = "" if tally.mean_confidence is None else " " + tr("cls_votes_conf", lang, conf=f"{tally.mean_confidence:.1f}")
+    return (f"<div class='cls-votes' id='cls-votes' data-answers='{n}' data-real='{tally.real}' "
+            f"data-fake='{tally.fake}'><div>{escape(tr('cls_votes', lang, n=n))}{escape(conf)}</div>"
+            f"<div class='cls-bar' role='img' aria-label='{real}% / {fake}%'>"
+            f"<span class='cls-real' style='width:{real}%'>{real}%</span>"
+            f"<span class='cls-fake' style='width:{fake}%'>{fake}%</span></div>"
+            f"<div>{escape(tr('cls_votes_legend', lang, real=tally.real, fake=tally.fake))}</div></div>")
+
+
+def reveal_card(verdict: str | None, p_fake: float | None, truth: str | None, reference: str | None,
+                tally: Tally | None, mine: AnswerOut | None, lang: str, *, streaming: bool = False) -> str:
+    """The reveal: the model's verdict, the ground truth when known, the class's votes, and (for a
+    student) their own answer against the truth."""
+    key = verdict if verdict in ("real", "fake", "undecided") else "undecided"
+    parts = [f"<div class='spot-card spot-{key}' id='cls-reveal' data-verdict='{escape(verdict or '')}'>"]
+    parts.append(f"<div>{escape(tr('cls_model_says', lang))}</div>")
+    if verdict is None:
+        parts.append(f"<div class='spot-label cls-waiting'>{escape(tr('cls_model_thinking', lang))}</div>")
+    else:
+        parts.append(f"<div class='spot-label'>{escape(verdict_label(verdict, lang))}</div>")
+        if p_fake is not None:
+            parts.append(f"<div class='spot-prob'>{escape(tr('cls_p_fake', lang, pct=round(100 * p_fake)))}</div>")
+    if streaming:
+        parts.append(f"<div class='cls-waiting'>{escape(tr('cls_streaming', lang))}</div>")
+    truth_txt = tr(f"truth_{truth}", lang) if truth in ("real", "fake") else tr("truth_unknown", lang)
+    parts.append(f"<div class='cls-truth' id='cls-truth' data-truth='{escape(truth or '')}'>"
+                 f"{escape(tr('cls_truth', lang))}: {escape(truth_txt)}</div>")
+    if mine is not None:
+        said = tr(f"guess_{mine.guess}", lang)
+        verdict_mark = ""
+        if truth in ("real", "fake"):
+            ok = mine.guess == truth
+            verdict_mark = (f" <span class='{'cls-right' if ok else 'cls-wrong'}'>"
+                            f"{escape(tr('cls_you_right' if ok else 'cls_you_wrong', lang))}</span>")
+        parts.append(f"<div class='cls-mine' id='cls-mine'>{escape(tr('cls_you_said', lang, guess=said, conf=mine.confidence))}"
+                     f"{verdict_mark}</div>")
+    parts.append(votes_html(tally, lang))
+    if reference:
+        parts.append(f"<div class='cls-ref'><b>{escape(tr('cls_reference', lang))}</b> {marked(reference)}</div>")
+    parts.append(f"<div class='spot-caveat'>{escape(tr('cls_caveat', lang))}</div></div>")
+    return "".join(parts)
+
+
+def marked(text: str) -> str:
+    """`text` escaped, with every glossary clue it mentions marked (title on hover)."""
+    out, pos = [], 0
+    for start, end, key in clue_spans(text):
+        out.append(escape(text[pos:start]))
+        out.append(f"<mark data-clue='{escape(key)}'>{escape(text[start:end])}</mark>")
+        pos = end
+    out.append(escape(text[pos:]))
+    return "".join(out)
+
+
+def explanation_html(text: str, lang: str) -> str:
+    if not text:
+        return ""
+    return (f"<div class='cls-expl' id='cls-expl'><b>{escape(tr('cls_explanation', lang))}</b> "
+            f"{marked(text)}</div>")
+
+
+def clue_card(key: str, lang: str) -> str:
+    c = entry(key, lang)
+    group = GLOSSARY[key].group
+    return (f"<div class='cls-clue cls-{group}' id='clue-{escape(key)}' data-clue='{escape(key)}'>"
+            f"<div class='cls-clue-title'>{escape(c.title)}</div>"
+            f"<div><span class='cls-clue-label'>{escape(tr('gl_look_for', lang))}</span> {escape(c.look_for)}</div>"
+            f"<div><span class='cls-clue-label'>{escape(tr('gl_why', lang))}</span> {escape(c.why)}</div></div>")
+
+
+def clue_cards(text: str, lang: str) -> str:
+    """The glossary entries a phrase mentions (what a phrase chip links to)."""
+    keys = clues_in(text)
+    if not keys:
+        return f"<div class='cls-clues' data-count='0'>{escape(tr('cls_no_clues', lang))}</div>"
+    return (f"<div class='cls-clues' data-count='{len(keys)}'><b>{escape(tr('cls_clues_in_phrase', lang))}</b>"
+            + "".join(clue_card(k, lang) for k in keys) + "</div>")
+
+
+def glossary_html(lang: str) -> str:
+    lang = normalize(lang)
+    titles = GROUP_TITLES.get(lang, GROUP_TITLES["en"])
+    parts = [f"<div class='cls-glossary' id='cls-glossary-list' lang='{escape(lang)}'>"]
+    for group in ("pixels", "file"):
+        parts.append(f"<h3>{escape(titles[group])}</h3>")
+        parts.extend(clue_card(k, lang) for k, c in GLOSSARY.items() if c.group == group)
+    parts.append("</div>")
+    return "".join(parts)

@@ -1,0 +1,245 @@
+"""The classroom page: every component, placed, and nothing wired (demo/classroom/page.py wires).
+
+Static text is Gradio i18n (`lab(key)`, translated in the browser from demo/i18n); text made by
+handlers is translated on the server in the language the page shows. Element ids (`cls-...`) are
+the contract with the browser tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from ..i18n import LANGUAGES, lab
+from . import cards
+from .service import example_files, example_truth
+
+
+@dataclass
+class ClassroomLayout:
+    lang: gr.Textbox
+    lang_switch: gr.Radio
+    lang_refresh: gr.Button
+    student_token: gr.BrowserState
+    teacher_key_store: gr.BrowserState
+    # student
+    st_state: gr.State
+    st_code: gr.Textbox
+    st_nickname: gr.Textbox
+    st_join: gr.Button
+    st_status: gr.Markdown
+    st_panel: gr.Column
+    st_progress: gr.Markdown
+    st_image: gr.Image
+    st_form: gr.Column
+    st_guess: gr.Radio
+    st_confidence: gr.Slider
+    st_reason: gr.Textbox
+    st_submit: gr.Button
+    st_answer_status: gr.Markdown
+    st_reveal: gr.HTML
+    st_expl: gr.HTML
+    st_chips: gr.Radio
+    st_heatmap: gr.Plot
+    st_clues: gr.HTML
+    st_timer: gr.Timer
+    # teacher
+    t_key: gr.Textbox
+    t_use_key: gr.Button
+    t_new_key: gr.Button
+    t_key_status: gr.Markdown
+    t_title: gr.Textbox
+    t_upload: gr.File
+    t_upload_truth: gr.Radio
+    t_examples: gr.CheckboxGroup
+    t_fc_count: gr.Slider
+    t_fc_pull: gr.Button
+    t_pending: gr.State
+    t_pending_view: gr.Dataframe
+    t_clear: gr.Button
+    t_create: gr.Button
+    t_build_status: gr.Markdown
+    t_set_code: gr.Textbox
+    t_start: gr.Button
+    t_sessions: gr.Dropdown
+    t_resume: gr.Button
+    t_session_status: gr.Markdown
+    t_state: gr.State
+    t_control: gr.Column
+    t_banner: gr.HTML
+    t_progress: gr.Markdown
+    t_image: gr.Image
+    t_count: gr.Markdown
+    t_prev: gr.Button
+    t_reveal: gr.Button
+    t_next: gr.Button
+    t_prepare: gr.Button
+    t_close: gr.Button
+    t_reveal_card: gr.HTML
+    t_expl: gr.HTML
+    t_chips: gr.Radio
+    t_heatmap: gr.Plot
+    t_clues: gr.HTML
+    t_results: gr.Dataframe
+    t_summary: gr.Markdown
+    t_answers: gr.Dataframe
+    t_export: gr.Button
+    t_handout: gr.Button
+    t_handout_all: gr.Button
+    t_files: gr.File
+    t_timer: gr.Timer
+    glossary: gr.HTML
+
+
+RESULT_COLUMNS = ("cls_col_picture", "cls_col_caption", "cls_col_truth", "cls_col_model", "cls_col_answers",
+                  "cls_col_real", "cls_col_fake", "cls_col_correct", "cls_col_conf", "cls_col_revealed")
+ANSWER_COLUMNS = ("cls_col_nickname", "cls_col_answer", "cls_col_conf1", "cls_col_reason")
+PENDING_COLUMNS = ("cls_col_caption", "cls_col_source", "cls_col_truth")
+
+
+def example_choices() -> list[tuple[str, str]]:
+    out = []
+    for p in example_files():
+        truth = example_truth(p.name)
+        out.append((f"{p.stem.replace('-', ' ')}" + (f" ({truth})" if truth else ""), p.name))
+    return out
+
+
+def build_classroom_layout(*, poll_s: float = 2.0) -> ClassroomLayout:
+    """Must run inside a `gr.Blocks` (or a `route`) context."""
+    gr.HTML(cards.style_tag(), elem_id="cls-style", padding=False, js_on_load=None)
+    lang = gr.Textbox(value="en", visible="hidden", elem_id="cls-lang", label="lang")
+    student_token = gr.BrowserState(None, storage_key="spot-classroom-student-v1")
+    teacher_key_store = gr.BrowserState(None, storage_key="spot-classroom-teacher-v1")
+    with gr.Row(equal_height=True):
+        gr.Markdown(lab("cls_title_md"), elem_id="cls-title")
+        lang_switch = gr.Radio([(name, code) for code, (name, _) in LANGUAGES.items()], value=None,
+                               label=lab("cls_language"), elem_id="cls-lang-switch", scale=0, min_width=220)
+    lang_refresh = gr.Button("refresh", visible="hidden", elem_id="cls-lang-refresh")
+
+    with gr.Tabs(elem_id="cls-tabs"):
+        with gr.Tab(lab("cls_tab_student"), id="student", elem_id="cls-tab-student"):
+            st_state = gr.State(None)
+            gr.Markdown(lab("cls_student_intro"))
+            with gr.Row():
+                st_code = gr.Textbox(label=lab("cls_join_code"), max_length=12, elem_id="cls-join-code",
+                                     placeholder="ABC234")
+                st_nickname = gr.Textbox(label=lab("cls_nickname"), max_length=40, elem_id="cls-nickname",
+                                         info=lab("cls_nickname_info"))
+                st_join = gr.Button(lab("cls_join"), variant="primary", elem_id="cls-join", scale=0, min_width=140)
+            st_status = gr.Markdown("", elem_id="cls-join-status")
+            with gr.Column(visible=False, elem_id="cls-student-panel") as st_panel:
+                st_progress = gr.Markdown("", elem_id="cls-st-progress")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=5, min_width=300):
+                        st_image = gr.Image(label=lab("cls_picture"), interactive=False, type="pil", height=380,
+                                            elem_id="cls-st-image", buttons=["fullscreen"])
+                    with gr.Column(scale=5, min_width=300):
+                        with gr.Column(elem_id="cls-st-form") as st_form:
+                            st_guess = gr.Radio([(lab("cls_guess_real"), "real"), (lab("cls_guess_fake"), "fake")],
+                                                label=lab("cls_guess"), elem_id="cls-st-guess")
+                            st_confidence = gr.Slider(1, 5, value=3, step=1, label=lab("cls_confidence"),
+                                                      info=lab("cls_confidence_info"), elem_id="cls-st-confidence")
+                            st_reason = gr.Textbox(label=lab("cls_reason"), max_length=280, lines=2,
+                                                   elem_id="cls-st-reason", placeholder=lab("cls_reason_ph"))
+                            st_submit = gr.Button(lab("cls_submit"), variant="primary", elem_id="cls-st-submit")
+                        st_answer_status = gr.Markdown("", elem_id="cls-st-answer-status")
+                        st_reveal = gr.HTML("", elem_id="cls-st-reveal", padding=False, js_on_load=None)
+                st_expl = gr.HTML("", elem_id="cls-st-expl", js_on_load=None)
+                st_chips = gr.Radio([], label=lab("cls_chips"), elem_id="cls-st-chips", elem_classes=["spot-chips"],
+                                    info=lab("cls_chips_info"))
+                with gr.Row(equal_height=False):
+                    st_heatmap = gr.Plot(label=lab("cls_heatmap"), elem_id="cls-st-heatmap")
+                    st_clues = gr.HTML("", elem_id="cls-st-clues", js_on_load=None)
+            st_timer = gr.Timer(poll_s, active=False)
+
+        with gr.Tab(lab("cls_tab_teacher"), id="teacher", elem_id="cls-tab-teacher"):
+            gr.Markdown(lab("cls_teacher_intro"))
+            with gr.Row():
+                t_key = gr.Textbox(label=lab("cls_teacher_key"), type="password", elem_id="cls-teacher-key",
+                                   info=lab("cls_teacher_key_info"), max_length=140)
+                t_use_key = gr.Button(lab("cls_use_key"), elem_id="cls-use-key", scale=0, min_width=140)
+                t_new_key = gr.Button(lab("cls_new_key"), elem_id="cls-new-key", scale=0, min_width=160)
+            t_key_status = gr.Markdown("", elem_id="cls-key-status")
+
+            with gr.Accordion(lab("cls_build_title"), open=True, elem_id="cls-build"):
+                t_title = gr.Textbox(label=lab("cls_set_title"), max_length=120, elem_id="cls-set-title")
+                with gr.Row(equal_height=False):
+                    with gr.Column():
+                        t_upload = gr.File(label=lab("cls_upload"), file_count="multiple", file_types=["image"],
+                                           elem_id="cls-upload", height=140)
+                        t_upload_truth = gr.Radio([(lab("truth_unknown"), "unknown"), (lab("truth_real"), "real"),
+                                                   (lab("truth_fake"), "fake")], value="unknown",
+                                                  label=lab("cls_upload_truth"), elem_id="cls-upload-truth")
+                    with gr.Column():
+                        t_examples = gr.CheckboxGroup(example_choices(), label=lab("cls_examples"),
+                                                      elem_id="cls-examples")
+                        with gr.Row():
+                            t_fc_count = gr.Slider(2, 12, value=6, step=1, label=lab("cls_fc_count"),
+                                                   elem_id="cls-fc-count")
+                            t_fc_pull = gr.Button(lab("cls_fc_pull"), elem_id="cls-fc-pull", scale=0, min_width=200)
+                t_pending = gr.State([])
+                t_pending_view = gr.Dataframe(headers=[lab(k) for k in PENDING_COLUMNS], value=[],
+                                              label=lab("cls_pending"), interactive=False, elem_id="cls-pending",
+                                              wrap=True)
+                with gr.Row():
+                    t_clear = gr.Button(lab("cls_clear"), elem_id="cls-clear", scale=0, min_width=140)
+                    t_create = gr.Button(lab("cls_create_set"), variant="primary", elem_id="cls-create-set")
+                t_build_status = gr.Markdown("", elem_id="cls-build-status")
+
+            with gr.Accordion(lab("cls_start_title"), open=True, elem_id="cls-start"):
+                with gr.Row():
+                    t_set_code = gr.Textbox(label=lab("cls_set_code"), max_length=16, elem_id="cls-set-code")
+                    t_start = gr.Button(lab("cls_start_session"), variant="primary", elem_id="cls-start-session",
+                                        scale=0, min_width=180)
+                with gr.Row():
+                    t_sessions = gr.Dropdown([], label=lab("cls_my_sessions"), elem_id="cls-my-sessions",
+                                             allow_custom_value=False)
+                    t_resume = gr.Button(lab("cls_resume"), elem_id="cls-resume", scale=0, min_width=140)
+                t_session_status = gr.Markdown("", elem_id="cls-session-status")
+
+            t_state = gr.State(None)
+            with gr.Column(visible=False, elem_id="cls-control") as t_control:
+                t_banner = gr.HTML("", elem_id="cls-t-banner", js_on_load=None)
+                t_progress = gr.Markdown("", elem_id="cls-t-progress")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=5, min_width=300):
+                        t_image = gr.Image(label=lab("cls_picture"), interactive=False, type="pil", height=380,
+                                           elem_id="cls-t-image", buttons=["fullscreen"])
+                        t_count = gr.Markdown("", elem_id="cls-t-count")
+                        with gr.Row():
+                            t_prev = gr.Button(lab("cls_prev"), elem_id="cls-prev")
+                            t_reveal = gr.Button(lab("cls_reveal"), variant="primary", elem_id="cls-reveal")
+                            t_next = gr.Button(lab("cls_next"), elem_id="cls-next")
+                        with gr.Row():
+                            t_prepare = gr.Button(lab("cls_prepare"), size="sm", elem_id="cls-prepare")
+                            t_close = gr.Button(lab("cls_close"), size="sm", variant="stop", elem_id="cls-close")
+                    with gr.Column(scale=5, min_width=300):
+                        t_reveal_card = gr.HTML("", elem_id="cls-t-reveal", js_on_load=None)
+                t_expl = gr.HTML("", elem_id="cls-t-expl", js_on_load=None)
+                t_chips = gr.Radio([], label=lab("cls_chips"), elem_id="cls-t-chips", elem_classes=["spot-chips"],
+                                   info=lab("cls_chips_info"))
+                with gr.Row(equal_height=False):
+                    t_heatmap = gr.Plot(label=lab("cls_heatmap"), elem_id="cls-t-heatmap")
+                    t_clues = gr.HTML("", elem_id="cls-t-clues", js_on_load=None)
+                gr.Markdown(lab("cls_results_title"))
+                t_summary = gr.Markdown("", elem_id="cls-t-summary")
+                t_results = gr.Dataframe(headers=[lab(k) for k in RESULT_COLUMNS], value=[], interactive=False,
+                                         elem_id="cls-t-results", wrap=True)
+                gr.Markdown(lab("cls_answers_title"))
+                t_answers = gr.Dataframe(headers=[lab(k) for k in ANSWER_COLUMNS], value=[], interactive=False,
+                                         elem_id="cls-t-answers", wrap=True)
+                with gr.Row():
+                    t_export = gr.Button(lab("cls_export"), elem_id="cls-export")
+                    t_handout = gr.Button(lab("cls_handout"), elem_id="cls-handout")
+                    t_handout_all = gr.Button(lab("cls_handout_all"), elem_id="cls-handout-all")
+                t_files = gr.File(label=lab("cls_files"), file_count="multiple", interactive=False,
+                                  elem_id="cls-files")
+            t_timer = gr.Timer(poll_s, active=False)
+
+        with gr.Tab(lab("cls_tab_glossary"), id="glossary", elem_id="cls-tab-glossary"):
+            gr.Markdown(lab("cls_glossary_intro"))
+            glossary = gr.HTML(cards.glossary_html("en"), elem_id="cls-glossary", js_on_load=None)
+
+    return ClassroomLayout(**{k: v for k, v in locals().items() if k in ClassroomLayout.__dataclass_fields__})

@@ -1,0 +1,100 @@
+"""Start-up configuration: flags, environment variables, their precedence, and the README table."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from demo.config import OPTIONS, ConfigError, parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_work_on_a_fresh_machine(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    c = parse_config([], {})
+    assert (c.model, c.host, c.port, c.share, c.on_spaces) == ("auto", "127.0.0.1", 7860, False, False)
+    assert c.db_url == f"sqlite:///{(tmp_path / 'data' / 'spot.sqlite3').resolve()}"
+    assert c.max_upload_bytes == 20 * 1024 * 1024
+
+
+def test_every_flag_has_its_environment_variable():
+    env = {"SPOT_MODEL": "toy", "SPOT_REVISION": "abc123", "SPOT_DEVICE": "cpu", "SPOT_DTYPE": "fp32",
+           "SPOT_QUANTIZATION": "8bit", "SPOT_DB_URL": "sqlite:////tmp/x.db", "SPOT_DATA_DIR": "/tmp/spotdata",
+           "SPOT_HOST": "0.0.0.0", "SPOT_PORT": "8123", "SPOT_SHARE": "yes", "SPOT_MAX_UPLOAD_MB": "3.5",
+           "SPOT_MAX_PIXELS": "4e6", "SPOT_MAX_NEW_TOKENS": "64", "SPOT_CONCURRENCY": "3",
+           "SPOT_QUEUE_SIZE": "10", "SPOT_RATE_LIMIT": "5", "SPOT_ADMIN_TOKEN": "tok",
+           "SPOT_REVIEWERS": "alice, bob", "SPOT_SECRET_KEY": "k" * 32}
+    assert {o.env for o in OPTIONS} == set(env), "this test must name every option"
+    c = parse_config([], env)
+    assert (c.model, c.revision, c.device, c.dtype, c.quantization) == ("toy", "abc123", "cpu", "fp32", "8bit")
+    assert (c.db_url, str(c.data_dir), c.host, c.port, c.share) == ("sqlite:////tmp/x.db", "/tmp/spotdata",
+                                                                    "0.0.0.0", 8123, True)
+    assert (c.max_upload_mb, c.max_pixels, c.max_new_tokens, c.concurrency) == (3.5, 4_000_000, 64, 3)
+    assert (c.queue_size, c.rate_limit, c.admin_token, c.reviewers) == (10, 5, "tok", ("alice", "bob"))
+    assert c.secret_key == "k" * 32
+
+
+def test_command_line_beats_environment():
+    c = parse_config(["--port", "9001", "--no-share", "--model", "toy"],
+                     {"SPOT_PORT": "9000", "SPOT_SHARE": "true", "SPOT_MODEL": "auto"})
+    assert (c.port, c.share, c.model) == (9001, False, "toy")
+
+
+def test_on_a_space_listen_everywhere(monkeypatch):
+    c = parse_config([], {"SPACE_ID": "someone/spot-the-fake"})
+    assert c.on_spaces and c.host == "0.0.0.0"
+
+
+def test_secrets_are_not_command_line_flags():
+    secret = [o for o in OPTIONS if o.secret]
+    assert {o.env for o in secret} == {"SPOT_ADMIN_TOKEN", "SPOT_SECRET_KEY"}
+    assert all(o.flag is None for o in secret)
+    assert "s3cr3t-value" not in repr(parse_config([], {"SPOT_ADMIN_TOKEN": "s3cr3t-value"}))
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"SPOT_PORT": "eighty"}, "SPOT_PORT"),
+    ({"SPOT_PORT": "70000"}, "port number"),
+    ({"SPOT_MAX_UPLOAD_MB": "-1"}, "positive"),
+    ({"SPOT_CONCURRENCY": "1.5"}, "whole number"),
+    ({"SPOT_SHARE": "perhaps"}, "yes/no"),
+    ({"SPOT_QUANTIZATION": "3bit"}, "4bit or 8bit"),
+    ({"SPOT_DTYPE": "int4"}, "SPOT_DTYPE"),
+    ({"SPOT_SECRET_KEY": "short"}, "too short"),
+])
+def test_bad_values_name_the_setting(env, words):
+    with pytest.raises(ConfigError, match=words):
+        parse_config([], env)
+
+
+def test_readme_documents_every_flag_and_variable():
+    """Docs checked against code: each option's flag and variable appear in README.md's table."""
+    readme = (ROOT / "README.md").read_text()
+    missing = []
+    for o in OPTIONS:
+        if not re.search(rf"`{re.escape(o.env)}`", readme):
+            missing.append(o.env)
+        if o.flag and not re.search(rf"`{re.escape(o.flag)}`[^\n]*`{re.escape(o.env)}`", readme):
+            missing.append(f"{o.flag} (in the row of {o.env})")
+    assert not missing, "README.md does not document: " + ", ".join(missing)
+
+
+def test_app_help_lists_the_flags():
+    out = subprocess.run([sys.executable, str(ROOT / "app.py"), "--help"], capture_output=True, text=True,
+                         timeout=60, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    for o in OPTIONS:
+        if o.flag:
+            assert o.flag in out.stdout and o.env in out.stdout
+
+
+def test_app_refuses_a_bad_setting_in_one_line():
+    out = subprocess.run([sys.executable, str(ROOT / "app.py"), "--port", "eighty"], capture_output=True,
+                         text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1].startswith("app.py: --port / SPOT_PORT")

@@ -1,0 +1,295 @@
+"""AppState without a server: the stream's stages, privacy between visitors, rate limits, reviewers,
+the model lock; plus the HTML cards and the Plotly figures. Real tiny model, real SQLite store."""
+
+from __future__ import annotations
+
+import threading
+import time
+import zipfile
+
+import pytest
+
+from demo import cards, figures
+from demo.config import parse_config
+from demo.handlers import Handlers
+from demo.state import AppState, FeedbackForm, ModelLock, RateLimiter, Reviewer, UserError, finished_phrases
+from explain.types import PhraseMap
+from storage import Store
+
+from .conftest import png_file
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture()
+def app(tmp_path, tiny_detector):
+    config = parse_config(["--data-dir", str(tmp_path / "data"), "--rate-limit", "3", "--max-new-tokens", "24"],
+                          {"SPOT_ADMIN_TOKEN": "right-token-123456"})
+    store = Store.open(config.db_url, config.data_dir)
+    clock = Clock()
+    state = AppState(tiny_detector, store, config, clock=clock)
+    state.test_clock = clock
+    yield state
+    state.close()
+    store.close()
+
+
+def _run(app: AppState, path, visitor):
+    views = list(app.explain(str(path), visitor))
+    return views, views[-1].prediction_id
+
+
+def test_stream_stages_and_stored_prediction(app, tmp_path):
+    v = app.visitor("A" * 32, "session-a")
+    views, pid = _run(app, png_file(tmp_path / "a.png"), v)
+    stages = [x.stage for x in views]
+    assert stages[0] == "checked" and stages[-1] == "done"
+    assert stages.count("verdict") <= 1 and "text" in stages
+    assert views[0].view.size == (336, 336)
+    p = app.store.get_prediction(pid, v.client_hash)
+    assert p is not None and p.text == views[-1].text and p.provenance is not None
+
+
+def test_visitors_see_only_their_own(app, tmp_path):
+    a, b = app.visitor("A" * 32, "s1"), app.visitor("B" * 32, "s2")
+    assert a.client_hash != b.client_hash
+    assert app.visitor("A" * 32, "another-session").client_hash == a.client_hash  # the browser token wins
+    _, pid = _run(app, png_file(tmp_path / "a.png"), a)
+    with pytest.raises(UserError, match="not yours"):
+        app.maps(pid, b)
+    with pytest.raises(UserError, match="not yours"):
+        app.feedback(FeedbackForm(pid, verdict="right"), b)
+    with pytest.raises(UserError, match="not yours"):
+        app.reopen(pid, b, None)
+    assert app.explorer_rows(b, None) == []
+    _, maps = app.maps(pid, a)
+    assert len(maps) == len(app._analysis(pid, a).explanation.phrases)
+    fid, updated = app.feedback(FeedbackForm(pid, verdict="right", consent=False), a)
+    assert not updated
+    assert [r["prediction"] for r in app.explorer_rows(a, None)] == [pid]
+    # a reviewer sees everyone's feedback, but no picture without consent
+    reviewer = app.login_with_token("right-token-123456", b)
+    rows = app.explorer_rows(b, reviewer)
+    assert [r["feedback"] for r in rows] == [fid]
+    assert app.reopen(pid, b, reviewer).image is None
+    app.feedback(FeedbackForm(pid, verdict="right", consent=True), a)
+    assert app.reopen(pid, b, reviewer).image is not None
+
+
+def test_rate_limit_per_visitor_and_address(app, tmp_path):
+    path = png_file(tmp_path / "a.png")
+    v = app.visitor("C" * 32, "s", "10.0.0.9")
+    for _ in range(3):
+        _run(app, path, v)
+    assert app.precheck(str(path), v) is not None
+    with pytest.raises(UserError, match="going fast"):
+        _run(app, path, v)
+    app.test_clock.now += 601
+    assert app.precheck(str(path), v) is None
+    # many pseudonyms from one address are still slowed down (in-memory address key)
+    limiter = RateLimiter(2, clock=app.test_clock)
+    assert limiter.hit("x") == 0 and limiter.hit("x") == 0 and limiter.hit("x") > 0
+
+
+def test_feedback_validation_messages(app, tmp_path):
+    v = app.visitor("D" * 32, "s")
+    _, pid = _run(app, png_file(tmp_path / "a.png"), v)
+    for form, words in [(FeedbackForm(pid), "at least one"), (FeedbackForm(pid, agree=[0], disagree=[0]), "both"),
+                        (FeedbackForm(pid, verdict="maybe"), "not a valid"),
+                        (FeedbackForm(pid, category="cats"), "not a valid"),
+                        (FeedbackForm(pid, agree=["x"]), "Unknown phrase"), (FeedbackForm(None, verdict="right"),
+                                                                              "Explain a picture first")]:
+        with pytest.raises(UserError, match=words):
+            app.feedback(form, v)
+
+
+def test_reviewer_login_review_and_export(app, tmp_path):
+    v = app.visitor("E" * 32, "s")
+    with pytest.raises(UserError, match="not right"):
+        app.login_with_token("wrong", v)
+    with pytest.raises(UserError, match="Only reviewers"):
+        app.export(None)
+    reviewer = app.login_with_token("right-token-123456", v)
+    _, pid = _run(app, png_file(tmp_path / "a.png"), v)
+    fid, _ = app.feedback(FeedbackForm(pid, verdict="wrong", true_label="real",
+                                       corrected="This is a real image. It is noise.", category="object",
+                                       consent=True), v)
+    with pytest.raises(UserError, match="Only reviewers"):
+        app.review(fid, "accepted", None)
+    app.review(fid, "accepted", reviewer)
+    archive, count, skipped = app.export(reviewer)
+    assert (count, skipped) == (1, {})
+    with zipfile.ZipFile(archive) as z:
+        assert "fakeclue.json" in z.namelist()
+    for _ in range(10):  # token guessing is rate limited too
+        try:
+            app.login_with_token("guess", v)
+        except UserError:
+            pass
+    with pytest.raises(UserError, match="going fast"):
+        app.login_with_token("right-token-123456", v)
+
+
+def test_oauth_reviewers_come_from_the_allow_list(tmp_path, tiny_detector):
+    config = parse_config(["--data-dir", str(tmp_path)], {"SPOT_REVIEWERS": "Alice"})
+    with Store.open(config.db_url, config.data_dir) as store:
+        app = AppState(tiny_detector, store, config)
+        assert app.login_with_profile("alice") == Reviewer("alice", "huggingface")
+        assert app.login_with_profile(None) is None
+        with pytest.raises(UserError, match="not on this Space's reviewer list"):
+            app.login_with_profile("mallory")
+
+
+def test_model_lock_keeps_attribution_alone():
+    lock, events = ModelLock(), []
+
+    def reader(name: str) -> None:
+        with lock.shared():
+            events.append(f"{name}+")
+            time.sleep(0.05)
+            events.append(f"{name}-")
+
+    def writer() -> None:
+        with lock.exclusive():
+            events.append("W+")
+            time.sleep(0.05)
+            events.append("W-")
+
+    threads = [threading.Thread(target=reader, args=("a",)), threading.Thread(target=reader, args=("b",))]
+    threads[0].start()
+    time.sleep(0.01)
+    threads.append(threading.Thread(target=writer))
+    threads[-1].start()
+    time.sleep(0.01)
+    threads[1].start()
+    for t in threads:
+        t.join()
+    w = events.index("W+")
+    assert events[w + 1] == "W-", events  # nothing ran while the writer held the model
+    assert events.index("a-") < w  # it waited for the running reader
+    assert events.index("b+") > w  # and a later reader waited for it
+
+
+def test_upload_path_must_be_in_the_upload_folder(app, tmp_path):
+    h = Handlers(app, str(tmp_path / "uploads"))
+    (tmp_path / "uploads").mkdir()
+    inside = png_file(tmp_path / "uploads" / "x.png")
+    assert h.upload_path({"path": str(inside)}) == str(inside.resolve())
+    for bad in ({"path": "/etc/passwd"}, {"path": str(tmp_path / "uploads" / ".." / "x.png")}, "/etc/passwd", {}):
+        with pytest.raises(UserError):
+            h.upload_path(bad)
+
+
+def test_finished_phrases_hold_back_the_unfinished_one():
+    assert finished_phrases("This is a fake image. The sky", False) == ("This is a fake image.",)
+    assert finished_phrases("This is a fake image. The sky", True) == ("This is a fake image.", "The sky")
+    assert finished_phrases("", False) == ()
+
+
+def test_verdict_card_escapes_and_shows_the_uncertain_band():
+    card = cards.verdict_card("fake", 0.55)
+    assert "data-uncertain" in card and "55%" in card
+    assert "data-uncertain" not in cards.verdict_card("fake", 0.93)
+    assert "data-uncertain" not in cards.verdict_card("real", None)
+    assert "no probability" in cards.verdict_card("real", None)
+    panel = cards.evidence_panel({"findings": [{"kind": "camera", "strength": "moderate", "points_to": "camera",
+                                                "title": "<script>x</script>", "meaning": "a & b"}], "errors": []})
+    assert "<script>" not in panel and "&lt;script&gt;" in panel and "a &amp; b" in panel
+    assert "moderate" in panel and "points to a camera" in panel
+    assert "spot-verdict" not in panel  # context only: the panel never carries a verdict of its own
+
+
+def _map(grid_value: float = 1.0, crop=(100, 0, 400, 300)) -> PhraseMap:
+    grid = tuple(tuple(grid_value * (r - c) for c in range(24)) for r in range(24))
+    return PhraseMap(0, "gradient", grid, crop)
+
+
+def test_heatmap_sits_on_the_crop_box_with_dimmed_margins():
+    from PIL import Image
+
+    img = Image.new("RGB", (500, 300), (10, 20, 30))
+    fig = figures.heatmap_figure(img, img.size, _map(), title="phrase")
+    heat = next(t for t in fig.data if t.type == "heatmap")
+    assert heat.x0 == pytest.approx(100 + 300 / 48) and heat.dx == pytest.approx(300 / 24)
+    assert heat.y0 == pytest.approx(300 / 48) and heat.dy == pytest.approx(300 / 24)
+    assert heat.zmid is None and heat.zmin == -heat.zmax  # symmetric: 0 sits at the transparent middle
+    assert "score" in heat.hovertemplate
+    dims = [s for s in fig.layout.shapes if s.fillcolor and "0.62" in s.fillcolor]
+    assert sorted((s.x0, s.x1) for s in dims) == [(0, 100), (400, 500)]  # left and right were not seen
+    outline = [s for s in fig.layout.shapes if s.line.dash == "dash"]
+    assert [(o.x0, o.y0, o.x1, o.y1) for o in outline] == [(100, 0, 400, 300)]
+    assert fig.layout.yaxis.range[0] == 300  # image convention: y grows downwards
+    square = figures.heatmap_figure(None, (300, 300), _map(crop=(0, 0, 300, 300)))
+    assert not [s for s in square.layout.shapes if s.fillcolor and "0.62" in s.fillcolor]
+
+
+def test_small_multiples_one_panel_per_phrase():
+    from PIL import Image
+
+    img = Image.new("RGB", (400, 400))
+    fig = figures.small_multiples(img, img.size, [_map(), _map(2.0), _map(3.0)], ["a", "b", "c"])
+    assert sum(t.type == "heatmap" for t in fig.data) == 3
+    assert [a.text for a in fig.layout.annotations][:3] == ["a", "b", "c"]
+
+
+def test_explorer_handlers_for_visitor_and_reviewer(app, tmp_path):
+    """The explorer tab's handlers, called as Gradio calls them (no request: a visitor token only)."""
+    h = Handlers(app, str(tmp_path))
+    token = h.on_load(None)
+    assert app.valid_token(token) and h.on_load(token) == token
+    v = app.visitor(token, None)
+    _, pid = _run(app, png_file(tmp_path / "a.png"), v)
+    app.feedback(FeedbackForm(pid, verdict="wrong", true_label="real", category="object", consent=True), v)
+    frame, note = h.explorer(None, True, None, None, None, token)
+    assert list(frame["prediction"]) == [pid] and bool(frame["disputed"][0]) and note == ""
+    frame, note = h.explorer("real", False, None, None, None, h.on_load(None))  # another browser: nothing
+    assert frame.empty and note
+    card, text, fb, plot, fid, status = h.explorer_open(str(pid), 0.7, None, token)
+    assert "data-verdict" in card and fb["verdict_correct"] is False and fid == fb["id"]
+    assert f"#{pid}" in status
+    with pytest.raises(Exception, match="not yours"):
+        h.explorer_open(str(pid), 0.7, None, h.on_load(None))
+    reviewer, message, cleared = h.login("right-token-123456", h.on_load(None))
+    assert isinstance(reviewer, Reviewer) and "reviewer" in message and cleared == ""
+    assert "accepted" in h.review(fid, "accepted", reviewer)
+    path, message = h.export(reviewer)
+    # no corrected explanation was given, so nothing is fit for training, and the reviewer is told why
+    assert path.endswith(".zip") and "Exported 0 records" in message and "no corrected or confirmed" in message
+
+
+def test_gpu_work_arguments_cross_a_process_boundary(app, tmp_path):
+    """On ZeroGPU the GPU functions' arguments are pickled into a worker: they must pickle, and
+    off ZeroGPU the decorator must leave the function as it is."""
+    import pickle
+
+    import gradio as gr
+
+    from demo.state import ProgressReporter, gpu
+
+    v = app.visitor("F" * 32, "s")
+    _, pid = _run(app, png_file(tmp_path / "a.png"), v)
+    a = app._analysis(pid, v)
+    args = pickle.loads(pickle.dumps((a.checked, a.explanation, "occlusion", ProgressReporter(gr.Progress()))))
+    assert args[0].sha256 == a.checked.sha256 and args[1] == a.explanation
+
+    def f(x):
+        return x
+
+    assert gpu(10)(f) is f
+
+
+def test_a_picture_sent_before_the_token_arrived_stays_the_visitors(app, tmp_path):
+    early = app.visitor(None, "page-session")  # the browser's token not loaded yet
+    _, pid = _run(app, png_file(tmp_path / "a.png"), early)
+    later = app.visitor("G" * 32, "page-session")  # same page, token now known
+    app.maps(pid, later)
+    fid, _ = app.feedback(FeedbackForm(pid, verdict="right"), later)
+    assert fid >= 1
+    with pytest.raises(UserError, match="not yours"):
+        app.maps(pid, app.visitor("G" * 32, "another-page"))  # the alias is the page's, not the token's
