@@ -174,6 +174,46 @@ def timed_run(backend, model, inputs, vids, n: int):
     return stamps[0] - t0, rate, toks
 
 
+def teacher_forced(backend, model, inputs, vids, n: int) -> dict:
+    """Logits of the fast path against plain generate's scores at every step, the fast path fed
+    generate's own tokens (so one early near-tie does not decide the whole comparison)."""
+    import torch
+
+    with torch.inference_mode():
+        g = model.generate(
+            **inputs, do_sample=False, max_new_tokens=n, output_scores=True, return_dict_in_generate=True
+        )
+    start = inputs["input_ids"].shape[1]
+    ref_toks = g.sequences[0, start:].tolist()
+    ref = torch.stack([sc[0].float() for sc in g.scores])
+    backend.warmup(model, inputs, max_new_tokens=n)
+    eng = next(reversed(backend._engines.values()))
+    with backend._lock, torch.inference_mode():
+        eng.vids.copy_(torch.tensor(vids))
+        eng.prefill(model, inputs)
+        outs = [eng.logits.float().clone()]
+        for t in range(1, len(ref_toks)):
+            eng.tok.fill_(ref_toks[t - 1])
+            eng.step()
+            outs.append(eng.logits.float().clone())
+    fast = torch.stack(outs)
+    diff = (fast - ref).abs()
+    agree = fast.argmax(-1) == ref.argmax(-1)
+    top2 = ref.topk(2, dim=-1).values
+    gap = top2[:, 0] - top2[:, 1]
+    return {
+        "steps": len(ref_toks),
+        "max_abs_logit_diff": diff.max().item(),
+        "mean_abs_logit_diff": diff.mean().item(),
+        "first_step_max_abs_diff": diff[0].max().item(),
+        "mean_abs_logit": ref.abs().mean().item(),
+        "argmax_agreement": agree.float().mean().item(),
+        "disagreements": int((~agree).sum()),
+        "ref_top2_gap_median": gap.median().item(),
+        "ref_top2_gap_at_disagreements": [round(v, 4) for v in gap[~agree].tolist()[:10]],
+    }
+
+
 def first_difference(a, b) -> int | None:
     for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
@@ -377,10 +417,23 @@ def decode_section(model, processor, images, res: dict) -> dict:
         check_image(raw)
         intake.append(time.perf_counter() - t0)
     out["check_image_s"] = median(intake)
+    out["image_processor"] = type(processor.image_processor).__name__
+    prep = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        det.prepare(images[0])
+        torch.cuda.synchronize()
+        prep.append(time.perf_counter() - t0)
+    out["prepare_s"] = median(prep)
+    log(f"check_image {out['check_image_s']:.4f} s; prepare ({out['image_processor']}) {out['prepare_s']:.4f} s")
 
     backends = {"generate": GenerateBackend()}
-    for plan in ("triton", "torch"):
-        be = StaticCacheBackend(plan=plan)
+    for plan in ("triton", "torch", "triton-hfprefill"):
+        be = (
+            StaticCacheBackend(plan="triton", prefill="hf")
+            if plan == "triton-hfprefill"
+            else StaticCacheBackend(plan=plan)
+        )
         t0 = time.perf_counter()
         be.warmup(model, inputs[0], max_new_tokens=TOKENS)
         torch.cuda.synchronize()
@@ -389,7 +442,7 @@ def decode_section(model, processor, images, res: dict) -> dict:
         log(f"warm-up {plan}: {out[f'warmup_{plan}_s']:.2f} s {be.describe()}")
         backends[f"static-{plan}"] = be
 
-    for plan in ("triton", "torch"):
+    for plan in ("triton", "torch"):  # noqa: B007
         try:
             out[f"kernels_{plan}"] = kernel_profile(backends[f"static-{plan}"])
             log(f"kernels {plan}: {out[f'kernels_{plan}']}")
@@ -400,8 +453,15 @@ def decode_section(model, processor, images, res: dict) -> dict:
     for name, be in backends.items():
         d = Detector(model, processor, backend=be)
         d.explain(images[0], max_new_tokens=8)  # first-call costs (cuDNN/cuBLAS handles) out of the numbers
-        ttft = [d.explain(images[i % len(images)], max_new_tokens=8).timings.first_token_s for i in range(5)]
-        row = {"ttft_stream_s": median(ttft)}
+        timings = [d.explain(images[i % len(images)], max_new_tokens=8).timings for i in range(5)]
+        row = {
+            "ttft_stream_s": median([t.first_token_s for t in timings]),
+            "preprocess_s": median([t.preprocess_s for t in timings]),
+        }
+        if name == "static-triton-hfprefill":
+            out[name] = row
+            log(f"{name}: {json.dumps(row)}")
+            continue
         rates, raw_ttft = [], []
         tokens[name] = []
         for inp in inputs[:2]:
@@ -412,10 +472,14 @@ def decode_section(model, processor, images, res: dict) -> dict:
         row["ttft_backend_s"] = median(raw_ttft)
         row["decode_tok_s"] = median(rates)
         row["decode_tok_s_all"] = rates
-        e = d.explain(images[0], max_new_tokens=TOKENS)
+        e = d.explain(images[0], max_new_tokens=TOKENS if name != "generate" else 64)
         row["stream_tok_s"] = e.timings.tokens_per_s
         if name != "generate":
             row["graph_step_tok_s"] = graph_step_rate(be)
+            try:
+                row["teacher_forced_vs_generate"] = teacher_forced(be, model, inputs[0], vids, TOKENS)
+            except Exception as exc:
+                row["teacher_forced_vs_generate"] = {"error": repr(exc)[:300]}
             row["first_diff_vs_generate"] = [
                 first_difference(a, b) for a, b in zip(tokens["generate"], tokens[name], strict=True)
             ]
@@ -614,11 +678,21 @@ def four_bit_section(model, processor, images, res: dict) -> None:
     except Exception as exc:
         res["4bit"] = {"error": f"bitsandbytes unavailable: {exc}"}
         return
+    import gc
+
+    gc.collect()
+    torch.cuda.empty_cache()
+    out["resident_before_gib"] = torch.cuda.memory_allocated() / GiB
     t0 = time.perf_counter()
     out["quantized_linears"] = quantize_4bit_in_place(model)
     out["quantize_s"] = time.perf_counter() - t0
+    gc.collect()
     torch.cuda.synchronize()
+    torch.cuda.empty_cache()
     out["resident_gib"] = torch.cuda.memory_allocated() / GiB
+    out["param_gib"] = sum(p.numel() * p.element_size() for p in model.parameters()) / GiB
+    q = model.model.language_model.layers[0].self_attn.q_proj
+    out["q_proj"] = f"{type(q).__name__} {q.weight.dtype} {tuple(q.weight.shape)}"
     be = StaticCacheBackend()
     t0 = time.perf_counter()
     det = Detector(model, processor, backend=be)
@@ -666,6 +740,7 @@ def summary(res: dict) -> str:
         "| --- | --- | --- | --- |",
     ]
     for m in (
+        "preprocess_s",
         "decode_tok_s",
         "graph_step_tok_s",
         "stream_tok_s",
@@ -679,7 +754,10 @@ def summary(res: dict) -> str:
     lines += [
         f"warm-up: triton {g('decode/warmup_triton_s')} s, torch {g('decode/warmup_torch_s')} s; "
         f"fresh process {g('fresh_process/warmup_s')} s",
-        f"check_image {g('decode/check_image_s')} s",
+        f"check_image {g('decode/check_image_s')} s; prepare {g('decode/prepare_s')} s ({g('decode/image_processor')})",
+        f"static-triton with hf prefill: {g('decode/static-triton-hfprefill')}",
+        f"teacher-forced triton: {g('decode/static-triton/teacher_forced_vs_generate')}",
+        f"teacher-forced torch: {g('decode/static-torch/teacher_forced_vs_generate')}",
         f"gradient maps b16 {g('attribution/gradient_b16')}",
         f"gradient maps b4 {g('attribution/gradient_b4')}",
         f"occlusion 12x12 b16 {g('attribution/occlusion12_b16')}",
@@ -762,6 +840,9 @@ def main(argv: list[str] | None = None) -> int:
     section("concurrency", lambda: concurrency_section(det, images, res))
     section("fresh", lambda: fresh_process_warmup(res, gemv_configs))
     det = fast = backends = None  # the 4-bit section replaces the weights: free the bf16 engines
+    import gc
+
+    gc.collect()
     torch.cuda.empty_cache()
     section("4bit", lambda: four_bit_section(model, processor, images, res))
     save()

@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -148,7 +148,7 @@ def run_naive(backend: str, url: str, data_dir: Path, threads: int, writes: int)
             t0 = time.perf_counter()
             try:
                 with engine.begin() as conn:
-                    now = datetime.now(UTC)
+                    now = datetime.now(timezone.utc)
                     fid = conn.execute(insert(Feedback).values(
                         prediction_id=pid, client_hash=clients[t], verdict_correct=bool(j % 2),
                         true_label="fake", category="human", comment=f"c{j}", consent=False,
@@ -222,7 +222,7 @@ def main() -> int:
                     print(json.dumps(asdict(res)), flush=True)
     if not args.json:
         load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
-        print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, "
+        print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, "
               f"Python {platform.python_version()}, load average {load[0]:.2f}")
         print("| backend | mode | threads | writes | s | writes/s | p50 ms | p95 ms | max ms | errors |")
         print("|---|---|---|---|---|---|---|---|---|---|")

@@ -158,18 +158,19 @@ def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) ->
         with gr.Tab(t("tab_explorer"), id="explorer", elem_id="tab-explorer") as ex_tab:
             gr.Markdown(t("explorer_intro"))
             with gr.Row():
-                any_ = (t("explorer_any"), None)
+                any_ = (t("explorer_any"), "")
                 ex_verdict = gr.Dropdown([any_, ("fake", "fake"), ("real", "real"), ("undecided", "undecided")],
-                                         value=None, label=t("explorer_filter_verdict"), elem_id="ex-verdict")
-                ex_category = gr.Dropdown([any_] + [(c, c) for c in CATEGORIES], value=None,
+                                         value="", label=t("explorer_filter_verdict"), elem_id="ex-verdict")
+                ex_category = gr.Dropdown([any_] + [(c, c) for c in CATEGORIES], value="",
                                           label=t("explorer_filter_category"), elem_id="ex-category")
                 ex_review = gr.Dropdown([any_, ("pending", "pending"), ("accepted", "accepted"),
-                                         ("rejected", "rejected")], value=None,
+                                         ("rejected", "rejected")], value="",
                                         label=t("explorer_filter_review"), elem_id="ex-review")
                 ex_disagree = gr.Checkbox(False, label=t("explorer_filter_disagree"), elem_id="ex-disagree")
                 ex_refresh = gr.Button(t("explorer_refresh"), elem_id="ex-refresh")
             ex_table = gr.Dataframe(label=t("explorer_rows"), interactive=False, wrap=True, max_height=360,
-                                    elem_id="ex-table")
+                                    elem_id="ex-table", column_widths=["7%", "7%", "11%", "7%", "6%", "7%", "7%",
+                                                                       "8%", "7%", "7%", "26%"])
             with gr.Row():
                 ex_selected = gr.Textbox(label="prediction", elem_id="ex-selected", scale=1)
                 ex_open = gr.Button(t("explorer_open"), elem_id="ex-open", scale=1)

@@ -191,10 +191,16 @@ def _rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
-class _Engine:
-    """Static buffers, the decode step and its CUDA graph for one model and one cache length."""
+class _StopAtLanguageModel(Exception):
+    """Raised by a hook to end the model's forward once the merged prompt embeddings are known."""
 
-    def __init__(self, model, lay: _Layout, max_len: int, *, plan: str, fused: dict, use_graph: bool):
+
+class _Engine:
+    """Static buffers, the prefill and decode steps and their CUDA graphs for one model and one
+    cache length. Holds no reference to itself (no bound methods stored), so dropping it frees it."""
+
+    def __init__(self, model, lay: _Layout, max_len: int, *, plan: str, fused: dict, use_graph: bool, prefill: str):
+        self.notes: list[str] = []
         self.model = model
         self.lay = lay
         self.max_len = max_len
@@ -209,6 +215,7 @@ class _Engine:
         self.pos = torch.zeros(1, dtype=torch.long, device=dev)
         self.vids = torch.zeros(2, dtype=torch.long, device=dev)
         self.packed = torch.zeros(3, dtype=torch.float32, device=dev)  # next token, real, fake logits
+        self.logits = torch.zeros(lay.lm_head.weight.shape[0], device=dev, dtype=dt)  # the last step's
         self.arange = torch.arange(max_len, device=dev)
         positions = self.arange.unsqueeze(0)
         cos, sin = lay.lm.rotary_emb(torch.zeros(1, 1, dtype=dt, device=dev), positions)
@@ -216,13 +223,27 @@ class _Engine:
         self.host = torch.zeros(max_len, 3, dtype=torch.float32, pin_memory=dev.type == "cuda")
         self.fused = fused
         self.plan = plan
-        self._step = self._torch_step if plan == "torch" else self._triton_setup()
+        self.prefill_mode = prefill  # "own" (graph-captured where graphs are on) | "eager" | "hf"
+        self.use_graph = use_graph
+        self._prefill_graphs: dict[int, tuple] = {}  # prompt length -> (graph, embeddings buffer)
+        if plan == "triton":
+            self._triton_setup()
         self.graph = None
         if use_graph:
-            self._capture()
+            self.graph = self._capture(self._step)
 
-    # -- prefill: the model's own forward, as generate's first step ---------------------------------
+    # -- prefill ---------------------------------------------------------------------------------------
     def prefill(self, model, inputs) -> None:
+        """Fill the cache with the prompt and choose token 0, as generate's first forward does."""
+        n = inputs["input_ids"].shape[1]
+        if self.prefill_mode != "hf":
+            embeds = self._prompt_embeddings(model, inputs)
+            if embeds is not None:
+                self._own_prefill(embeds, n)
+                return
+        self._hf_prefill(model, inputs)
+
+    def _hf_prefill(self, model, inputs) -> None:
         kwargs = dict(inputs)
         kwargs["use_cache"] = True
         if "logits_to_keep" in inspect.signature(model.forward).parameters:
@@ -237,8 +258,75 @@ class _Engine:
         self.pos.fill_(n)
         self._finish(out.logits[0, -1], advance=False)
 
+    def _prompt_embeddings(self, model, inputs) -> torch.Tensor | None:
+        """The prompt as the language model receives it (image features merged in), computed by the
+        model's own forward, stopped by a hook at the language model's door."""
+        got: dict = {}
+
+        def hook(_module, args, kwargs):
+            got["embeds"] = kwargs.get("inputs_embeds")
+            raise _StopAtLanguageModel
+
+        handle = self.lay.lm.register_forward_pre_hook(hook, with_kwargs=True)
+        try:
+            model(**inputs, use_cache=False)
+        except _StopAtLanguageModel:
+            pass
+        finally:
+            handle.remove()
+        embeds = got.get("embeds")
+        if embeds is None or embeds.shape[:2] != inputs["input_ids"].shape:
+            return None
+        return embeds
+
+    def _own_prefill(self, embeds: torch.Tensor, n: int) -> None:
+        if not self.use_graph or self.prefill_mode == "eager":
+            self._prefill_layers(embeds, n)
+            return
+        entry = self._prefill_graphs.get(n)
+        if entry is None:
+            buf = embeds.clone()
+            try:
+                entry = (self._capture(lambda: self._prefill_layers(buf, n)), buf)
+            except Exception as exc:  # a layer type that cannot be captured: run the prefill eagerly
+                self.notes.append(f"prefill graph capture failed ({type(exc).__name__}: {exc}); prefill runs eagerly")
+                self.prefill_mode = "eager"
+                self._prefill_layers(embeds, n)
+                return
+            self._prefill_graphs[n] = entry
+        graph, buf = entry
+        buf.copy_(embeds)
+        graph.replay()
+
+    def _prefill_layers(self, x: torch.Tensor, n: int) -> None:
+        """The language model over the prompt with the model's own modules, writing the cache."""
+        lay = self.lay
+        nh, nkv, d = lay.n_heads, lay.n_kv, lay.head_dim
+        cos = self.cos[:n].view(1, 1, n, d)
+        sin = self.sin[:n].view(1, 1, n, d)
+        for i, layer in enumerate(lay.layers):
+            attn = layer.self_attn
+            h = layer.input_layernorm(x)
+            q = attn.q_proj(h).view(1, n, nh, d).transpose(1, 2)
+            k = attn.k_proj(h).view(1, n, nkv, d).transpose(1, 2)
+            v = attn.v_proj(h).view(1, n, nkv, d).transpose(1, 2)
+            q = (q * cos) + (_rotate_half(q) * sin)
+            k = (k * cos) + (_rotate_half(k) * sin)
+            self.k_cache[i, :, :, :n].copy_(k)
+            self.v_cache[i, :, :, :n].copy_(v)
+            k, v = _repeat_kv(k, nh // nkv), _repeat_kv(v, nh // nkv)
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=n > 1, scale=lay.scaling)
+            x = x + attn.o_proj(a.transpose(1, 2).reshape(1, n, nh * d))
+            x = x + layer.mlp(layer.post_attention_layernorm(x))
+        logits = lay.lm_head(lay.norm(x[:, -1:]))
+        self.pos.fill_(n)
+        self._finish(logits[0, -1], advance=False)
+
+    # -- decode ------------------------------------------------------------------------------------------
     def _finish(self, logits: torch.Tensor, *, advance: bool = True) -> None:
         """Greedy choice and verdict logits into the static buffers (inside the graph)."""
+        if logits.data_ptr() != self.logits.data_ptr():
+            self.logits.copy_(logits)
         nxt = torch.argmax(logits)
         self.tok.view(-1).copy_(nxt.view(1))
         torch.cat([nxt.view(1).float(), logits.index_select(0, self.vids).float()], out=self.packed)
@@ -251,25 +339,32 @@ class _Engine:
         else:
             self._step()
 
-    def _capture(self) -> None:
+    def _step(self) -> None:
+        if self.plan == "triton":
+            self._triton_step()
+        else:
+            self._torch_step()
+
+    def _capture(self, fn):
+        """fn captured in a CUDA graph, after two eager runs (kernel builds, library handles). The
+        state fn leaves behind is reset by the next prefill."""
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):  # warm-up: kernel compilation, library handles
+        with torch.cuda.stream(side):
             for _ in range(2):
-                self._step()
+                fn()
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            self._step()
+            fn()
         torch.cuda.synchronize()
         self.pos.zero_()
-        self.graph = graph
+        return graph
 
     # -- the "torch" plan: the model's own modules around a masked static-cache attention ------------
     def _torch_step(self) -> None:
         lay = self.lay
         nh, nkv, d = lay.n_heads, lay.n_kv, lay.head_dim
-        group = nh // nkv
         x = lay.embed(self.tok)  # (1, 1, H)
         cos = self.cos.index_select(0, self.pos).view(1, 1, 1, d)
         sin = self.sin.index_select(0, self.pos).view(1, 1, 1, d)
@@ -290,9 +385,7 @@ class _Engine:
             kc, vc = self.k_cache[i], self.v_cache[i]
             kc.index_copy_(2, self.pos, k)
             vc.index_copy_(2, self.pos, v)
-            if group > 1:
-                kc = kc[:, :, None].expand(1, nkv, group, self.max_len, d).reshape(1, nh, self.max_len, d)
-                vc = vc[:, :, None].expand(1, nkv, group, self.max_len, d).reshape(1, nh, self.max_len, d)
+            kc, vc = _repeat_kv(kc, nh // nkv), _repeat_kv(vc, nh // nkv)
             a = F.scaled_dot_product_attention(q, kc, vc, attn_mask=mask, scale=lay.scaling)
             x = x + attn.o_proj(a.transpose(1, 2).reshape(1, 1, nh * d))
             h = layer.post_attention_layernorm(x)
@@ -306,12 +399,12 @@ class _Engine:
         self._finish(logits[0, -1])
 
     # -- the "triton" plan: fused kernels, seven a layer ------------------------------------------------
-    def _triton_setup(self):
-        from . import fastdecode_triton as tk
-
+    def _triton_setup(self) -> None:
         lay = self.lay
         dev, dt = self.device, self.dtype
         nh, d = lay.n_heads, lay.head_dim
+        from . import fastdecode_triton as tk
+
         inter = lay.layers[0].mlp.down_proj.weight.shape[1]
         splits = -(-self.max_len // tk.ATTN_CHUNK)
         self.x = torch.zeros(lay.hidden, device=dev, dtype=dt)
@@ -319,34 +412,38 @@ class _Engine:
         self.q = torch.zeros(nh * d, device=dev, dtype=dt)
         self.a = torch.zeros(nh * d, device=dev, dtype=dt)
         self.gu = torch.zeros(2 * inter, device=dev, dtype=dt)
-        self.logits = torch.zeros(lay.lm_head.weight.shape[0], device=dev, dtype=dt)
         self.m_buf = torch.zeros(nh, splits, device=dev, dtype=torch.float32)
         self.l_buf = torch.zeros(nh, splits, device=dev, dtype=torch.float32)
         self.acc_buf = torch.zeros(nh, splits, d, device=dev, dtype=torch.float32)
-        eps = [(_eps(layer.input_layernorm), _eps(layer.post_attention_layernorm)) for layer in lay.layers]
-        final_eps = _eps(lay.norm)
+        self.eps = [(_eps(layer.input_layernorm), _eps(layer.post_attention_layernorm)) for layer in lay.layers]
+
+    def _triton_step(self) -> None:
+        from . import fastdecode_triton as tk
+
+        lay = self.lay
+        nh, d = lay.n_heads, lay.head_dim
         group = nh // lay.n_kv
-        emb = lay.embed.weight
-        head = lay.lm_head.weight
-        x2d = self.x.view(1, -1)
+        torch.index_select(lay.embed.weight, 0, self.tok.view(1), out=self.x.view(1, -1))
+        for i, layer in enumerate(lay.layers):
+            e1, e2 = self.eps[i]
+            kc, vc = self.k_cache[i, 0], self.v_cache[i, 0]
+            tk.norm_gemv(self.x, layer.input_layernorm.weight, e1, self.fused[("qkv", i)], self.qkv)
+            tk.rope_store(self.qkv, self.cos, self.sin, self.pos, kc, vc, self.q, n_heads=nh, n_kv=lay.n_kv, head_dim=d)
+            tk.attention(self.q, kc, vc, self.pos, self.m_buf, self.l_buf, self.acc_buf, self.a,
+                         scale=lay.scaling, group=group)  # fmt: skip
+            tk.gemv_add_(self.a, layer.self_attn.o_proj.weight, self.x)
+            tk.norm_gemv(self.x, layer.post_attention_layernorm.weight, e2, self.fused[("gate_up", i)], self.gu)
+            tk.gemv_add_(self.gu, layer.mlp.down_proj.weight, self.x, silu_gate=True)
+        tk.norm_gemv(self.x, lay.norm.weight, _eps(lay.norm), lay.lm_head.weight, self.logits)
+        self._finish(self.logits)
 
-        def step() -> None:
-            torch.index_select(emb, 0, self.tok.view(1), out=x2d)
-            for i, layer in enumerate(lay.layers):
-                e1, e2 = eps[i]
-                kc, vc = self.k_cache[i, 0], self.v_cache[i, 0]
-                tk.norm_gemv(self.x, layer.input_layernorm.weight, e1, self.fused[("qkv", i)], self.qkv)
-                tk.rope_store(self.qkv, self.cos, self.sin, self.pos, kc, vc, self.q,
-                              n_heads=nh, n_kv=lay.n_kv, head_dim=d)  # fmt: skip
-                tk.attention(self.q, kc, vc, self.pos, self.m_buf, self.l_buf, self.acc_buf, self.a,
-                             scale=lay.scaling, group=group)  # fmt: skip
-                tk.gemv_add_(self.a, layer.self_attn.o_proj.weight, self.x)
-                tk.norm_gemv(self.x, layer.post_attention_layernorm.weight, e2, self.fused[("gate_up", i)], self.gu)
-                tk.gemv_add_(self.gu, layer.mlp.down_proj.weight, self.x, silu_gate=True)
-            tk.norm_gemv(self.x, lay.norm.weight, final_eps, head, self.logits)
-            self._finish(self.logits)
 
-        return step
+def _repeat_kv(x: torch.Tensor, group: int) -> torch.Tensor:
+    """(1, kv heads, len, d) -> (1, heads, len, d), as the model's repeat_kv does."""
+    if group == 1:
+        return x
+    b, nkv, n, d = x.shape
+    return x[:, :, None].expand(b, nkv, group, n, d).reshape(b, nkv * group, n, d)
 
 
 def _eps(norm: nn.Module) -> float:
@@ -357,7 +454,10 @@ class StaticCacheBackend:
     """Greedy decoding with a static KV cache and a CUDA-graph decode step (see the module doc).
 
     plan: "auto" (triton on CUDA where it can run, else torch), "torch" or "triton".
-    cuda_graph: None = on CUDA; False runs the same step eagerly (what CPU always does).
+    prefill: "own" (the language model over the prompt with the model's modules, writing the static
+        cache directly, captured in a CUDA graph per prompt length where graphs are on), "eager"
+        (the same, never captured) or "hf" (the model's own forward with a dynamic cache, copied).
+    cuda_graph: None = on CUDA; False runs the same steps eagerly (what CPU always does).
     fuse: None = on CUDA; store q/k/v and gate/up weights side by side (parameters become views).
     pipeline_depth: decode steps queued on the GPU ahead of the token being handed to `emit`.
     Runs are serialised (one cache); concurrent callers wait their turn.
@@ -369,6 +469,7 @@ class StaticCacheBackend:
         self,
         *,
         plan: str = "auto",
+        prefill: str = "own",
         cuda_graph: bool | None = None,
         fuse: bool | None = None,
         pipeline_depth: int = 3,
@@ -378,7 +479,10 @@ class StaticCacheBackend:
     ):
         if plan not in ("auto", "torch", "triton"):
             raise ValueError(f"unknown plan '{plan}': use auto, torch or triton")
+        if prefill not in ("own", "eager", "hf"):
+            raise ValueError(f"unknown prefill '{prefill}': use own, eager or hf")
         self.plan = plan
+        self.prefill = prefill
         self.cuda_graph = cuda_graph
         self.fuse = fuse
         self.pipeline_depth = max(1, pipeline_depth)
@@ -404,17 +508,24 @@ class StaticCacheBackend:
             "backend": self.name,
             "plan": eng.plan if eng else None,
             "cuda_graph": bool(eng and eng.graph is not None),
+            "prefill": eng.prefill_mode if eng else None,
+            "prefill_graphs": sorted(eng._prefill_graphs) if eng else [],
             "fused_weights": bool(self._fused),
             "cache_lengths": list(self._engines),
-            "notes": list(self.notes),
+            "notes": list(self.notes) + [n for e in self._engines.values() for n in e.notes],
         }
 
     def warmup(self, model, inputs, *, max_new_tokens: int = 256) -> float:
-        """Build (and capture) the engine a request with these inputs will use; seconds taken."""
+        """Build the engine a request with these inputs will use and capture its graphs (decode step,
+        prefill for this prompt length); seconds taken."""
         t0 = time.perf_counter()
         if self._reason(model, inputs) is None:
             with self._lock:
-                self._engine(model, inputs["input_ids"].shape[1] + max_new_tokens)
+                eng = self._engine(model, inputs["input_ids"].shape[1] + max_new_tokens)
+                with torch.inference_mode():
+                    eng.prefill(model, inputs)
+                if eng.device.type == "cuda":
+                    torch.cuda.synchronize()
         return time.perf_counter() - t0
 
     def run(self, model, inputs, *, max_new_tokens: int, verdict_ids: tuple[int, int], cancel, emit) -> None:
@@ -505,24 +616,30 @@ class StaticCacheBackend:
         use_graph = on_cuda if self.cuda_graph is None else (self.cuda_graph and on_cuda)
         with torch.inference_mode():
             try:
-                return _Engine(model, lay, max_len, plan=plan, fused=self._fused, use_graph=use_graph)
+                return _Engine(
+                    model, lay, max_len, plan=plan, fused=self._fused, use_graph=use_graph, prefill=self.prefill
+                )
             except Exception as exc:  # a kernel that does not build here, a capture that fails
                 if plan == "triton":
                     self._note(f"the triton plan failed ({type(exc).__name__}: {exc}); using torch")
                     return self._retry(model, lay, max_len, use_graph)
                 if use_graph:
                     self._note(f"CUDA graph capture failed ({type(exc).__name__}: {exc}); decoding eagerly")
-                    return _Engine(model, lay, max_len, plan=plan, fused=self._fused, use_graph=False)
+                    return _Engine(
+                        model, lay, max_len, plan=plan, fused=self._fused, use_graph=False, prefill=self.prefill
+                    )
                 raise
 
     def _retry(self, model, lay, max_len, use_graph) -> _Engine:
         try:
-            return _Engine(model, lay, max_len, plan="torch", fused=self._fused, use_graph=use_graph)
+            return _Engine(
+                model, lay, max_len, plan="torch", fused=self._fused, use_graph=use_graph, prefill=self.prefill
+            )
         except Exception as exc:
             if not use_graph:
                 raise
             self._note(f"CUDA graph capture failed ({type(exc).__name__}: {exc}); decoding eagerly")
-            return _Engine(model, lay, max_len, plan="torch", fused=self._fused, use_graph=False)
+            return _Engine(model, lay, max_len, plan="torch", fused=self._fused, use_graph=False, prefill=self.prefill)
 
     def _decode(self, eng: _Engine, n: int, eos: set[int], cancel, emit) -> None:
         """Token 0 comes from the prefill; tokens 1..n-1 from decode steps, queued `depth` ahead."""

@@ -20,6 +20,9 @@ from .errors import (
     ValidationError,
     WriteTimeout,
 )
+from .export import FORMATS as EXPORT_FORMATS
+from .export import ExportError, ExportReport, export
+from .hub import PushError, push
 from .identity import client_hash, load_secret
 from .records import (
     CATEGORIES,
@@ -53,6 +56,9 @@ __all__ = [
     "VOTES",
     "ConfigError",
     "DeleteResult",
+    "EXPORT_FORMATS",
+    "ExportError",
+    "ExportReport",
     "ExportRow",
     "FeedbackFilter",
     "FeedbackIn",
@@ -64,6 +70,7 @@ __all__ = [
     "PhraseSpan",
     "PredictionIn",
     "PredictionOut",
+    "PushError",
     "SchemaError",
     "Stats",
     "StorageError",
@@ -73,5 +80,7 @@ __all__ = [
     "ValidationError",
     "WriteTimeout",
     "client_hash",
+    "export",
     "load_secret",
+    "push",
 ]

@@ -168,6 +168,7 @@ class FeedbackFilter:
     category: str | None = None
     review_state: str | None = None
     true_label: str | None = None
+    prediction_id: int | None = None  # feedback on one prediction (a reviewer's detail view)
     limit: int = 50
     offset: int = 0
 

@@ -66,11 +66,15 @@ MAPS = PhraseMapRow.__table__
 _FB_FIELDS = ("verdict_correct", "true_label", "corrected_explanation", "category", "comment", "consent")
 # Built once: constructing a statement costs more than running it on SQLite.
 _Q_IMAGE_WIDTH = select(IMAGES.c.width).where(IMAGES.c.sha256 == bindparam("sha"))
-_Q_IMAGE_STORED = select(IMAGES.c.stored_path, IMAGES.c.format).where(IMAGES.c.sha256 == bindparam("sha"))
-_Q_PRED_OWNER = (select(PREDICTIONS.c.client_hash, PREDICTIONS.c.verdict, PREDICTIONS.c.phrases,
-                        PREDICTIONS.c.image_sha256).where(PREDICTIONS.c.id == bindparam("pid")))
-_Q_FEEDBACK_BY_KEY = (select(FEEDBACK.c.id, *(FEEDBACK.c[k] for k in _FB_FIELDS))
-                      .where(FEEDBACK.c.prediction_id == bindparam("pid"), FEEDBACK.c.client_hash == bindparam("ch")))
+# Everything a feedback write needs to decide, in one round trip: the prediction (and whose it
+# is), the visitor's existing feedback on it if any, and whether the image bytes are kept.
+_Q_FEEDBACK_CONTEXT = (
+    select(PREDICTIONS.c.client_hash, PREDICTIONS.c.verdict, PREDICTIONS.c.phrases, PREDICTIONS.c.image_sha256,
+           IMAGES.c.stored_path, IMAGES.c.format, FEEDBACK.c.id.label("fb_id"),
+           *(FEEDBACK.c[k].label(f"fb_{k}") for k in _FB_FIELDS))
+    .join(IMAGES, IMAGES.c.sha256 == PREDICTIONS.c.image_sha256)
+    .outerjoin(FEEDBACK, (FEEDBACK.c.prediction_id == PREDICTIONS.c.id) & (FEEDBACK.c.client_hash == bindparam("ch")))
+    .where(PREDICTIONS.c.id == bindparam("pid")))
 _Q_VOTES = select(VOTES.c.phrase_index, VOTES.c.vote).where(VOTES.c.feedback_id == bindparam("fid"))
 _Q_CONSENT_COVERS = (select(FEEDBACK.c.id).join(PREDICTIONS, FEEDBACK.c.prediction_id == PREDICTIONS.c.id)
                      .where(PREDICTIONS.c.image_sha256 == bindparam("sha"), FEEDBACK.c.consent.is_(True))
@@ -97,15 +101,16 @@ class Store:
     ) -> None:
         self.url = db.parse_url(url)
         self.data_dir = Path(data_dir).absolute()
+        self.files = ImageFiles(self.data_dir)
+        self.write_timeout_s = write_timeout_s
+        # The database first: an unreachable server should leave no folders behind.
+        if upgrade:
+            self.schema_revision = db.upgrade(self.url, busy_timeout_ms=busy_timeout_ms)
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise ConfigError(f"cannot create the data folder {self.data_dir}: {err.strerror}") from None
         self.secret = secret if secret is not None else load_secret(self.data_dir)
-        self.files = ImageFiles(self.data_dir)
-        self.write_timeout_s = write_timeout_s
-        if upgrade:
-            self.schema_revision = db.upgrade(self.url, busy_timeout_ms=busy_timeout_ms)
         self._reader = db.make_engine(self.url, role="reader", busy_timeout_ms=busy_timeout_ms)
         self._writer_engine = db.make_engine(self.url, role="writer", busy_timeout_ms=busy_timeout_ms)
         try:
@@ -121,7 +126,11 @@ class Store:
                                   "open it with upgrade=True to migrate")
             self.schema_revision = current
         self._writer = Writer(self._writer_engine, max_batch=max_batch)
-        self.last_sweep: SweepResult | None = self.sweep_orphans(orphan_grace_s) if sweep else None
+        try:
+            self.last_sweep: SweepResult | None = self.sweep_orphans(orphan_grace_s) if sweep else None
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def open(cls, url: str | URL, data_dir: str | Path, **kwargs: Any) -> Store:
@@ -336,7 +345,7 @@ class Store:
         def job(tx: Tx) -> int:
             conn = tx.conn
             F, V = FEEDBACK.c, VOTES.c  # noqa: N806
-            pred = conn.execute(_Q_PRED_OWNER, {"pid": v["prediction_id"]}).first()
+            pred = conn.execute(_Q_FEEDBACK_CONTEXT, {"pid": v["prediction_id"], "ch": v["client_hash"]}).first()
             if pred is None or pred.client_hash != v["client_hash"]:
                 # The same answer for "missing" and "someone else's": no probing of others' ids.
                 raise NotFound(f"no prediction {v['prediction_id']} for this visitor")
@@ -347,25 +356,25 @@ class Store:
             for idx in v["phrase_votes"]:
                 if n_phrases and idx >= n_phrases:
                     raise ValidationError(f"vote on phrase {idx}, but the answer has {n_phrases} phrases")
+            stored = pred.stored_path is not None
             if data is not None:
                 if hashlib.sha256(data).hexdigest() != pred.image_sha256:
                     raise ValidationError("the image bytes given are not those of this prediction's image")
-                img = conn.execute(_Q_IMAGE_STORED, {"sha": pred.image_sha256}).first()
-                self._store_bytes(tx, data, img.format if img else "png", None, None)
+                self._store_bytes(tx, data, pred.format, None, None)
+                stored = True
 
             now = utcnow()
             new = {k: v[k] for k in fields}
-            row = conn.execute(_Q_FEEDBACK_BY_KEY, {"pid": v["prediction_id"], "ch": v["client_hash"]}).first()
-            if row is None:
+            if pred.fb_id is None:
                 res = conn.execute(FEEDBACK.insert(), {
                     **new, "prediction_id": v["prediction_id"], "client_hash": v["client_hash"],
                     "created_at": now, "updated_at": now, "review_state": "pending"})
                 fid = int(res.inserted_primary_key[0])
                 changed = True
             else:
-                fid = row.id
+                fid = pred.fb_id
                 old_votes = dict(conn.execute(_Q_VOTES, {"fid": fid}).all())
-                changed = any(getattr(row, k) != new[k] for k in fields) or old_votes != v["phrase_votes"]
+                changed = any(getattr(pred, f"fb_{k}") != new[k] for k in fields) or old_votes != v["phrase_votes"]
                 if changed:
                     # An edit after review goes back to the reviewers.
                     conn.execute(update(FEEDBACK).where(F.id == fid).values(
@@ -374,17 +383,16 @@ class Store:
             if changed and v["phrase_votes"]:
                 conn.execute(VOTES.insert(), [{"feedback_id": fid, "phrase_index": i, "vote": vote}
                                               for i, vote in sorted(v["phrase_votes"].items())])
-            if not v["consent"]:
+            if not v["consent"] and stored:
                 self._drop_unconsented(tx, pred.image_sha256)
             return fid
 
         return job
 
     def _drop_unconsented(self, tx: Tx, sha: str) -> None:
+        """The bytes are kept and this feedback says no consent: drop them unless another
+        consenting feedback on the same image still covers them."""
         conn = tx.conn
-        img = conn.execute(_Q_IMAGE_STORED, {"sha": sha}).first()
-        if img is None or img.stored_path is None:
-            return
         if conn.execute(_Q_CONSENT_COVERS, {"sha": sha}).first():
             return
         conn.execute(update(IMAGES).where(IMAGES.c.sha256 == sha)
@@ -570,6 +578,8 @@ class Store:
             q = q.where(Feedback.review_state == f.review_state)
         if f.true_label is not None:
             q = q.where(Feedback.true_label == f.true_label)
+        if f.prediction_id is not None:
+            q = q.where(Feedback.prediction_id == f.prediction_id)
         if f.disagreement is not None:
             q = q.where(_disagreement() == (1 if f.disagreement else 0))
         q = q.order_by(Feedback.updated_at.desc(), Feedback.id.desc()).limit(f.limit).offset(f.offset)
@@ -586,6 +596,7 @@ class Store:
                                   (Feedback.verdict_correct.is_(False), "wrong"), else_="unanswered")
             by_answer = {str(k): int(n) for k, n in s.execute(
                 select(verdict_answer, func.count()).group_by(verdict_answer))}
+            reviews = grouped(Feedback.review_state)
             return Stats(
                 predictions=s.scalar(select(func.count()).select_from(Prediction)) or 0,
                 predictions_by_verdict=grouped(Prediction.verdict),
@@ -593,7 +604,7 @@ class Store:
                 feedback_by_verdict={k: by_answer.get(k, 0) for k in ("right", "wrong", "unanswered")},
                 true_labels=grouped(Feedback.true_label),
                 phrase_votes={k: n for k, n in grouped(PhraseVote.vote).items()},
-                review_states={k: grouped(Feedback.review_state).get(k, 0) for k in REVIEW_STATES},
+                review_states={k: reviews.get(k, 0) for k in REVIEW_STATES},
                 categories=grouped(Feedback.category),
                 consented_feedback=s.scalar(select(func.count()).select_from(Feedback)
                                             .where(Feedback.consent.is_(True))) or 0,

@@ -253,6 +253,8 @@ def feedback_filter(f: FeedbackFilter | None) -> FeedbackFilter:
     choice(f.category, CATEGORIES, "category filter", optional=True)
     choice(f.review_state, REVIEW_STATES, "review state filter", optional=True)
     choice(f.true_label, TRUE_LABELS, "true label filter", optional=True)
+    if f.prediction_id is not None:
+        integer(f.prediction_id, "prediction id filter", 1, 2**63 - 1)
     if f.disagreement is not None and not isinstance(f.disagreement, bool):
         raise ValidationError("disagreement filter must be true, false or None")
     integer(f.limit, "limit", 1, 10_000)

@@ -15,6 +15,14 @@ from storage.classroom import AnswerOut, Tally
 from ..i18n import normalize, tr
 
 CSS = """
+.cls-card { border-radius: 10px; padding: 12px 14px; border: 1px solid #d0d5dd; }
+.cls-card.cls-v-fake { background: #fdf0e6; border-color: #b35806; }
+.cls-card.cls-v-real { background: #eef0fa; border-color: #542788; }
+.cls-card.cls-v-undecided { background: #f2f4f7; }
+.cls-label { font-size: 1.45em; font-weight: 700; }
+.cls-v-fake .cls-label { color: #8a4000; }
+.cls-v-real .cls-label { color: #3f1d6b; }
+.cls-caveat { margin-top: 6px; font-size: 0.85em; color: #667085; }
 .cls-code { font-size: 2.6em; font-weight: 800; letter-spacing: 0.18em; font-family: ui-monospace, monospace; }
 .cls-banner { border: 2px dashed #4f46e5; border-radius: 12px; padding: 10px 16px; text-align: center; }
 .cls-banner .cls-where { color: #475467; }
@@ -36,10 +44,6 @@ CSS = """
 .cls-ref { color: #344054; border-left: 3px solid #542788; padding-left: 8px; margin-top: 6px; }
 .cls-waiting { color: #475467; font-style: italic; }
 """
-
-
-def style_tag() -> str:
-    return f"<style>{CSS}</style>"
 
 
 def join_banner(code: str, url: str, lang: str) -> str:
@@ -72,14 +76,14 @@ def reveal_card(verdict: str | None, p_fake: float | None, truth: str | None, re
     """The reveal: the model's verdict, the ground truth when known, the class's votes, and (for a
     student) their own answer against the truth."""
     key = verdict if verdict in ("real", "fake", "undecided") else "undecided"
-    parts = [f"<div class='spot-card spot-{key}' id='cls-reveal' data-verdict='{escape(verdict or '')}'>"]
+    parts = [f"<div class='cls-card cls-v-{key}' id='cls-reveal' data-verdict='{escape(verdict or '')}'>"]
     parts.append(f"<div>{escape(tr('cls_model_says', lang))}</div>")
     if verdict is None:
-        parts.append(f"<div class='spot-label cls-waiting'>{escape(tr('cls_model_thinking', lang))}</div>")
+        parts.append(f"<div class='cls-label cls-waiting'>{escape(tr('cls_model_thinking', lang))}</div>")
     else:
-        parts.append(f"<div class='spot-label'>{escape(verdict_label(verdict, lang))}</div>")
+        parts.append(f"<div class='cls-label'>{escape(verdict_label(verdict, lang))}</div>")
         if p_fake is not None:
-            parts.append(f"<div class='spot-prob'>{escape(tr('cls_p_fake', lang, pct=round(100 * p_fake)))}</div>")
+            parts.append(f"<div class='cls-prob'>{escape(tr('cls_p_fake', lang, pct=round(100 * p_fake)))}</div>")
     if streaming:
         parts.append(f"<div class='cls-waiting'>{escape(tr('cls_streaming', lang))}</div>")
     truth_txt = tr(f"truth_{truth}", lang) if truth in ("real", "fake") else tr("truth_unknown", lang)
@@ -97,7 +101,7 @@ def reveal_card(verdict: str | None, p_fake: float | None, truth: str | None, re
     parts.append(votes_html(tally, lang))
     if reference:
         parts.append(f"<div class='cls-ref'><b>{escape(tr('cls_reference', lang))}</b> {marked(reference)}</div>")
-    parts.append(f"<div class='spot-caveat'>{escape(tr('cls_caveat', lang))}</div></div>")
+    parts.append(f"<div class='cls-caveat'>{escape(tr('cls_caveat', lang))}</div></div>")
     return "".join(parts)
 
 

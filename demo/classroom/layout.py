@@ -8,6 +8,7 @@ the contract with the browser tests.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import gradio as gr
 
@@ -106,9 +107,12 @@ def example_choices() -> list[tuple[str, str]]:
     return out
 
 
+# gr.HTML's CSS is scoped to its component, so each fragment carries the classroom styles
+html = partial(gr.HTML, css_template=cards.CSS, js_on_load=None)
+
+
 def build_classroom_layout(*, poll_s: float = 2.0) -> ClassroomLayout:
     """Must run inside a `gr.Blocks` (or a `route`) context."""
-    gr.HTML(cards.style_tag(), elem_id="cls-style", padding=False, js_on_load=None)
     lang = gr.Textbox(value="en", visible="hidden", elem_id="cls-lang", label="lang")
     student_token = gr.BrowserState(None, storage_key="spot-classroom-student-v1")
     teacher_key_store = gr.BrowserState(None, storage_key="spot-classroom-teacher-v1")
@@ -145,13 +149,13 @@ def build_classroom_layout(*, poll_s: float = 2.0) -> ClassroomLayout:
                                                    elem_id="cls-st-reason", placeholder=lab("cls_reason_ph"))
                             st_submit = gr.Button(lab("cls_submit"), variant="primary", elem_id="cls-st-submit")
                         st_answer_status = gr.Markdown("", elem_id="cls-st-answer-status")
-                        st_reveal = gr.HTML("", elem_id="cls-st-reveal", padding=False, js_on_load=None)
-                st_expl = gr.HTML("", elem_id="cls-st-expl", js_on_load=None)
+                        st_reveal = html("", elem_id="cls-st-reveal")
+                st_expl = html("", elem_id="cls-st-expl")
                 st_chips = gr.Radio([], label=lab("cls_chips"), elem_id="cls-st-chips", elem_classes=["spot-chips"],
                                     info=lab("cls_chips_info"))
                 with gr.Row(equal_height=False):
                     st_heatmap = gr.Plot(label=lab("cls_heatmap"), elem_id="cls-st-heatmap")
-                    st_clues = gr.HTML("", elem_id="cls-st-clues", js_on_load=None)
+                    st_clues = html("", elem_id="cls-st-clues")
             st_timer = gr.Timer(poll_s, active=False)
 
         with gr.Tab(lab("cls_tab_teacher"), id="teacher", elem_id="cls-tab-teacher"):
@@ -201,7 +205,7 @@ def build_classroom_layout(*, poll_s: float = 2.0) -> ClassroomLayout:
 
             t_state = gr.State(None)
             with gr.Column(visible=False, elem_id="cls-control") as t_control:
-                t_banner = gr.HTML("", elem_id="cls-t-banner", js_on_load=None)
+                t_banner = html("", elem_id="cls-t-banner")
                 t_progress = gr.Markdown("", elem_id="cls-t-progress")
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=5, min_width=300):
@@ -216,13 +220,13 @@ def build_classroom_layout(*, poll_s: float = 2.0) -> ClassroomLayout:
                             t_prepare = gr.Button(lab("cls_prepare"), size="sm", elem_id="cls-prepare")
                             t_close = gr.Button(lab("cls_close"), size="sm", variant="stop", elem_id="cls-close")
                     with gr.Column(scale=5, min_width=300):
-                        t_reveal_card = gr.HTML("", elem_id="cls-t-reveal", js_on_load=None)
-                t_expl = gr.HTML("", elem_id="cls-t-expl", js_on_load=None)
+                        t_reveal_card = html("", elem_id="cls-t-reveal")
+                t_expl = html("", elem_id="cls-t-expl")
                 t_chips = gr.Radio([], label=lab("cls_chips"), elem_id="cls-t-chips", elem_classes=["spot-chips"],
                                    info=lab("cls_chips_info"))
                 with gr.Row(equal_height=False):
                     t_heatmap = gr.Plot(label=lab("cls_heatmap"), elem_id="cls-t-heatmap")
-                    t_clues = gr.HTML("", elem_id="cls-t-clues", js_on_load=None)
+                    t_clues = html("", elem_id="cls-t-clues")
                 gr.Markdown(lab("cls_results_title"))
                 t_summary = gr.Markdown("", elem_id="cls-t-summary")
                 t_results = gr.Dataframe(headers=[lab(k) for k in RESULT_COLUMNS], value=[], interactive=False,
@@ -240,6 +244,6 @@ def build_classroom_layout(*, poll_s: float = 2.0) -> ClassroomLayout:
 
         with gr.Tab(lab("cls_tab_glossary"), id="glossary", elem_id="cls-tab-glossary"):
             gr.Markdown(lab("cls_glossary_intro"))
-            glossary = gr.HTML(cards.glossary_html("en"), elem_id="cls-glossary", js_on_load=None)
+            glossary = html(cards.glossary_html("en"), elem_id="cls-glossary")
 
     return ClassroomLayout(**{k: v for k, v in locals().items() if k in ClassroomLayout.__dataclass_fields__})

@@ -334,8 +334,12 @@ def _plant(rng: np.random.Generator, img: np.ndarray, crop: BoxF, kind: str, reg
         counts = np.bincount(inv).astype(np.float32)
         flat = patch.reshape(-1, 3)
         means = np.stack([np.bincount(inv, weights=flat[:, c]) / counts for c in range(3)], -1)
+        # every block is flat and steps away from its neighbours (coarse quantisation plus a
+        # per-block jitter), so the 8-px mosaic shows even on a uniform background, where plain
+        # block means would look like an over-smoothed patch
+        means += rng.uniform(-1, 1, (len(uniq), 1)).astype(np.float32) * rng.uniform(8, 16)
         quant = rng.uniform(10, 18)
-        means = np.round(means / quant) * quant  # coarse quantisation makes neighbouring blocks step
+        means = np.round(means / quant) * quant
         patch[:] = means[inv].reshape(patch.shape)
     elif kind == "speckle":
         gw, gh = int(math.ceil(float(xm.max()))) + 1, int(math.ceil(float(ym.max()))) + 1

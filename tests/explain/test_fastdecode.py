@@ -97,6 +97,12 @@ def test_equals_generate_on_shipped_toy_model():
     _assert_same(toy, StaticCacheBackend(), n=256)
 
 
+@pytest.mark.parametrize("prefill", ["own", "hf"])
+def test_both_prefills_equal_generate(tiny_detector, prefill):
+    """The own prefill (the one captured on GPU) and the model's forward give the same first steps."""
+    _assert_same(tiny_detector, StaticCacheBackend(prefill=prefill), n=8, images=IMAGES[:2])
+
+
 def test_grouped_query_attention(tiny_checkpoint):
     """Two query heads sharing one key/value head: the cache is expanded as the model's repeat_kv does."""
     from transformers import LlavaConfig, LlavaForConditionalGeneration
@@ -249,7 +255,7 @@ inputs = det.prepare(Image.new("RGB", (400, 300), (90, 140, 30)))
 seqs = {}
 for plan in ("torch", "triton"):
     with torch.inference_mode():
-        eng = fd._Engine(det.model, lay, 768, plan=plan, fused=fused, use_graph=False)
+        eng = fd._Engine(det.model, lay, 768, plan=plan, fused=fused, use_graph=False, prefill="own")
         eng.vids.copy_(torch.tensor([1, 2]))
         eng.prefill(det.model, inputs)
         seq = []

@@ -140,8 +140,9 @@ def test_database_errors_are_one_line(run: Runner, tmp_path: Path) -> None:
     garbage = run("stats", "--db", "this is not a url")
     assert garbage.returncode == 1 and "not a database URL" in garbage.stderr
     port = _closed_port()
-    pg = run("stats", "--db", f"postgresql://spot:spot@127.0.0.1:{port}/spot")
+    pg = run("stats", "--db", f"postgresql://spot:spot@127.0.0.1:{port}/spot", "--data-dir", str(tmp_path / "d"))
     assert pg.returncode == 1 and "cannot use the database postgresql+psycopg://spot:***@127.0.0.1" in pg.stderr
+    assert not (tmp_path / "d").exists()
     usage = run("export", "--format", "xml", "--out", "x")
     assert usage.returncode == 2 and "invalid choice" in usage.stderr
 

@@ -250,3 +250,8 @@ def test_empty_store_exports_loadable_empty_files(store: Store, tmp_path: Path) 
 ])
 def test_official_verdict_rule(text: str, verdict: str | None) -> None:
     assert official_verdict(text) == verdict
+
+
+def test_export_rows_pages_through_everything(store: Store, filled: dict[int, Case]) -> None:
+    small = [r.feedback_id for r in store.export_rows(page=2)]
+    assert small == [r.feedback_id for r in store.export_rows()] == sorted(_expected_full(filled))

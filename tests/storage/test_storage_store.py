@@ -153,6 +153,7 @@ def test_explorer_filters(store: Store, make: Maker) -> None:
     assert q(review_state="pending") == {ids["agree"], ids["phrase"], ids["label"]}
     assert q(true_label="real") == {ids["label"]}
     assert q(disagreement=True, verdict="fake") == {ids["phrase"], ids["label"]}
+    assert q(prediction_id=p3) == {ids["wrong"]}
     assert len(store.reviewer_list_feedback(FeedbackFilter(limit=2))) == 2
     assert {f.id for f in store.list_feedback(v, FeedbackFilter(disagreement=False))} == {ids["agree"]}
     assert store.list_feedback(make.visitor("nobody")) == []

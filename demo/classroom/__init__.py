@@ -1,0 +1,15 @@
+"""Classroom mode: lesson sets, class sessions with join codes, guesses before the reveal, class
+results, the clue glossary and printable handouts, in English and Simplified Chinese.
+
+    from demo.classroom import add_classroom
+    from demo.i18n import I18N
+    classroom = add_classroom(demo, app)          # the page at /classroom
+    demo.launch(**launch_options(config), i18n=I18N)
+
+See docs/classroom.md.
+"""
+
+from .page import ROUTE_PATH, add_classroom, build_classroom
+from .service import Classroom
+
+__all__ = ["ROUTE_PATH", "Classroom", "add_classroom", "build_classroom"]

@@ -1,0 +1,481 @@
+"""Classroom event handlers: Gradio values in, `Classroom` calls, Gradio updates out.
+
+Every handler's first input is the page context, a string "LANG|PAGE_URL" that the browser fills
+in just before the event is sent (see page.py's CONTEXT_JS), so server-made text follows the
+language the page shows. `UserError` becomes `gr.Error` (shown as it is). Polling handlers return
+`gr.skip()` for everything when nothing changed, and never overwrite what a student is typing.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from storage.classroom import ItemIn
+
+from .. import figures
+from ..i18n import normalize, tr
+from ..state import UserError
+from . import cards
+from .layout import ANSWER_COLUMNS, PENDING_COLUMNS, RESULT_COLUMNS
+from .service import Classroom, RevealView, StudentView, Teacher, TeacherView, phrase_maps
+
+MAX_PENDING_BYTES = 300 * 1024 * 1024
+
+
+def parse_context(ctx: Any) -> tuple[str, str]:
+    """("zh-CN", "http://host/classroom") from the browser's "LANG|URL" context string."""
+    text = ctx if isinstance(ctx, str) else ""
+    lang, _, url = text.partition("|")
+    url = url.split("?")[0].split("#")[0][:500]
+    return normalize(lang), url if url.startswith(("http://", "https://")) else ""
+
+
+def user_errors(fn: Callable) -> Callable:
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from fn(*args, **kwargs)
+            except UserError as exc:
+                raise gr.Error(str(exc), print_exception=False) from None
+        return gen
+
+    @functools.wraps(fn)
+    def plain(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+    return plain
+
+
+def _table(columns: tuple[str, ...], rows: list[list[Any]], lang: str) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=[tr(c, lang) for c in columns])
+
+
+def _default_phrase(phrases: tuple[str, ...]) -> int | None:
+    if not phrases:
+        return None
+    return 1 if len(phrases) > 1 else 0
+
+
+def _phrase_index(value: Any, n: int) -> int | None:
+    try:
+        i = int(value)
+    except (TypeError, ValueError):
+        return None
+    return i if 0 <= i < n else None
+
+
+class ClassroomHandlers:
+    def __init__(self, svc: Classroom):
+        self.svc = svc
+
+    # ------------------------------------------------------------------ shared
+    def _teacher(self, key_store: Any, key_box: Any, lang: str) -> Teacher:
+        key = (key_box or "").strip() if isinstance(key_box, str) else ""
+        return self.svc.teacher(key or key_store, lang)
+
+    def _teacher_or_new(self, key_store: Any, key_box: Any, lang: str) -> tuple[Teacher, str, str]:
+        """The teacher, their key, and a note (non-empty when a new key was just made for them)."""
+        key = (key_box or "").strip() if isinstance(key_box, str) else ""
+        key = key or (key_store if isinstance(key_store, str) else "")
+        if key:
+            return self.svc.teacher(key, lang), key, ""
+        key = self.svc.new_teacher_key()
+        return self.svc.teacher(key, lang), key, tr("cls_key_new", lang, key=key)
+
+    def _heat(self, image: Any, maps: list, phrases: tuple[str, ...], index: int | None, lang: str) -> Any:
+        if index is None or image is None:
+            return None
+        pm = next((m for m in maps if m.phrase_index == index), None)
+        if pm is None:
+            return None
+        return figures.heatmap_figure(image, image.size, pm, opacity=0.7, title=phrases[index],
+                                      unseen_label=tr("cls_unseen", lang), height=420)
+
+    # ------------------------------------------------------------------ page load / language
+    def on_load(self, ctx: Any = None, token: Any = None, key_store: Any = None,
+                request: gr.Request = None) -> tuple:
+        """New browsers get a random token; a join link (?code=...) fills in the code; tables get
+        headers in the page's language."""
+        lang, _ = parse_context(ctx)
+        token = token if self.svc.app.valid_token(token) else self.svc.app.new_visitor_token()
+        code = ""
+        params = getattr(request, "query_params", None) or {}
+        if hasattr(params, "get"):
+            code = str(params.get("code") or "")[:12]
+        sessions = self._session_choices(key_store, lang)
+        return (token, code or gr.skip(), lang, cards.glossary_html(lang),
+                _table(PENDING_COLUMNS, [], lang), gr.update(choices=sessions))
+
+    def refresh_language(self, ctx: Any = None, st_state: Any = None, t_state: Any = None) -> tuple:
+        """The page switched language: redraw the glossary now, the rest at the next poll."""
+        lang, _ = parse_context(ctx)
+        st = dict(st_state or {}) or None
+        t = dict(t_state or {}) or None
+        for s in (st, t):
+            if s:
+                s["sig"] = None
+                s["ready"] = None
+        return cards.glossary_html(lang), st, t, lang
+
+    def _session_choices(self, key_store: Any, lang: str) -> list[tuple[str, str]]:
+        if not isinstance(key_store, str) or not key_store:
+            return []
+        try:
+            teacher = self.svc.teacher(key_store, lang)
+        except UserError:
+            return []
+        return [(f"{s.code} · {s.title} ({s.created_at:%Y-%m-%d %H:%M})", s.code) for s in self.svc.my_sessions(teacher)]
+
+    # ------------------------------------------------------------------ student
+    @user_errors
+    def join(self, ctx: Any = None, code: Any = None, nickname: Any = None, token: Any = None) -> tuple:
+        lang, _ = parse_context(ctx)
+        view = self.svc.join(token, code, nickname, lang)
+        state = {"code": view.session.code, "item": None, "sig": None, "ready": None}
+        status = tr("cls_joined", lang, nick=view.participant.nickname, title=view.session.title)
+        return (status, gr.update(visible=True), gr.Timer(active=True),
+                *self._student_outputs(view, state, None, lang, force=True))
+
+    def student_poll(self, ctx: Any = None, state: Any = None, token: Any = None, chip: Any = None) -> tuple:
+        n = 1 + len(STUDENT_OUTPUTS)
+        if not state or not state.get("code"):
+            return (gr.skip(),) * n
+        lang, _ = parse_context(ctx)
+        try:
+            view = self.svc.student_view(token, state["code"], lang)
+        except UserError:
+            return (gr.skip(),) * n
+        if view.signature == state.get("sig"):
+            return (gr.skip(),) * n
+        return self._student_outputs(view, dict(state), chip, lang)
+
+    def _student_outputs(self, v: StudentView, state: dict, chip: Any, lang: str, force: bool = False) -> tuple:
+        item = v.item
+        new_item = force or state.get("item") != (item.id if item else None)
+        ready = v.reveal is not None
+        new_ready = new_item or state.get("ready") != ready
+        state.update(item=item.id if item else None, sig=v.signature, ready=ready)
+        closed = v.session.state != "open"
+        progress = tr("cls_progress", lang, title=v.session.title, n=(item.position + 1) if item else 0,
+                      total=len(v.session.items))
+        if closed:
+            progress += "  \n" + tr("cls_session_closed", lang)
+        image = self.svc.picture(item, lang).image if item and new_item else gr.skip()
+        answerable = bool(item) and not v.revealed and not closed
+        if new_item:
+            a = v.answer
+            guess, conf, reason = (a.guess, a.confidence, a.reason or "") if a else (None, 3, "")
+            form_values = (gr.update(value=guess), gr.update(value=conf), gr.update(value=reason))
+        else:
+            form_values = (gr.skip(), gr.skip(), gr.skip())
+        if v.revealed:
+            answer_status = "" if v.answer else tr("cls_no_answer_given", lang)
+        elif v.answer:
+            answer_status = tr("cls_answer_saved", lang, guess=tr(f"guess_{v.answer.guess}", lang),
+                               conf=v.answer.confidence)
+        else:
+            answer_status = tr("cls_answer_prompt", lang) if answerable else ""
+        reveal_html, expl = "", ""
+        if v.revealed and item:
+            r, live = v.reveal, v.live
+            verdict = r.verdict if r else (live.verdict if live else None)
+            p_fake = r.p_fake if r else (live.p_fake if live else None)
+            reveal_html = cards.reveal_card(verdict, p_fake, item.truth, item.reference, v.tally, v.answer, lang,
+                                            streaming=not ready)
+            expl = cards.explanation_html(r.text if r else (live.text if live else ""), lang)
+        chips, heat, clues = gr.skip(), gr.skip(), gr.skip()
+        if new_ready:
+            if ready and item:
+                phrases = tuple(p.text for p in v.reveal.phrases)
+                idx = _default_phrase(phrases)
+                chips = gr.update(choices=[(p, i) for i, p in enumerate(phrases)], value=idx, visible=True)
+                heat = self._heat(self.svc.picture(item, lang).image, phrase_maps(v.reveal), phrases, idx, lang)
+                clues = cards.clue_cards(phrases[idx], lang) if idx is not None else ""
+            else:
+                chips, heat, clues = gr.update(choices=[], value=None, visible=False), None, ""
+        return (state, progress, image, gr.update(visible=answerable), *form_values, answer_status,
+                reveal_html, expl, chips, heat, clues)
+
+    @user_errors
+    def answer(self, ctx: Any = None, state: Any = None, token: Any = None, guess: Any = None,
+               confidence: Any = None, reason: Any = None) -> str:
+        lang, _ = parse_context(ctx)
+        if not state or not state.get("code") or not state.get("item"):
+            raise UserError(tr("cls_err_not_joined", lang))
+        a = self.svc.answer(token, state["code"], state["item"], guess, confidence, reason, lang)
+        return tr("cls_answer_saved", lang, guess=tr(f"guess_{a.guess}", lang), conf=a.confidence)
+
+    def student_chip(self, ctx: Any = None, state: Any = None, token: Any = None, chip: Any = None) -> tuple:
+        lang, _ = parse_context(ctx)
+        try:
+            view = self.svc.student_view(token, (state or {}).get("code"), lang)
+        except UserError:
+            return gr.skip(), gr.skip()
+        if view.reveal is None or view.item is None:
+            return gr.skip(), gr.skip()
+        phrases = tuple(p.text for p in view.reveal.phrases)
+        idx = _phrase_index(chip, len(phrases))
+        if idx is None:
+            return gr.skip(), gr.skip()
+        image = self.svc.picture(view.item, lang).image
+        return (self._heat(image, phrase_maps(view.reveal), phrases, idx, lang),
+                cards.clue_cards(phrases[idx], lang))
+
+    # ------------------------------------------------------------------ teacher: key
+    def new_key(self, ctx: Any = None) -> tuple:
+        lang, _ = parse_context(ctx)
+        key = self.svc.new_teacher_key()
+        return key, key, tr("cls_key_new", lang, key=key), gr.update(choices=[], value=None)
+
+    @user_errors
+    def use_key(self, ctx: Any = None, key_box: Any = None) -> tuple:
+        lang, _ = parse_context(ctx)
+        key = (key_box or "").strip()
+        self.svc.teacher(key, lang)
+        return key, tr("cls_key_ok", lang), gr.update(choices=self._session_choices(key, lang))
+
+    # ------------------------------------------------------------------ teacher: building a set
+    def _pending_rows(self, pending: list[ItemIn], examples: list[str] | None, lang: str) -> pd.DataFrame:
+        rows = [[i.caption or "", tr(f"source_{i.source}", lang), tr(f"truth_{i.truth or 'unknown'}", lang)]
+                for i in pending]
+        from .service import example_truth  # noqa: PLC0415
+
+        rows += [[n, tr("source_example", lang), tr(f"truth_{example_truth(n) or 'unknown'}", lang)]
+                 for n in (examples or [])]
+        return _table(PENDING_COLUMNS, rows, lang)
+
+    @user_errors
+    def add_uploads(self, ctx: Any = None, files: Any = None, truth: Any = None, pending: Any = None,
+                    examples: Any = None) -> tuple:
+        lang, _ = parse_context(ctx)
+        paths = [f if isinstance(f, str) else getattr(f, "name", None) or (f or {}).get("path") for f in (files or [])]
+        paths = [p for p in paths if p]
+        items, problems = self.svc.items_from_files(paths, truth if truth in ("real", "fake") else None, lang)
+        pending = list(pending or []) + items
+        if sum(len(i.data) for i in pending) > MAX_PENDING_BYTES:
+            raise UserError(tr("cls_err_pending_full", lang))
+        status = tr("cls_added", lang, n=len(items))
+        if problems:
+            status += "  \n" + tr("cls_refused", lang) + "  \n" + "  \n".join(f"- {p}" for p in problems)
+        return pending, self._pending_rows(pending, examples, lang), status, None
+
+    def show_examples(self, ctx: Any = None, pending: Any = None, examples: Any = None) -> pd.DataFrame:
+        lang, _ = parse_context(ctx)
+        return self._pending_rows(list(pending or []), examples, lang)
+
+    @user_errors
+    def pull_fakeclue(self, ctx: Any = None, count: Any = None, pending: Any = None, examples: Any = None) -> tuple:
+        lang, _ = parse_context(ctx)
+        items, problems = self.svc.items_from_fakeclue(int(count or 6), lang)
+        pending = list(pending or []) + items
+        status = tr("cls_added", lang, n=len(items))
+        if problems:
+            status += "  \n" + tr("cls_refused", lang) + "  \n" + "  \n".join(f"- {p}" for p in problems)
+        return pending, self._pending_rows(pending, examples, lang), status
+
+    def clear_pending(self, ctx: Any = None) -> tuple:
+        lang, _ = parse_context(ctx)
+        return [], _table(PENDING_COLUMNS, [], lang), [], ""
+
+    @user_errors
+    def create_set(self, ctx: Any = None, key_store: Any = None, key_box: Any = None, title: Any = None,
+                   pending: Any = None, examples: Any = None) -> tuple:
+        lang, _ = parse_context(ctx)
+        teacher, key, note = self._teacher_or_new(key_store, key_box, lang)
+        items = list(pending or []) + self.svc.items_from_examples(list(examples or []), lang)
+        s = self.svc.create_set(teacher, title, items, lang)
+        status = tr("cls_set_saved", lang, code=s.code, n=len(s.items), title=s.title)
+        if note:
+            status = note + "\n\n" + status
+        return (key, key, [], _table(PENDING_COLUMNS, [], lang), [], status, s.code)
+
+    # ------------------------------------------------------------------ teacher: sessions
+    @user_errors
+    def start_session(self, ctx: Any = None, key_store: Any = None, key_box: Any = None,
+                      set_code: Any = None) -> tuple:
+        lang, url = parse_context(ctx)
+        teacher, key, note = self._teacher_or_new(key_store, key_box, lang)
+        s = self.svc.start_session(teacher, set_code, lang)
+        status = tr("cls_session_started", lang, code=s.code)
+        if note:
+            status = note + "\n\n" + status
+        view = self.svc.teacher_view(teacher, s.code, lang)
+        return (key, key, status, gr.update(choices=self._session_choices(key, lang), value=s.code),
+                gr.update(visible=True), gr.Timer(active=True),
+                *self._teacher_outputs(view, {"code": s.code}, lang, url, force=True))
+
+    @user_errors
+    def resume(self, ctx: Any = None, key_store: Any = None, key_box: Any = None, code: Any = None) -> tuple:
+        lang, url = parse_context(ctx)
+        if not code:
+            raise UserError(tr("cls_err_pick_session", lang))
+        teacher = self._teacher(key_store, key_box, lang)
+        view = self.svc.teacher_view(teacher, code, lang)
+        return (tr("cls_session_resumed", lang, code=view.session.code), gr.update(visible=True),
+                gr.Timer(active=True), *self._teacher_outputs(view, {"code": view.session.code}, lang, url, force=True))
+
+    def _teacher_outputs(self, v: TeacherView, state: dict, lang: str, url: str, force: bool = False,
+                         reveal: RevealView | None = None) -> tuple:
+        s = v.session
+        item = v.item
+        new_item = force or state.get("item") != (item.id if item else None)
+        fresh = bool(item and item.reveal and item.reveal.model_id == self.svc.app.model_id)
+        revealed = bool(item and item.id in s.revealed)
+        ready = revealed and fresh
+        new_ready = new_item or state.get("ready") != ready
+        state = dict(state, code=s.code, item=item.id if item else None, sig=v.signature, ready=ready)
+        page = (url or "").rstrip("/") or tr("cls_this_page", lang)
+        banner = cards.join_banner(s.code, page, lang)
+        progress = tr("cls_progress", lang, title=s.title, n=(item.position + 1) if item else 0, total=len(s.items))
+        if s.state != "open":
+            progress += "  \n" + tr("cls_session_closed", lang)
+        answered = sum(1 for r in v.rows if item and r.item_id == item.id)
+        count = tr("cls_count", lang, answered=answered, joined=s.participants)
+        if item and item.truth and not revealed:
+            count += "  \n" + tr("cls_truth_private", lang, truth=tr(f"truth_{item.truth}", lang))
+        image = self.svc.picture(item, lang).image if item and new_item else gr.skip()
+        tally = v.tallies.get(item.id) if item else None
+        reveal_html = expl = ""
+        if revealed and item:
+            r = item.reveal if fresh else None
+            live = v.live
+            verdict = r.verdict if r else (live.verdict if live else None)
+            p_fake = r.p_fake if r else (live.p_fake if live else None)
+            reveal_html = cards.reveal_card(verdict, p_fake, item.truth, item.reference, tally, None, lang,
+                                            streaming=not ready)
+            expl = cards.explanation_html(r.text if r else (live.text if live else ""), lang)
+        chips, heat, clues = gr.skip(), gr.skip(), gr.skip()
+        if new_ready:
+            if ready and item:
+                phrases = tuple(p.text for p in item.reveal.phrases)
+                idx = _default_phrase(phrases)
+                chips = gr.update(choices=[(p, i) for i, p in enumerate(phrases)], value=idx, visible=True)
+                heat = self._heat(self.svc.picture(item, lang).image, phrase_maps(item.reveal), phrases, idx, lang)
+                clues = cards.clue_cards(phrases[idx], lang) if idx is not None else ""
+            else:
+                chips, heat, clues = gr.update(choices=[], value=None, visible=False), None, ""
+        summary = self.svc.summary(v)
+        summary_md = tr("cls_summary", lang, **summary)
+        answers = [[r.nickname, tr(f"guess_{r.guess}", lang), r.confidence, r.reason or ""]
+                   for r in v.rows if item and r.item_id == item.id]
+        return (banner, progress, image, count, reveal_html, expl, chips, heat, clues,
+                _table(RESULT_COLUMNS, self.svc.results_rows(v, lang), lang), summary_md,
+                _table(ANSWER_COLUMNS, answers, lang), state)
+
+    def teacher_poll(self, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None) -> tuple:
+        n = len(TEACHER_OUTPUTS)
+        if not state or not state.get("code"):
+            return (gr.skip(),) * n
+        lang, url = parse_context(ctx)
+        try:
+            view = self.svc.teacher_view(self._teacher(key_store, key_box, lang), state["code"], lang)
+        except UserError:
+            return (gr.skip(),) * n
+        if view.signature == state.get("sig"):
+            return (gr.skip(),) * n
+        return self._teacher_outputs(view, dict(state), lang, url)
+
+    @user_errors
+    def move(self, delta: int, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None) -> tuple:
+        lang, url = parse_context(ctx)
+        teacher = self._teacher(key_store, key_box, lang)
+        code = (state or {}).get("code")
+        if not code:
+            raise UserError(tr("cls_err_pick_session", lang))
+        self.svc.move(teacher, code, delta, lang)
+        return self._teacher_outputs(self.svc.teacher_view(teacher, code, lang), dict(state), lang, url)
+
+    @user_errors
+    def reveal(self, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None) -> Iterator[tuple]:
+        """Reveal the current picture to the class, streaming the model's answer."""
+        lang, url = parse_context(ctx)
+        teacher = self._teacher(key_store, key_box, lang)
+        code = (state or {}).get("code")
+        if not code:
+            raise UserError(tr("cls_err_pick_session", lang))
+        for rv in self.svc.reveal(teacher, code, lang):
+            if rv.stage != "done":
+                yield (cards.reveal_card(rv.verdict, rv.p_fake, rv.item.truth, rv.item.reference, None, None, lang,
+                                         streaming=True),
+                       cards.explanation_html(rv.text, lang), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+        view = self.svc.teacher_view(teacher, code, lang)
+        out = self._teacher_outputs(view, dict(state, ready=None), lang, url)
+        # reveal card, explanation, chips, heatmap, clues; and a state that makes the next poll
+        # redraw the rest (class results, counts), which this event does not output
+        yield out[4], out[5], out[6], out[7], out[8], dict(out[12], sig=None)
+
+    @user_errors
+    def prepare(self, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None) -> Iterator[str]:
+        lang, _ = parse_context(ctx)
+        teacher = self._teacher(key_store, key_box, lang)
+        code = (state or {}).get("code")
+        if not code:
+            raise UserError(tr("cls_err_pick_session", lang))
+        yield tr("cls_preparing", lang, done=0, total="…")
+        for done, total in self.svc.prepare(teacher, code, lang):
+            yield tr("cls_preparing", lang, done=done, total=total)
+        yield tr("cls_prepared", lang)
+
+    @user_errors
+    def close_session(self, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None) -> tuple:
+        lang, url = parse_context(ctx)
+        teacher = self._teacher(key_store, key_box, lang)
+        code = (state or {}).get("code")
+        if not code:
+            raise UserError(tr("cls_err_pick_session", lang))
+        self.svc.close_session(teacher, code, lang)
+        return self._teacher_outputs(self.svc.teacher_view(teacher, code, lang), dict(state), lang, url)
+
+    def teacher_chip(self, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None,
+                     chip: Any = None) -> tuple:
+        lang, _ = parse_context(ctx)
+        try:
+            view = self.svc.teacher_view(self._teacher(key_store, key_box, lang), (state or {}).get("code"), lang)
+        except UserError:
+            return gr.skip(), gr.skip()
+        item = view.item
+        if item is None or item.reveal is None:
+            return gr.skip(), gr.skip()
+        phrases = tuple(p.text for p in item.reveal.phrases)
+        idx = _phrase_index(chip, len(phrases))
+        if idx is None:
+            return gr.skip(), gr.skip()
+        image = self.svc.picture(item, lang).image
+        return self._heat(image, phrase_maps(item.reveal), phrases, idx, lang), cards.clue_cards(phrases[idx], lang)
+
+    @user_errors
+    def export(self, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None) -> tuple:
+        lang, _ = parse_context(ctx)
+        teacher = self._teacher(key_store, key_box, lang)
+        code = (state or {}).get("code")
+        if not code:
+            raise UserError(tr("cls_err_pick_session", lang))
+        path = self.svc.export_csv(teacher, code, lang)
+        return [str(path)], tr("cls_exported", lang)
+
+    @user_errors
+    def handout(self, which: str, ctx: Any = None, state: Any = None, key_store: Any = None,
+                key_box: Any = None) -> tuple:
+        lang, _ = parse_context(ctx)
+        teacher = self._teacher(key_store, key_box, lang)
+        code = (state or {}).get("code")
+        if not code:
+            raise UserError(tr("cls_err_pick_session", lang))
+        pdf, html_path, note = self.svc.handout(teacher, code, which, lang)
+        files = [str(p) for p in (pdf, html_path) if p is not None]
+        return files, tr("cls_handout_ready", lang) + (f"  \n{note}" if note else "")
+
+
+STUDENT_OUTPUTS = ("st_progress", "st_image", "st_form", "st_guess", "st_confidence", "st_reason",
+                   "st_answer_status", "st_reveal", "st_expl", "st_chips", "st_heatmap", "st_clues")
+TEACHER_OUTPUTS = ("t_banner", "t_progress", "t_image", "t_count", "t_reveal_card", "t_expl", "t_chips", "t_heatmap",
+                   "t_clues", "t_results", "t_summary", "t_answers", "t_state")
