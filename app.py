@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a classroom machine
@@ -38,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
     try:
-        store = Store.open(config.db_url, config.data_dir)
+        secret = config.secret_key.encode() if config.secret_key else None  # else the data dir's key file
+        store = Store.open(config.db_url, config.data_dir, secret=secret)
     except StorageError as exc:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
@@ -48,12 +50,17 @@ def main(argv: list[str] | None = None) -> int:
 
     app = AppState(detector, store, config)
     demo = build_demo(app)
+    signal.signal(signal.SIGTERM, _stop)  # a stopped container still finishes its queued writes
     try:
         demo.launch(**launch_options(config))
     finally:
         app.close()
         store.close()
     return 0
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt  # Gradio's launch() closes the server on it; then the store is closed
 
 
 if __name__ == "__main__":

@@ -397,6 +397,62 @@ def kernel_profile(backend, steps: int = 4) -> dict:
     return {"kernel_us_per_step": round(total, 1), "top": [(round(t, 1), n, k) for t, n, k in rows[:10]]}
 
 
+def ttft_probe(model, processor, images, vids, backend) -> dict:
+    """Where the time to first token goes: the backend alone in the calling thread, in a new thread
+    per request (as Detector.stream does), in one long-lived thread; then Detector.stream with the
+    backend's marks, and with the backend's own dedicated thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from explain.detector import Detector
+    from explain.fastdecode import StaticCacheBackend
+
+    det = Detector(model, processor, backend=backend)
+    inputs = det.prepare(images[0])
+
+    def once():
+        return timed_run(backend, model, inputs, vids, 4)[0]
+
+    def in_new_thread():
+        box: list = []
+        th = threading.Thread(target=lambda: box.append(once()))
+        th.start()
+        th.join()
+        return box[0]
+
+    pool = ThreadPoolExecutor(1)
+    out = {
+        "backend_main_thread_s": median([once() for _ in range(5)]),
+        "backend_new_thread_s": median([in_new_thread() for _ in range(5)]),
+        "backend_persistent_thread_s": median([pool.submit(once).result() for _ in range(5)]),
+    }
+    pool.shutdown()
+    marks = []
+    for i in range(5):
+        t_call = time.perf_counter()
+        e = det.explain(images[i % len(images)], max_new_tokens=4)
+        tr = dict(backend.last_trace)
+        marks.append(
+            {
+                "first_token_s": e.timings.first_token_s,
+                "preprocess_s": e.timings.preprocess_s,
+                "until_backend_start_s": tr["start"] - t_call,
+                "embeddings_cpu_s": tr.get("embeddings_queued", tr["engine"]) - tr["engine"],
+                "prefill_cpu_s": tr["prefill_queued"] - tr.get("embeddings_queued", tr["engine"]),
+                "until_token0_s": tr["first_token"] - tr["prefill_queued"],
+                "backend_total_s": tr["first_token"] - tr["start"],
+            }
+        )
+    out["stream_marks_median"] = {k: median([m[k] for m in marks]) for k in marks[0]}
+    dedicated = StaticCacheBackend(dedicated_thread=True)
+    d2 = Detector(model, processor, backend=dedicated)
+    dedicated.warmup(model, inputs, max_new_tokens=TOKENS)
+    d2.explain(images[0], max_new_tokens=4)
+    out["stream_dedicated_thread_ttft_s"] = median(
+        [d2.explain(images[i % len(images)], max_new_tokens=4).timings.first_token_s for i in range(5)]
+    )
+    return out
+
+
 def decode_section(model, processor, images, res: dict) -> dict:
     """Warm-up, TTFT and tokens/s per backend, and greedy agreement with plain generate."""
     import torch
@@ -485,6 +541,11 @@ def decode_section(model, processor, images, res: dict) -> dict:
             ]
         out[name] = row
         log(f"{name}: {json.dumps(row)}")
+    try:
+        out["ttft_probe"] = ttft_probe(model, processor, images, vids, backends["static-triton"])
+    except Exception:
+        out["ttft_probe"] = {"error": traceback.format_exc()[-1500:]}
+    log(f"ttft probe: {out['ttft_probe']}")
     res["decode"] = out
     return backends
 
@@ -756,6 +817,7 @@ def summary(res: dict) -> str:
         f"fresh process {g('fresh_process/warmup_s')} s",
         f"check_image {g('decode/check_image_s')} s; prepare {g('decode/prepare_s')} s ({g('decode/image_processor')})",
         f"static-triton with hf prefill: {g('decode/static-triton-hfprefill')}",
+        f"ttft probe: {g('decode/ttft_probe')}",
         f"teacher-forced triton: {g('decode/static-triton/teacher_forced_vs_generate')}",
         f"teacher-forced torch: {g('decode/static-torch/teacher_forced_vs_generate')}",
         f"gradient maps b16 {g('attribution/gradient_b16')}",

@@ -245,7 +245,7 @@ class Handlers:
         except UserError:
             pass
         choices = [(p.text, i) for i, p in enumerate(hit.explanation.phrases)] if hit else []
-        return (None, None, gr.update(choices=choices, value=[]), gr.update(choices=choices, value=[]), "", None,
+        return (None, None, gr.update(choices=choices, value=[]), gr.update(choices=choices, value=[]), "", "",
                 "", False, "", None)
 
     @user_errors

@@ -143,7 +143,7 @@ def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) ->
                     fb_true_label = gr.Radio([(t("fb_label_real"), "real"), (t("fb_label_fake"), "fake"),
                                               (t("fb_label_unsure"), "unsure")],
                                              label=t("fb_true_label"), elem_id="fb-true-label")
-                    fb_category = gr.Dropdown([("", None)] + [(c, c) for c in CATEGORIES], value=None,
+                    fb_category = gr.Dropdown([(t("fb_category_none"), "")] + [(c, c) for c in CATEGORIES], value="",
                                               label=t("fb_category"), elem_id="fb-category")
                 with gr.Row():
                     fb_agree = gr.CheckboxGroup(choices=[], label=t("fb_agree"), elem_id="fb-agree")
@@ -193,7 +193,7 @@ def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) ->
                     rv_accept = gr.Button(t("review_accept"), elem_id="rv-accept")
                     rv_reject = gr.Button(t("review_reject"), elem_id="rv-reject")
                     rv_export = gr.Button(t("export_button"), elem_id="rv-export")
-                rv_file = gr.File(label="export", interactive=False, elem_id="rv-file")
+                rv_file = gr.File(label="export", interactive=False, elem_id="rv-file", height=90)
 
         with gr.Tab(t("tab_about"), id="about", elem_id="tab-about"):
             gr.Markdown(about_md, elem_id="spot-about")

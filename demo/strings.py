@@ -80,6 +80,7 @@ EN: dict[str, str] = {
     "fb_disagree": "Phrases I disagree with",
     "fb_corrected": "A better explanation (optional)",
     "fb_category": "What is in the picture",
+    "fb_category_none": "(choose)",
     "fb_comment": "Anything else (optional)",
     "fb_consent": "You may keep this picture and my feedback to improve the model (otherwise the "
     "picture is not stored)",

@@ -26,6 +26,7 @@ config, padded batches) is handed to `fallback` (plain `generate`), with the rea
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import inspect
 import logging
 import threading
@@ -233,11 +234,13 @@ class _Engine:
             self.graph = self._capture(self._step)
 
     # -- prefill ---------------------------------------------------------------------------------------
-    def prefill(self, model, inputs) -> None:
+    def prefill(self, model, inputs, trace: dict | None = None) -> None:
         """Fill the cache with the prompt and choose token 0, as generate's first forward does."""
         n = inputs["input_ids"].shape[1]
         if self.prefill_mode != "hf":
             embeds = self._prompt_embeddings(model, inputs)
+            if trace is not None:
+                trace["embeddings_queued"] = time.perf_counter()
             if embeds is not None:
                 self._own_prefill(embeds, n)
                 return
@@ -460,6 +463,9 @@ class StaticCacheBackend:
     cuda_graph: None = on CUDA; False runs the same steps eagerly (what CPU always does).
     fuse: None = on CUDA; store q/k/v and gate/up weights side by side (parameters become views).
     pipeline_depth: decode steps queued on the GPU ahead of the token being handed to `emit`.
+    dedicated_thread: do the work on one long-lived thread of the backend's instead of the caller's.
+        None = on CUDA. The Detector starts a new thread per request, and a fresh thread's first
+        eager CUDA work (the vision tower) was measured 55 ms slower on an H200 (bench/RESULTS.md).
     Runs are serialised (one cache); concurrent callers wait their turn.
     """
 
@@ -473,6 +479,7 @@ class StaticCacheBackend:
         cuda_graph: bool | None = None,
         fuse: bool | None = None,
         pipeline_depth: int = 3,
+        dedicated_thread: bool | None = None,
         bucket: int = CACHE_BUCKET,
         keep_engines: int = 2,
         fallback=None,
@@ -494,6 +501,9 @@ class StaticCacheBackend:
             fallback = GenerateBackend()
         self.fallback = fallback
         self._lock = threading.Lock()
+        self.dedicated_thread = dedicated_thread
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self.last_trace: dict[str, float] = {}  # perf_counter marks of the last run, for the benchmark
         self._engines: collections.OrderedDict[int, _Engine] = collections.OrderedDict()
         self._model_key: tuple | None = None
         self._fused: dict = {}
@@ -538,12 +548,28 @@ class StaticCacheBackend:
         if max_new_tokens <= 0:
             return
         eos = set(_as_list(model.generation_config.eos_token_id))
+        args = (model, inputs, max_new_tokens, verdict_ids, cancel, emit, eos)
+        dedicated = self.dedicated_thread
+        if dedicated is None:
+            dedicated = next(model.parameters()).device.type == "cuda"
+        if dedicated:
+            if self._executor is None:
+                self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="spot-fastdecode")
+            self._executor.submit(self._run_static, *args).result()
+        else:
+            self._run_static(*args)
+
+    def _run_static(self, model, inputs, max_new_tokens, verdict_ids, cancel, emit, eos) -> None:
+        trace = {"start": time.perf_counter()}
+        self.last_trace = trace
         with self._lock:
             eng = self._engine(model, inputs["input_ids"].shape[1] + max_new_tokens)
+            trace["engine"] = time.perf_counter()
             with torch.inference_mode():
                 eng.vids.copy_(torch.tensor(verdict_ids, dtype=torch.long))
-                eng.prefill(model, inputs)
-                self._decode(eng, max_new_tokens, eos, cancel, emit)
+                eng.prefill(model, inputs, trace)
+                trace["prefill_queued"] = time.perf_counter()
+                self._decode(eng, max_new_tokens, eos, cancel, emit, trace)
 
     # -- internals -----------------------------------------------------------------------------------
     def _reason(self, model, inputs) -> str | None:
@@ -641,7 +667,7 @@ class StaticCacheBackend:
             self._note(f"CUDA graph capture failed ({type(exc).__name__}: {exc}); decoding eagerly")
             return _Engine(model, lay, max_len, plan="torch", fused=self._fused, use_graph=False, prefill=self.prefill)
 
-    def _decode(self, eng: _Engine, n: int, eos: set[int], cancel, emit) -> None:
+    def _decode(self, eng: _Engine, n: int, eos: set[int], cancel, emit, trace: dict | None = None) -> None:
         """Token 0 comes from the prefill; tokens 1..n-1 from decode steps, queued `depth` ahead."""
         on_cuda = eng.device.type == "cuda"
         depth = self.pipeline_depth if on_cuda else 1
@@ -666,6 +692,8 @@ class StaticCacheBackend:
                     event.synchronize()
                 row = eng.host[i].tolist()
                 tok = int(row[0])
+                if i == 0 and trace is not None:
+                    trace["first_token"] = time.perf_counter()
                 emit(tok, (row[1], row[2]))
                 if tok in eos or cancel.is_set():
                     return

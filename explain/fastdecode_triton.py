@@ -21,11 +21,13 @@ import torch
 import triton
 import triton.language as tl
 
-# (rows a program, columns an iteration, warps, pipeline stages) per matrix-vector shape class.
-# Picked by bench/gpu_bench.py's sweep on an H100/H200; see bench/RESULTS.md.
+# (rows a program, columns an iteration, warps, pipeline stages) per weight shape "NxK". Picked by
+# bench/gpu_bench.py's sweep on an H200 (bench/RESULTS.md): few rows a program and long rows of
+# columns keep many 16-byte loads in flight; the configurations within a few percent of the best
+# were many, so these are the ones that won on more than one run.
 GEMV_CONFIGS: dict[str, tuple[int, int, int, int]] = {
-    "default": (4, 512, 4, 3),
-    "4096x4096": (8, 256, 4, 3),  # o_proj: too few rows for 4 a program to fill the GPU
+    "default": (2, 1024, 4, 3),
+    "4096x11008": (4, 1024, 4, 3),  # down_proj
 }
 ATTN_CHUNK = 64  # keys a program of the split attention handles
 

@@ -169,7 +169,7 @@ _PIXEL_CLUES: tuple[Clue, ...] = (
         "Its presence is a sign of a real camera; its absence in one place is a clue.",
         "A camera sensor adds random noise to every pixel. Generators rarely reproduce it evenly: they "
         "leave it out, or paint it in patches.",
-        (r"\bgrain", r"\bsensor noise\b", r"\bnoise\b"),
+        (r"\bgrain", r"\bsensor noise\b", r"(?<!speckle )(?<!generator )\bnoise\b"),
     ),
 )
 
@@ -344,13 +344,27 @@ _COMPILED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 _MAX_SCAN = 20_000  # model answers are ~1.5 k characters; anything longer is cut before matching
 
 
+def _language(lang: str) -> str | None:
+    """The key of TRANSLATIONS for a language tag ("zh-CN", "zh", "zh-cn"), or None."""
+    if not isinstance(lang, str):
+        return None
+    if lang in TRANSLATIONS:
+        return lang
+    low = lang.lower()
+    for code in TRANSLATIONS:
+        if code.lower() == low:
+            return code
+    base = low.split("-")[0]
+    return next((code for code in TRANSLATIONS if code.lower().split("-")[0] == base), None)
+
+
 def entry(key: str, lang: str = "en") -> ClueText:
     """The text of glossary entry `key` in `lang` (English when not translated). KeyError if unknown."""
     clue = GLOSSARY[key]
-    table = TRANSLATIONS.get(lang) or TRANSLATIONS.get(lang.split("-")[0]) or {}
-    if key in table:
-        title, look_for, why = table[key]
-        return ClueText(key, title, look_for, why, lang)
+    code = _language(lang)
+    if code is not None and key in TRANSLATIONS[code]:
+        title, look_for, why = TRANSLATIONS[code][key]
+        return ClueText(key, title, look_for, why, code)
     return ClueText(key, clue.title, clue.look_for, clue.why, "en")
 
 
@@ -362,7 +376,7 @@ def clue_spans(text: str) -> list[tuple[int, int, str]]:
     text = text[:_MAX_SCAN]
     found = []
     for key, rx in _COMPILED:
-        found.extend((m.start(), m.end(), key) for m in rx.finditer(text) if m.end() > m.start())
+        found.extend((m.start(), _word_end(text, m.end()), key) for m in rx.finditer(text) if m.end() > m.start())
     found.sort(key=lambda s: (s[0], -(s[1] - s[0])))
     out: list[tuple[int, int, str]] = []
     end = -1
@@ -371,6 +385,14 @@ def clue_spans(text: str) -> list[tuple[int, int, str]]:
             out.append(s)
             end = s[1]
     return out
+
+
+def _word_end(text: str, end: int) -> int:
+    """Extend a match that stops inside a word ("speckl" of "speckles") to the word's end."""
+    while end < len(text) and (text[end].isalnum() or text[end] == "-" and end + 1 < len(text)
+                               and text[end + 1].isalnum()):
+        end += 1
+    return end
 
 
 def clues_in(text: str) -> list[str]:

@@ -135,6 +135,7 @@ def pull(n: int, *, split: str = "test", seed: int | None = None, dataset: str |
         raise FakeClueUnavailable(
             f"FakeClue ({repo}) needs the Hugging Face Hub, and this server is offline (HF_HUB_OFFLINE). "
             "Upload pictures or use the examples instead.")
+    _check_reachable(repo)
     errors: list[str] = []
     try:
         got = _pull_streaming(repo, split, n, seed)
@@ -155,6 +156,27 @@ def pull(n: int, *, split: str = "test", seed: int | None = None, dataset: str |
     except Exception as exc:  # noqa: BLE001 - network failures come in many types
         errors.append(_one_line(exc))
     raise FakeClueUnavailable(f"could not get pictures from FakeClue ({repo}): {errors[-1]}")
+
+
+def _check_reachable(repo: str, timeout_s: float = 8.0) -> None:
+    """One quick request for the dataset's card: the libraries below retry for most of a minute
+    before giving up, and a teacher waiting on a button deserves to hear at once."""
+    import httpx  # noqa: PLC0415 - a dependency of huggingface_hub
+    from huggingface_hub import constants  # noqa: PLC0415
+    from huggingface_hub.utils import build_hf_headers  # noqa: PLC0415
+
+    url = f"{constants.ENDPOINT}/api/datasets/{repo}"
+    try:
+        r = httpx.get(url, headers=build_hf_headers(), timeout=timeout_s, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        raise FakeClueUnavailable(f"the Hugging Face Hub cannot be reached ({type(exc).__name__}); "
+                                  "FakeClue needs a connection to it") from None
+    if r.status_code in (401, 403):
+        raise FakeClueUnavailable(f"{repo} needs a Hugging Face token with access to it (HF_TOKEN)")
+    if r.status_code == 404:
+        raise FakeClueUnavailable(f"there is no dataset {repo} on the Hugging Face Hub (set {DATASET_ENV})")
+    if r.status_code >= 400:
+        raise FakeClueUnavailable(f"the Hugging Face Hub answered {r.status_code} for {repo}")
 
 
 def _one_line(exc: BaseException) -> str:

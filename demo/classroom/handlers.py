@@ -97,8 +97,12 @@ class ClassroomHandlers:
         pm = next((m for m in maps if m.phrase_index == index), None)
         if pm is None:
             return None
-        return figures.heatmap_figure(image, image.size, pm, opacity=0.7, title=phrases[index],
-                                      unseen_label=tr("cls_unseen", lang), height=420)
+        fig = figures.heatmap_figure(image, image.size, pm, opacity=0.7, title=phrases[index],
+                                     unseen_label=tr("cls_unseen", lang), height=420)
+        signed = any(v < 0 for row in pm.grid for v in row)
+        fig.update_traces(colorbar_title_text=tr("cls_scale_signed" if signed else "cls_scale_plain", lang),
+                          selector=dict(type="heatmap"))
+        return fig
 
     # ------------------------------------------------------------------ page load / language
     def on_load(self, ctx: Any = None, token: Any = None, key_store: Any = None,

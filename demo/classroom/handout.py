@@ -46,6 +46,7 @@ CJK_FONTS = (
     "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
 )
 MAX_KEY_PHRASES = 3
+PRINT_OPACITY = 0.85  # paper washes colours out; the screen uses 0.7
 
 
 class FontMissing(RuntimeError):
@@ -173,7 +174,8 @@ def handout_html(item: HandoutItem, lang: str = "en") -> str:
         parts.append(f"<h2>{e(tr('ho_key_phrases', lang))}</h2><div class='maps'>")
         for i in keys:
             m = _map_of(item, i)
-            img = heatmap.overlay(item.image, m.grid if m else None, m.crop_box if m else None, max_side=700)
+            img = heatmap.overlay(item.image, m.grid if m else None, m.crop_box if m else None, max_side=700,
+                                  opacity=PRINT_OPACITY)
             parts.append(f"<figure><img src='{_jpeg_uri(img)}' alt='{e(item.phrases[i])}'>"
                          f"<figcaption>{e(item.phrases[i])}</figcaption></figure>")
         parts.append(f"</div><p class='legend'>{e(tr('ho_legend', lang))}</p>")
@@ -263,6 +265,10 @@ class _Pdf:
             self.pdf.add_font("body", "", font)
             bold = font.replace("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")
             self.pdf.add_font("body", "B", bold if Path(bold).is_file() else font)
+            cjk = None if self.cjk else find_font("zh-CN")
+            if cjk:  # a Chinese lesson title on an English handout still prints
+                self.pdf.add_font("cjk", "", cjk)
+                self.pdf.set_fallback_fonts(["cjk"], exact_match=False)
         self.pdf.set_title("Spot the Fake handout")
         self.pdf.set_creator("Spot the Fake")
 
@@ -278,8 +284,14 @@ class _Pdf:
         from fpdf.enums import WrapMode, XPos, YPos  # noqa: PLC0415
 
         self.font(size, bold)
+        # Chinese lines break between any two characters; English (the model's words) between words
+        wrap = WrapMode.CHAR if _has_cjk(s) else WrapMode.WORD
         self.pdf.multi_cell(w, h or size * 0.5, self.text(s), new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-                            wrapmode=WrapMode.CHAR if self.cjk else WrapMode.WORD, align="L")
+                            wrapmode=wrap, align="L")
+
+
+def _has_cjk(s: str) -> bool:
+    return any("\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" for ch in s)
 
 
 def handout_pdf(items: Sequence[HandoutItem], lang: str = "en") -> bytes:
@@ -297,7 +309,10 @@ def _pdf_image(doc: _Pdf, image: Image.Image, x: float, y: float, w: float, max_
     """Place `image` at (x, y), `w` wide at most and `max_h` high at most; return its height."""
     iw, ih = image.size
     scale = min(w / iw, max_h / ih)
-    doc.pdf.image(image.convert("RGB"), x=x, y=y, w=iw * scale, h=ih * scale)
+    buf = io.BytesIO()  # JPEG in the PDF: a photo as lossless PNG would make a handout megabytes
+    image.convert("RGB").save(buf, format="JPEG", quality=88)
+    buf.seek(0)
+    doc.pdf.image(buf, x=x, y=y, w=iw * scale, h=ih * scale)
     return ih * scale
 
 
@@ -308,14 +323,15 @@ def _pdf_page(doc: _Pdf, item: HandoutItem) -> None:
     pdf.ln(2)
     top = pdf.get_y()
     pic_w = 100.0
-    pic_h = _pdf_image(doc, _shrunk(item.image, 1400), pdf.l_margin, top, pic_w, 95.0)
+    pic_h = _pdf_image(doc, _shrunk(item.image, 1200), pdf.l_margin, top, pic_w, 85.0)
     x_facts = pdf.l_margin + pic_w + 6
     facts_w = pdf.w - pdf.r_margin - x_facts
     pdf.set_xy(x_facts, top)
     lines: list[tuple[str, float, bool]] = []
     if item.text:
-        p = "" if item.p_fake is None else " " + tr("ho_p_fake", lang, pct=round(100 * item.p_fake))
-        lines += [(tr("ho_model_says", lang), 10, False), (_verdict_label(item.verdict, lang) + p, 15, True)]
+        lines += [(tr("ho_model_says", lang), 10, False), (_verdict_label(item.verdict, lang), 15, True)]
+        if item.p_fake is not None:
+            lines.append((tr("ho_p_fake", lang, pct=round(100 * item.p_fake)), 9.5, False))
     else:
         lines.append((tr("ho_not_run", lang), 10, False))
     lines += [(f"{tr('ho_truth', lang)}: {_truth_label(item.truth, lang)}", 11, True),
@@ -343,9 +359,10 @@ def _pdf_page(doc: _Pdf, item: HandoutItem) -> None:
         bottoms = []
         for n, i in enumerate(keys):
             m = _map_of(item, i)
-            img = heatmap.overlay(item.image, m.grid if m else None, m.crop_box if m else None, max_side=700)
+            img = heatmap.overlay(item.image, m.grid if m else None, m.crop_box if m else None, max_side=700,
+                                  opacity=PRINT_OPACITY)
             x = pdf.l_margin + n * (cell_w + gap)
-            h = _pdf_image(doc, img, x, y0, cell_w, 58.0)
+            h = _pdf_image(doc, img, x, y0, cell_w, 52.0)
             pdf.set_xy(x, y0 + h + 1)
             doc.para(item.phrases[i], 8.5, w=cell_w)
             bottoms.append(pdf.get_y())

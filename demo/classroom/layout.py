@@ -14,7 +14,7 @@ import gradio as gr
 
 from ..i18n import LANGUAGES, lab
 from . import cards
-from .service import example_files, example_truth
+from .service import example_files
 
 
 @dataclass
@@ -100,22 +100,23 @@ PENDING_COLUMNS = ("cls_col_caption", "cls_col_source", "cls_col_truth")
 
 
 def example_choices() -> list[tuple[str, str]]:
-    out = []
-    for p in example_files():
-        truth = example_truth(p.name)
-        out.append((f"{p.stem.replace('-', ' ')}" + (f" ({truth})" if truth else ""), p.name))
-    return out
+    # file names are content (like a picture's caption); their truth shows, translated, in the list
+    return [(p.stem.replace("-", " "), p.name) for p in example_files()]
 
 
 # gr.HTML's CSS is scoped to its component, so each fragment carries the classroom styles
 html = partial(gr.HTML, css_template=cards.CSS, js_on_load=None)
 
 
-def build_classroom_layout(*, poll_s: float = 2.0) -> ClassroomLayout:
-    """Must run inside a `gr.Blocks` (or a `route`) context."""
+def build_classroom_layout(*, poll_s: float = 2.0, state_secret: str | None = None) -> ClassroomLayout:
+    """Must run inside a `gr.Blocks` (or a `route`) context. `state_secret` keys the browser-side
+    storage of the student token and teacher key; a stable one (page.py derives it from the
+    store's key) keeps students and teachers recognised across server restarts."""
+    # on this page, Gradio's own "Home" link is translated too
+    gr.Navbar(main_page_name=lab("nav_home"), elem_id="cls-navbar")
     lang = gr.Textbox(value="en", visible="hidden", elem_id="cls-lang", label="lang")
-    student_token = gr.BrowserState(None, storage_key="spot-classroom-student-v1")
-    teacher_key_store = gr.BrowserState(None, storage_key="spot-classroom-teacher-v1")
+    student_token = gr.BrowserState(None, storage_key="spot-classroom-student-v1", secret=state_secret)
+    teacher_key_store = gr.BrowserState(None, storage_key="spot-classroom-teacher-v1", secret=state_secret)
     with gr.Row(equal_height=True):
         gr.Markdown(lab("cls_title_md"), elem_id="cls-title")
         lang_switch = gr.Radio([(name, code) for code, (name, _) in LANGUAGES.items()], value=None,
@@ -151,7 +152,7 @@ def build_classroom_layout(*, poll_s: float = 2.0) -> ClassroomLayout:
                         st_answer_status = gr.Markdown("", elem_id="cls-st-answer-status")
                         st_reveal = html("", elem_id="cls-st-reveal")
                 st_expl = html("", elem_id="cls-st-expl")
-                st_chips = gr.Radio([], label=lab("cls_chips"), elem_id="cls-st-chips", elem_classes=["spot-chips"],
+                st_chips = gr.Radio([], label=lab("cls_chips"), elem_id="cls-st-chips",
                                     info=lab("cls_chips_info"))
                 with gr.Row(equal_height=False):
                     st_heatmap = gr.Plot(label=lab("cls_heatmap"), elem_id="cls-st-heatmap")
@@ -222,7 +223,7 @@ def build_classroom_layout(*, poll_s: float = 2.0) -> ClassroomLayout:
                     with gr.Column(scale=5, min_width=300):
                         t_reveal_card = html("", elem_id="cls-t-reveal")
                 t_expl = html("", elem_id="cls-t-expl")
-                t_chips = gr.Radio([], label=lab("cls_chips"), elem_id="cls-t-chips", elem_classes=["spot-chips"],
+                t_chips = gr.Radio([], label=lab("cls_chips"), elem_id="cls-t-chips",
                                    info=lab("cls_chips_info"))
                 with gr.Row(equal_height=False):
                     t_heatmap = gr.Plot(label=lab("cls_heatmap"), elem_id="cls-t-heatmap")

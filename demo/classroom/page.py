@@ -13,10 +13,13 @@ remembers the choice in the browser.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import partial
 
 import gradio as gr
 
+from ..i18n import LANGUAGES, tr
 from ..state import AppState
 from ..ui import MODEL_SLOT
 from .handlers import STUDENT_OUTPUTS, TEACHER_OUTPUTS, ClassroomHandlers
@@ -66,12 +69,25 @@ LOAD_JS = """async (...args) => {
 SWITCH_JS = "(want) => { if (want && window.__spotSetLang) window.__spotSetLang(want); return want; }"
 
 
+def nav_name() -> str:
+    """The page's name in the navigation bar, in every language at once: Gradio shows page names
+    as they are (no i18n), and the bar is the way in from the main page."""
+    return " · ".join(dict.fromkeys(tr("cls_nav", code) for code in LANGUAGES))
+
+
+def browser_state_secret(app: AppState) -> str:
+    """The key of the classroom's gr.BrowserState, stable across restarts (Gradio's default is new at
+    every launch, which would make every browser a stranger after a restart). It is sent to the
+    browser, like any BrowserState key, so it is derived one-way from the store's key."""
+    return hmac.new(app.store.secret, b"spot-classroom-browser-state", hashlib.sha256).hexdigest()[:32]
+
+
 def add_classroom(demo: gr.Blocks, app: AppState, *, poll_s: float = 2.0) -> Classroom:
     """Add the classroom page to `demo` at /classroom (call after building `demo`, before launch).
     Returns the `Classroom` service; call its `close()` when the app stops."""
     svc = Classroom(app)
-    with demo.route(ROUTE_NAME, f"/{ROUTE_PATH}"):
-        ui = build_classroom_layout(poll_s=poll_s)
+    with demo.route(nav_name(), f"/{ROUTE_PATH}"):
+        ui = build_classroom_layout(poll_s=poll_s, state_secret=browser_state_secret(app))
         wire(demo, ui, ClassroomHandlers(svc), model_concurrency=app.config.concurrency)
     return svc
 
@@ -80,7 +96,7 @@ def build_classroom(app: AppState, *, poll_s: float = 2.0) -> tuple[gr.Blocks, C
     """The classroom as an app of its own (no main page)."""
     svc = Classroom(app)
     with gr.Blocks(title="Spot the Fake · Classroom", analytics_enabled=False) as demo:
-        ui = build_classroom_layout(poll_s=poll_s)
+        ui = build_classroom_layout(poll_s=poll_s, state_secret=browser_state_secret(app))
         wire(demo, ui, ClassroomHandlers(svc), model_concurrency=app.config.concurrency)
     demo.queue(default_concurrency_limit=8, max_size=app.config.queue_size)
     return demo, svc

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 EN: dict[str, str] = {
     # page
+    "nav_home": "Home",
+    "cls_nav": "Classroom",
     "cls_title_md": "# Classroom: spot the fake together\nLook first, guess, then learn to see the clues the model sees.",
     "cls_language": "Language",
     "cls_tab_student": "Join a class",
@@ -54,6 +56,8 @@ EN: dict[str, str] = {
     "cls_chips": "Phrases of the explanation",
     "cls_chips_info": "Pick a phrase to see where in the picture it comes from, and what the clue means.",
     "cls_heatmap": "Where the phrase comes from",
+    "cls_scale_signed": "for ▲ / ▼ against",
+    "cls_scale_plain": "importance",
     "cls_unseen": "not seen by the model",
     "cls_clues_in_phrase": "Clues in this phrase",
     "cls_no_clues": "This phrase names no clue from the glossary.",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 ZH_CN: dict[str, str] = {
     # page
+    "nav_home": "首页",
+    "cls_nav": "课堂",
     "cls_title_md": "# 课堂：一起找出假图\n先看，再猜，然后学会看出模型所看到的线索。",
     "cls_language": "语言",
     "cls_tab_student": "加入课堂",
@@ -50,6 +52,8 @@ ZH_CN: dict[str, str] = {
     "cls_chips": "解释中的短语",
     "cls_chips_info": "选择一个短语，看看它来自图片的哪个位置，以及这条线索是什么意思。",
     "cls_heatmap": "这个短语来自哪里",
+    "cls_scale_signed": "支持 ▲ / ▼ 反对",
+    "cls_scale_plain": "重要性",
     "cls_unseen": "模型没有看到这部分",
     "cls_clues_in_phrase": "这个短语中的线索",
     "cls_no_clues": "这个短语没有提到词汇表中的线索。",

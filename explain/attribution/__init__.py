@@ -26,7 +26,7 @@ from .integrated import ig_grids
 from .occlusion import cell_mask, occlusion_grids
 from .placement import cell_box_original, grid_tuple, map_argmax_original, pointing_hit
 from .reliance import is_language_prior, scores_and_reliance
-from .scoring import AttributionError, PhraseScorer, neutral_pixel_values, spans_of
+from .scoring import AttributionError, PhraseScorer, halving_on_oom, neutral_pixel_values, spans_of
 
 METHODS = ("gradient", "occlusion", "ig", "none")
 DEFAULT_LAYER = "projector"
@@ -94,13 +94,19 @@ def attribute(
     scorer = scorer_for(detector, checked, explanation, verdict_token=verdict_token)
     extra_of: list[dict] = [{} for _ in scorer.spans]
     if method == "gradient":
-        grids = gradient_grids(scorer, layer=layer, batch_size=batch_size, progress=stage.maps)
+        grids = halving_on_oom(
+            lambda bs: gradient_grids(scorer, layer=layer, batch_size=bs, progress=stage.maps), batch_size
+        )
     elif method == "occlusion":
-        grids = occlusion_grids(scorer, grid=grid, layer=layer, batch_size=batch_size, progress=stage.maps)
+        grids = halving_on_oom(
+            lambda bs: occlusion_grids(scorer, grid=grid, layer=layer, batch_size=bs, progress=stage.maps), batch_size
+        )
         for e in extra_of:
             e["cells"] = grid
     else:
-        grids, deltas = ig_grids(scorer, layer=layer, n_steps=ig_steps, batch_size=batch_size, progress=stage.maps)
+        grids, deltas = halving_on_oom(
+            lambda bs: ig_grids(scorer, layer=layer, n_steps=ig_steps, batch_size=bs, progress=stage.maps), batch_size
+        )
         for e, d in zip(extra_of, deltas.tolist(), strict=True):
             e["ig_delta"] = d
     scores = neutral = reliance = None
@@ -108,8 +114,11 @@ def attribute(
         scores, neutral, reliance = scores_and_reliance(scorer)
     curves: list[Curves | None] = [None] * len(scorer.spans)
     if with_faithfulness:
-        curves = faithfulness_curves(
-            scorer, grids, steps=faithfulness_steps, batch_size=batch_size, progress=stage.faithfulness
+        curves = halving_on_oom(
+            lambda bs: faithfulness_curves(
+                scorer, grids, steps=faithfulness_steps, batch_size=bs, progress=stage.faithfulness
+            ),
+            batch_size,
         )
     crop_box_f = tuple(float(v) for v in checked.crop_box_f)
     maps = []

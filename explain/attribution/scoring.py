@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -254,3 +255,21 @@ def neutral_pixel_values(processor, *, size: int = 336) -> Tensor:
 def chunks(n: int, size: int) -> list[range]:
     size = max(1, size)
     return [range(i, min(n, i + size)) for i in range(0, n, size)]
+
+
+T = TypeVar("T")
+
+
+def halving_on_oom(run: Callable[[int], T], batch_size: int) -> T:
+    """`run(batch_size)`, retried with half the batch while the accelerator runs out of memory:
+    batching phrases and perturbations is a speed choice, never a reason to fail."""
+    size = max(1, batch_size)
+    while True:
+        try:
+            return run(size)
+        except torch.OutOfMemoryError:
+            if size == 1:
+                raise
+            size //= 2
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()

@@ -40,11 +40,11 @@ class TrainConfig:
     out: str = "assets/toy-fakevlm"
     seed: int = 0
     val_seed: int = 1
-    n_images: int = 16000
+    n_images: int = 20000
     batch: int = 64
-    stage1_steps: int = 3000
-    stage2_steps: int = 3000
-    stage3_steps: int = 1000
+    stage1_steps: int = 3500
+    stage2_steps: int = 4000
+    stage3_steps: int = 1200
     lr1: float = 1e-3
     lr2: float = 1e-3
     lr3: float = 1e-4
@@ -245,7 +245,8 @@ class Trainer:
             if step % cfg.log_every == 0 or step == cfg.stage1_steps - 1:
                 self.log(f"stage1 step {step} loss {loss.item():.4f} images ready {data.ready}/{data.n}")
         vt.eval()
-        self.log(f"stage1 val {self.patch_metrics(val)}")
+        if val.n:
+            self.log(f"stage1 val {self.patch_metrics(val)}")
 
     def patch_metrics(self, val: Data) -> dict:
         torch = self.torch
@@ -388,7 +389,8 @@ def train(cfg: TrainConfig) -> Path:
         trainer.log(f"config {asdict(cfg)}; device {trainer.device}; {trainer.params:,} parameters; {workers} workers")
         trainer.stage1(data, val)
         trainer.stage2(data, val)
-        trainer.log(f"after stage2: {trainer.answer_metrics(val)}")
+        if val.n:
+            trainer.log(f"after stage2: {trainer.answer_metrics(val)}")
         out = Path(cfg.out)
         from .model import save_checkpoint
 
@@ -398,7 +400,8 @@ def train(cfg: TrainConfig) -> Path:
                 save_checkpoint(trainer.model, trainer.tok, stage2_dir)
                 _archive(stage2_dir, Path(cfg.archive).with_name(Path(cfg.archive).stem + "-stage2.tar"))
             trainer.stage3(data)
-            trainer.log(f"after stage3: {trainer.answer_metrics(val)}")
+            if val.n:
+                trainer.log(f"after stage3: {trainer.answer_metrics(val)}")
         save_checkpoint(trainer.model, trainer.tok, out)
         if cfg.archive:
             _archive(out, Path(cfg.archive))

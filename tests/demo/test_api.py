@@ -144,3 +144,15 @@ def test_feedback_form_is_checked(client, explained):
         client.predict(pid, "maybe", None, [], [], "", None, "", False, api_name="/feedback")
     with pytest.raises(Exception, match="Explain a picture first"):
         client.predict("", "right", None, [], [], "", None, "", False, api_name="/feedback")
+
+
+def test_a_visitor_token_keeps_one_identity_across_clients(server, tmp_path):
+    token = "api-visitor-token-0123456789abcdef"
+    first = Client(server.url, verbose=False, download_files=False)
+    out = first.predict(handle_file(str(png_file(tmp_path / "t.png", seed=21))), visitor=token, api_name="/explain")
+    pid = str(out[DETAILS]["prediction_id"])
+    second = Client(server.url, verbose=False, download_files=False)  # a new session, same visitor
+    maps = second.predict(pid, "gradient", None, 0.7, visitor=token, api_name="/attribute")[4]
+    assert maps
+    with pytest.raises(Exception, match="no such result|not yours"):
+        second.predict(pid, "gradient", None, 0.7, api_name="/attribute")  # without the token: a stranger

@@ -143,11 +143,24 @@ def test_eos_is_emitted_and_stops(fresh_detector):
     assert got == ref == toks[: toks.index(eos) + 1]
 
 
-def test_cancel_stops_at_the_next_token(tiny_detector):
+@pytest.mark.parametrize("dedicated", [False, True])
+def test_cancel_stops_at_the_next_token(tiny_detector, dedicated):
     cancel = threading.Event()
-    toks, _ = _run(StaticCacheBackend(), tiny_detector, _image(), n=200, cancel=cancel,
+    toks, _ = _run(StaticCacheBackend(dedicated_thread=dedicated), tiny_detector, _image(), n=200, cancel=cancel,
                    on_token=lambda n: cancel.set() if n == 3 else None)  # fmt: skip
     assert len(toks) == 3
+
+
+def test_errors_in_the_dedicated_thread_reach_the_caller(tiny_detector):
+    def emit(_tok, _pair):
+        raise RuntimeError("consumer failed")
+
+    backend = StaticCacheBackend(dedicated_thread=True)
+    with pytest.raises(RuntimeError, match="consumer failed"):
+        backend.run(tiny_detector.model, tiny_detector.prepare(_image()), max_new_tokens=4, verdict_ids=(1, 2),
+                    cancel=threading.Event(), emit=emit)  # fmt: skip
+    toks, _ = _run(backend, tiny_detector, _image(), n=4)  # the backend still works afterwards
+    assert len(toks) == 4
 
 
 def test_max_new_tokens_is_exact_and_engines_are_reused(tiny_detector):
@@ -203,8 +216,9 @@ def test_auto_backend_is_generate_on_cpu(tiny_detector):
     assert isinstance(auto_backend(tiny_detector.model), GenerateBackend)
 
 
-def test_concurrent_runs_are_serialised(tiny_detector):
-    backend = StaticCacheBackend()
+@pytest.mark.parametrize("dedicated", [False, True])
+def test_concurrent_runs_are_serialised(tiny_detector, dedicated):
+    backend = StaticCacheBackend(dedicated_thread=dedicated)
     image = _image()
     expected, _ = _run(GenerateBackend(), tiny_detector, image, 24)
     results = [None] * 3
@@ -233,7 +247,8 @@ def test_triton_kernels_match_the_torch_step_in_the_interpreter(tiny_checkpoint,
     """The GPU plan's kernels, run by triton's CPU interpreter, give the torch plan's tokens."""
     script = tmp_path / "check.py"
     script.write_text(_TRITON_CHECK)
-    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=path)
     out = subprocess.run([sys.executable, str(script), str(tiny_checkpoint)], capture_output=True, text=True,
                          env=env, timeout=600)  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]

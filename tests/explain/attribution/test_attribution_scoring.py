@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from explain.attribution.scoring import AttributionError, PhraseScorer, ScoredSpan
+from explain.attribution.scoring import AttributionError, PhraseScorer, ScoredSpan, halving_on_oom
 from tests.explain.attribution.fixed_model import SIDE, reference_image_tokens, reference_scores
 
 
@@ -65,3 +65,22 @@ def test_prompt_without_a_square_image_grid_is_refused(fixed):
     inputs = {**fixed.inputs, "input_ids": ids, "attention_mask": torch.ones_like(ids)}
     with pytest.raises(AttributionError, match="square grid"):
         PhraseScorer(fixed.model, inputs, fixed.answer, [ScoredSpan(0, 0, 2)])
+
+
+def test_batches_halve_when_the_accelerator_runs_out_of_memory():
+    tried = []
+
+    def run(batch_size: int) -> int:
+        tried.append(batch_size)
+        if batch_size > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return batch_size
+
+    assert halving_on_oom(run, 16) == 2
+    assert tried == [16, 8, 4, 2]
+
+    def never(batch_size: int) -> int:
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    with pytest.raises(torch.OutOfMemoryError):
+        halving_on_oom(never, 4)

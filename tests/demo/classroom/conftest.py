@@ -1,0 +1,128 @@
+"""Fixtures for the classroom tests: a real store (SQLite file, or PostgreSQL when configured), the
+real detector (the shipped toy model, or the tiny random checkpoint while the toy model is not in
+the tree), the app's real AppState and the Classroom service on top.
+
+SPOT_TEST_MODEL overrides the model (a folder or "toy").
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SECRET = b"classroom-test-secret-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def classroom_model(request) -> str:
+    """The model the classroom tests run: SPOT_TEST_MODEL, else the toy model when shipped, else the
+    suite's tiny random checkpoint in FakeVLM's layout (plumbing only: its words mean nothing)."""
+    from explain.loader import TOY_MODEL_DIR
+
+    if os.environ.get("SPOT_TEST_MODEL"):
+        return os.environ["SPOT_TEST_MODEL"]
+    if (TOY_MODEL_DIR / "config.json").is_file():
+        return "toy"
+    return str(request.getfixturevalue("tiny_checkpoint"))
+
+
+@pytest.fixture(scope="session")
+def detector(classroom_model):
+    from explain.loader import load_detector
+
+    return load_detector(classroom_model, device="cpu")
+
+
+def png_bytes(width: int = 400, height: int = 300, seed: int = 0) -> bytes:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype="uint8")).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL with a fresh schema (skipped unless SPOT_TEST_PG_URL is set, as in
+    tests/storage/conftest.py; SPOT_REQUIRE_PG=1 turns the skip into a failure)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get("SPOT_TEST_PG_URL")
+    if not base and os.environ.get("SPOT_REQUIRE_PG") == "1":
+        pytest.fail("SPOT_REQUIRE_PG=1 but SPOT_TEST_PG_URL is not set")
+    if not base:
+        pytest.skip("PostgreSQL not configured: set SPOT_TEST_PG_URL (eval \"$(bash .ci/postgres.sh)\")")
+    url = make_url(base)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db' / 'spot.sqlite3'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store(db_url, tmp_path):
+    from storage import Store
+
+    s = Store.open(db_url, tmp_path / "data", secret=SECRET, orphan_grace_s=0)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def cstore(store):
+    from storage.classroom import ClassroomStore
+
+    return ClassroomStore(store)
+
+
+@pytest.fixture
+def app(detector, tmp_path):
+    """The app's real state on a SQLite store (the model side does not depend on the backend)."""
+    from demo.config import parse_config
+    from demo.state import AppState
+    from storage import Store
+
+    config = parse_config(["--data-dir", str(tmp_path / "appdata"), "--rate-limit", "1000",
+                           "--max-new-tokens", "48"], environ={})
+    store = Store.open(config.db_url, config.data_dir, secret=SECRET)
+    state = AppState(detector, store, config)
+    yield state
+    state.close()
+    store.close()
+
+
+@pytest.fixture
+def svc(app):
+    from demo.classroom.service import Classroom
+
+    s = Classroom(app)
+    yield s
+    s.close()

@@ -1,0 +1,105 @@
+"""Classroom handlers (demo/classroom/handlers.py) on the real service: the page context, polling that
+sends nothing when nothing changed and never overwrites what a student is typing, and errors as
+gr.Error in the page's language."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+import pytest
+
+from demo.classroom.handlers import STUDENT_OUTPUTS, TEACHER_OUTPUTS, ClassroomHandlers, parse_context
+from demo.classroom.service import example_files
+from demo.i18n import tr
+
+SKIP = gr.skip()
+ZH = "zh-CN|http://127.0.0.1:7860/classroom"
+EN = "en|http://127.0.0.1:7860/classroom"
+
+
+@pytest.mark.parametrize("ctx,out", [
+    ("zh-CN|http://h:1/classroom?code=X#y", ("zh-CN", "http://h:1/classroom")),
+    ("en-US|https://x.hf.space/classroom", ("en", "https://x.hf.space/classroom")),
+    ("zh|javascript:alert(1)", ("zh-CN", "")),
+    ("", ("en", "")), (None, ("en", "")), (42, ("en", "")), ("fr", ("en", "")),
+])
+def test_page_context(ctx, out):
+    assert parse_context(ctx) == out
+
+
+@pytest.fixture
+def h(svc):
+    return ClassroomHandlers(svc)
+
+
+@pytest.fixture
+def started(h, svc):
+    """A teacher's session started through the handlers, in Chinese."""
+    key, _, status, _ = h.new_key(ZH)
+    assert key in status and status.startswith(tr("cls_key_new", "zh-CN", key=key)[:8])
+    names = [p.name for p in example_files()][:2]
+    out = h.create_set(ZH, key, "", "课程", [], names)
+    set_code = out[-1]
+    assert tr("cls_set_saved", "zh-CN", code=set_code, n=2, title="课程") in out[5]
+    out = h.start_session(ZH, key, "", set_code)
+    code = out[6 + len(TEACHER_OUTPUTS) - 1]["code"]
+    assert out[4] == gr.update(visible=True)
+    return key, code, out
+
+
+def test_teacher_outputs_are_translated(started):
+    key, code, out = started
+    teacher = dict(zip(TEACHER_OUTPUTS, out[6:], strict=True))
+    assert f"data-code='{code}'" in teacher["t_banner"] and tr("cls_banner_join", "zh-CN") in teacher["t_banner"]
+    assert isinstance(teacher["t_results"], pd.DataFrame)
+    assert list(teacher["t_results"].columns)[:3] == [tr("cls_col_picture", "zh-CN"), tr("cls_col_caption", "zh-CN"),
+                                                       tr("cls_col_truth", "zh-CN")]
+    assert teacher["t_count"].startswith(tr("cls_count", "zh-CN", answered=0, joined=0))
+
+
+def test_student_polling_is_quiet_and_keeps_the_form(h, svc, started):
+    _, code, _ = started
+    token = svc.app.new_visitor_token()
+    out = h.join(ZH, code, "小明", token)
+    assert out[0] == tr("cls_joined", "zh-CN", nick="小明", title="课程")
+    state = out[3]
+    first = dict(zip(("st_state", *STUDENT_OUTPUTS), out[3:], strict=True))
+    assert first["st_image"] is not None and first["st_form"] == gr.update(visible=True)
+    assert first["st_guess"] == gr.update(value=None) and first["st_reveal"] == ""
+    # nothing changed: every output is skipped, so nothing the student typed is overwritten
+    assert all(v == SKIP for v in h.student_poll(ZH, state, token, None))
+    # the student's own answer changes what they see, but not the form they are filling in
+    assert h.answer(ZH, state, token, "fake", 4, "手指") == tr("cls_answer_saved", "zh-CN",
+                                                             guess=tr("guess_fake", "zh-CN"), conf=4)
+    polled = dict(zip(("st_state", *STUDENT_OUTPUTS), h.student_poll(ZH, state, token, None), strict=True))
+    assert polled["st_answer_status"].startswith(tr("cls_answer_saved", "zh-CN", guess="x", conf=4)[:5])
+    for field in ("st_image", "st_guess", "st_confidence", "st_reason"):
+        assert polled[field] == SKIP, field
+    # another student is a stranger: a poll with their token and this state shows nothing of ours
+    stranger = svc.app.new_visitor_token()
+    assert all(v == SKIP for v in h.student_poll(ZH, polled["st_state"], stranger, None))
+
+
+def test_errors_reach_the_page_in_its_language(h, svc):
+    with pytest.raises(gr.Error) as err:
+        h.join(ZH, "ABC", "x", svc.app.new_visitor_token())
+    assert err.value.message == tr("cls_err_join_code", "zh-CN", n=6)
+    with pytest.raises(gr.Error) as err:
+        h.create_set(EN, "not-a-key", "", "t", [], [])
+    assert err.value.message == tr("cls_err_key", "en")
+    with pytest.raises(gr.Error) as err:
+        h.start_session(EN, None, None, "ZZZZZZZZ")
+    assert err.value.message == tr("cls_err_no_set", "en")
+
+
+def test_the_teacher_poll_redraws_after_a_reveal(h, svc, started):
+    key, code, out = started
+    state = out[-1]
+    assert all(v == SKIP for v in h.teacher_poll(EN, state, key, ""))
+    steps = list(h.reveal(EN, state, key, ""))
+    final = steps[-1]
+    assert final[-1]["sig"] is None  # the next poll redraws the class results
+    redrawn = dict(zip(TEACHER_OUTPUTS, h.teacher_poll(EN, final[-1], key, ""), strict=True))
+    assert tr("verdict_" + svc.teacher_view(svc.teacher(key, "en"), code, "en").item.reveal.verdict, "en") in \
+        list(redrawn["t_results"].iloc[0])
+    assert redrawn["t_chips"] == SKIP or redrawn["t_chips"]["choices"]

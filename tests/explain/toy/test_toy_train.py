@@ -1,0 +1,34 @@
+"""The training script runs end to end (a few steps on CPU) and writes a loadable llava-hf folder."""
+
+from __future__ import annotations
+
+import json
+
+from explain.toy.train import TrainConfig, train
+
+
+def test_a_few_training_steps_write_a_checkpoint_the_loader_accepts(tmp_path):
+    from explain.images import check_image
+    from explain.loader import load_detector
+    from explain.toy import world
+    from explain.toy.evaluate import png_bytes
+
+    out = train(
+        TrainConfig(
+            out=str(tmp_path / "toy"),
+            n_images=6,
+            val_images=0,
+            batch=2,
+            stage1_steps=2,
+            stage2_steps=2,
+            stage3_steps=1,
+            workers=1,
+            device="cpu",
+            log_every=1000,
+        )
+    )
+    assert (out / "model.safetensors").is_file()
+    assert "num_additional_image_tokens" not in json.loads((out / "processor_config.json").read_text())
+    detector = load_detector(str(out), device="cpu")
+    explanation = detector.explain(check_image(png_bytes(world.generate(3, 0).image)), max_new_tokens=4)
+    assert 1 <= len(explanation.token_ids) <= 4  # untrained, but the whole path runs
