@@ -146,6 +146,7 @@ def build_7b_shape_model(*, device: str = "cuda", dtype=None, config_path: Path 
             model = LlavaForConditionalGeneration(config)
     finally:
         torch.set_default_dtype(previous)
+    model = model.to(dtype)  # the reference text_config says float16; FakeVLM runs in one dtype
     model.eval()
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 
 from .images import ImageRejected, IntakeLimits, check_image, load_image_bytes
-from .loader import FAKEVLM_ID, ModelUnavailable, load_detector
+from .loader import DECODERS, FAKEVLM_ID, ModelUnavailable, load_detector
 from .types import Explanation, TextDelta, VerdictReady
 
 MAP_METHODS = ("gradient", "occlusion", "ig", "none")
@@ -33,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cuda, cuda:1, cpu, ... (default: cuda when available)")
     p.add_argument("--dtype", default="auto", help="bf16, fp16, fp32 or auto (bf16 on GPU, fp32 on CPU)")
     p.add_argument("--quantization", default="none", choices=("none", "4bit", "8bit"), help="bitsandbytes, GPU only")
+    p.add_argument(
+        "--decoder",
+        default=os.environ.get("SPOT_DECODER", "auto"),
+        choices=DECODERS,
+        help="greedy decoding path: auto (static KV cache + CUDA graphs on GPU, else generate), generate, static",
+    )
     p.add_argument("--json", action="store_true", help="one JSON line per image")
     p.add_argument("--maps", default="none", choices=MAP_METHODS, help="attribution maps per phrase")
     p.add_argument("--max-new-tokens", type=int, default=256)
@@ -126,7 +133,12 @@ def main(argv: list[str] | None = None, out=None) -> int:
         )
     try:
         detector = load_detector(
-            args.model, revision=args.revision, device=args.device, dtype=args.dtype, quantization=args.quantization
+            args.model,
+            revision=args.revision,
+            device=args.device,
+            dtype=args.dtype,
+            quantization=args.quantization,
+            decoder=args.decoder,
         )
     except ModelUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -247,6 +247,16 @@ class Detector:
             model_id=self.model_id,
         )
 
+    def warmup(self, max_new_tokens: int = MAX_NEW_TOKENS) -> float:
+        """Build the backend's compiled/captured pieces before the first visitor; returns seconds."""
+        fn = getattr(self.backend, "warmup", None)
+        if fn is None:
+            return 0.0
+        from PIL import Image
+
+        grey = Image.new("RGB", (336, 336), (128, 128, 128))
+        return fn(self.model, self.prepare(grey), max_new_tokens=max_new_tokens)
+
     def explain(self, checked, **kw) -> Explanation:
         result = None
         for item in self.stream(checked, **kw):

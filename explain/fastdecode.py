@@ -3,13 +3,19 @@
 `StaticCacheBackend` has the same `run` as `explain.detector.GenerateBackend` and gives the same
 greedy tokens, faster:
 
-- the prompt (image included) is prefilled by the model's own forward, exactly as `generate` does
-  it, and its keys/values are copied into a fixed-size cache;
+- prefill: the model's own forward computes the prompt embeddings (vision tower, projector, image
+  tokens merged in; a hook stops it at the language model's door), then the language model runs
+  over the prompt with the model's own modules, writing keys/values straight into a fixed-size
+  cache. That part is captured in a CUDA graph per prompt length (FakeVLM's prompt has one length),
+  so it costs one launch instead of a thousand; it computes exactly what `generate`'s first
+  forward computes (same modules, same kernels);
 - each later token is one decode step of the language model written against that cache, with the
   position read from device memory, so the whole step is captured ONCE in a `torch.cuda.CUDAGraph`
-  and replayed per token (no torch.compile, no recompilation, warm-up is the capture);
+  and replayed per token (no torch.compile, no recompilation: warm-up is the captures, ~1 s);
 - argmax and the two verdict logits are computed inside the graph; the host copies 3 numbers per
-  token through pinned memory while the GPU already runs the next steps (`pipeline_depth`).
+  token through pinned memory while the GPU already runs the next steps (`pipeline_depth`);
+- on CUDA the work runs on one long-lived thread of the backend's: a fresh thread per request (as
+  the Detector makes) was measured to add ~55 ms to the first token.
 
 Two plans for the step:
 - "torch": the model's own modules (RMSNorm, projections, MLP) around a masked attention over
@@ -503,6 +509,7 @@ class StaticCacheBackend:
         self._lock = threading.Lock()
         self.dedicated_thread = dedicated_thread
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
         self.last_trace: dict[str, float] = {}  # perf_counter marks of the last run, for the benchmark
         self._engines: collections.OrderedDict[int, _Engine] = collections.OrderedDict()
         self._model_key: tuple | None = None
@@ -530,13 +537,16 @@ class StaticCacheBackend:
         prefill for this prompt length); seconds taken."""
         t0 = time.perf_counter()
         if self._reason(model, inputs) is None:
-            with self._lock:
-                eng = self._engine(model, inputs["input_ids"].shape[1] + max_new_tokens)
-                with torch.inference_mode():
-                    eng.prefill(model, inputs)
-                if eng.device.type == "cuda":
-                    torch.cuda.synchronize()
+            self._in_worker(model, self._warm, model, inputs, max_new_tokens)
         return time.perf_counter() - t0
+
+    def _warm(self, model, inputs, max_new_tokens: int) -> None:
+        with self._lock:
+            eng = self._engine(model, inputs["input_ids"].shape[1] + max_new_tokens)
+            with torch.inference_mode():
+                eng.prefill(model, inputs)
+            if eng.device.type == "cuda":
+                torch.cuda.synchronize()
 
     def run(self, model, inputs, *, max_new_tokens: int, verdict_ids: tuple[int, int], cancel, emit) -> None:
         reason = self._reason(model, inputs)
@@ -548,16 +558,20 @@ class StaticCacheBackend:
         if max_new_tokens <= 0:
             return
         eos = set(_as_list(model.generation_config.eos_token_id))
-        args = (model, inputs, max_new_tokens, verdict_ids, cancel, emit, eos)
+        self._in_worker(model, self._run_static, model, inputs, max_new_tokens, verdict_ids, cancel, emit, eos)
+
+    def _in_worker(self, model, fn, *args) -> None:
+        """fn(*args) on the backend's own long-lived thread (see dedicated_thread), else right here."""
         dedicated = self.dedicated_thread
         if dedicated is None:
             dedicated = next(model.parameters()).device.type == "cuda"
-        if dedicated:
+        if not dedicated:
+            fn(*args)
+            return
+        with self._executor_lock:
             if self._executor is None:
                 self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="spot-fastdecode")
-            self._executor.submit(self._run_static, *args).result()
-        else:
-            self._run_static(*args)
+        self._executor.submit(fn, *args).result()
 
     def _run_static(self, model, inputs, max_new_tokens, verdict_ids, cancel, emit, eos) -> None:
         trace = {"start": time.perf_counter()}
@@ -597,11 +611,12 @@ class StaticCacheBackend:
             self._engines.clear()
             self._fused = {}
             self._model_key = key
+        fits = [length for length in self._engines if length >= needed]
+        if fits:  # a longer cache serves a shorter request: the warmed-up engine covers them all
+            length = min(fits)
+            self._engines.move_to_end(length)
+            return self._engines[length]
         max_len = -(-needed // self.bucket) * self.bucket
-        eng = self._engines.get(max_len)
-        if eng is not None:
-            self._engines.move_to_end(max_len)
-            return eng
         while len(self._engines) >= self.keep_engines:
             self._engines.popitem(last=False)
         t0 = time.perf_counter()

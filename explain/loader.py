@@ -201,6 +201,23 @@ def _quantization_config(quantization: str | None, device: str):
     return BitsAndBytesConfig(load_in_8bit=True)
 
 
+DECODERS = ("auto", "generate", "static")
+
+
+def make_backend(decoder: str, model):
+    """The greedy decoding backend: `auto` = the CUDA-graph static-cache path where it applies."""
+    from .detector import GenerateBackend
+    from .fastdecode import StaticCacheBackend, auto_backend
+
+    if decoder in (None, "", "auto"):
+        return auto_backend(model)
+    if decoder == "generate":
+        return GenerateBackend()
+    if decoder == "static":
+        return StaticCacheBackend()
+    raise ModelUnavailable(f"Unknown decoder '{decoder}': use auto, generate or static.")
+
+
 def load_detector(
     spec: str = "auto",
     *,
@@ -208,6 +225,7 @@ def load_detector(
     device: str | None = None,
     dtype: str | None = None,
     quantization: str | None = None,
+    decoder: str = "auto",
 ):
     """Resolve, load and wrap a checkpoint in a Detector. Raises ModelUnavailable with one sentence."""
     from transformers import LlavaForConditionalGeneration
@@ -226,4 +244,4 @@ def load_detector(
         model = model.to(device)
     model.eval()
     processor = load_processor(choice.path)
-    return Detector(model, processor, choice=choice)
+    return Detector(model, processor, choice=choice, backend=make_backend(decoder, model))

@@ -82,14 +82,14 @@ class ClassroomHandlers:
         key = (key_box or "").strip() if isinstance(key_box, str) else ""
         return self.svc.teacher(key or key_store, lang)
 
-    def _teacher_or_new(self, key_store: Any, key_box: Any, lang: str) -> tuple[Teacher, str, str]:
-        """The teacher, their key, and a note (non-empty when a new key was just made for them)."""
+    def _teacher_or_new(self, key_store: Any, key_box: Any, lang: str) -> tuple[Teacher, str, bool]:
+        """The teacher, their key, and whether the key was just made for them (to show it once)."""
         key = (key_box or "").strip() if isinstance(key_box, str) else ""
         key = key or (key_store if isinstance(key_store, str) else "")
         if key:
-            return self.svc.teacher(key, lang), key, ""
+            return self.svc.teacher(key, lang), key, False
         key = self.svc.new_teacher_key()
-        return self.svc.teacher(key, lang), key, tr("cls_key_new", lang, key=key)
+        return self.svc.teacher(key, lang), key, True
 
     def _heat(self, image: Any, maps: list, phrases: tuple[str, ...], index: int | None, lang: str) -> Any:
         if index is None or image is None:
@@ -119,8 +119,10 @@ class ClassroomHandlers:
         return (token, code or gr.skip(), lang, cards.glossary_html(lang),
                 _table(PENDING_COLUMNS, [], lang), gr.update(choices=sessions))
 
-    def refresh_language(self, ctx: Any = None, st_state: Any = None, t_state: Any = None) -> tuple:
-        """The page switched language: redraw the glossary now, the rest at the next poll."""
+    def refresh_language(self, ctx: Any = None, st_state: Any = None, t_state: Any = None,
+                         new_key: Any = None) -> tuple:
+        """The page switched language: redraw the glossary and the new-key notice now, everything
+        the polls draw at their next tick, and drop one-off status lines of the old language."""
         lang, _ = parse_context(ctx)
         st = dict(st_state or {}) or None
         t = dict(t_state or {}) or None
@@ -128,7 +130,8 @@ class ClassroomHandlers:
             if s:
                 s["sig"] = None
                 s["ready"] = None
-        return cards.glossary_html(lang), st, t, lang
+        key_note = tr("cls_key_new", lang, key=new_key) if isinstance(new_key, str) and new_key else ""
+        return cards.glossary_html(lang), st, t, lang, key_note, "", "", ""
 
     def _session_choices(self, key_store: Any, lang: str) -> list[tuple[str, str]]:
         if not isinstance(key_store, str) or not key_store:
@@ -238,7 +241,7 @@ class ClassroomHandlers:
     def new_key(self, ctx: Any = None) -> tuple:
         lang, _ = parse_context(ctx)
         key = self.svc.new_teacher_key()
-        return key, key, tr("cls_key_new", lang, key=key), gr.update(choices=[], value=None)
+        return key, key, tr("cls_key_new", lang, key=key), key, gr.update(choices=[], value=None)
 
     @user_errors
     def use_key(self, ctx: Any = None, key_box: Any = None) -> tuple:
@@ -294,26 +297,31 @@ class ClassroomHandlers:
     def create_set(self, ctx: Any = None, key_store: Any = None, key_box: Any = None, title: Any = None,
                    pending: Any = None, examples: Any = None) -> tuple:
         lang, _ = parse_context(ctx)
-        teacher, key, note = self._teacher_or_new(key_store, key_box, lang)
+        teacher, key, is_new = self._teacher_or_new(key_store, key_box, lang)
         items = list(pending or []) + self.svc.items_from_examples(list(examples or []), lang)
         s = self.svc.create_set(teacher, title, items, lang)
         status = tr("cls_set_saved", lang, code=s.code, n=len(s.items), title=s.title)
-        if note:
-            status = note + "\n\n" + status
-        return (key, key, [], _table(PENDING_COLUMNS, [], lang), [], status, s.code)
+        return (key, key, *self._key_note(key, is_new, lang), [], _table(PENDING_COLUMNS, [], lang), [], status,
+                s.code)
+
+    @staticmethod
+    def _key_note(key: str, is_new: bool, lang: str) -> tuple:
+        """The key status line and the remembered new key: shown when a key was just made."""
+        if is_new:
+            return tr("cls_key_new", lang, key=key), key
+        return gr.skip(), gr.skip()
 
     # ------------------------------------------------------------------ teacher: sessions
     @user_errors
     def start_session(self, ctx: Any = None, key_store: Any = None, key_box: Any = None,
                       set_code: Any = None) -> tuple:
         lang, url = parse_context(ctx)
-        teacher, key, note = self._teacher_or_new(key_store, key_box, lang)
+        teacher, key, is_new = self._teacher_or_new(key_store, key_box, lang)
         s = self.svc.start_session(teacher, set_code, lang)
         status = tr("cls_session_started", lang, code=s.code)
-        if note:
-            status = note + "\n\n" + status
         view = self.svc.teacher_view(teacher, s.code, lang)
-        return (key, key, status, gr.update(choices=self._session_choices(key, lang), value=s.code),
+        return (key, key, *self._key_note(key, is_new, lang), status,
+                gr.update(choices=self._session_choices(key, lang), value=s.code),
                 gr.update(visible=True), gr.Timer(active=True),
                 *self._teacher_outputs(view, {"code": s.code}, lang, url, force=True))
 

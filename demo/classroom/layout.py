@@ -50,6 +50,7 @@ class ClassroomLayout:
     t_use_key: gr.Button
     t_new_key: gr.Button
     t_key_status: gr.Markdown
+    t_new_key_state: gr.State
     t_title: gr.Textbox
     t_upload: gr.File
     t_upload_truth: gr.Radio
@@ -167,6 +168,7 @@ def build_classroom_layout(*, poll_s: float = 2.0, state_secret: str | None = No
                 t_use_key = gr.Button(lab("cls_use_key"), elem_id="cls-use-key", scale=0, min_width=140)
                 t_new_key = gr.Button(lab("cls_new_key"), elem_id="cls-new-key", scale=0, min_width=160)
             t_key_status = gr.Markdown("", elem_id="cls-key-status")
+            t_new_key_state = gr.State(None)  # a key made in this page, to show it again in another language
 
             with gr.Accordion(lab("cls_build_title"), open=True, elem_id="cls-build"):
                 t_title = gr.Textbox(label=lab("cls_set_title"), max_length=120, elem_id="cls-set-title")

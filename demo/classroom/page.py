@@ -111,8 +111,9 @@ def wire(blocks: gr.Blocks, ui: ClassroomLayout, h: ClassroomHandlers, *, model_
                 outputs=[ui.student_token, ui.st_code, ui.lang_switch, ui.glossary, ui.t_pending_view, ui.t_sessions],
                 js=LOAD_JS, **PRIVATE)
     ui.lang_switch.input(None, inputs=[ui.lang_switch], outputs=None, js=SWITCH_JS, **PRIVATE)
-    ui.lang_refresh.click(h.refresh_language, inputs=[ctx, ui.st_state, ui.t_state],
-                          outputs=[ui.glossary, ui.st_state, ui.t_state, ui.lang_switch], js=js, **PRIVATE)
+    ui.lang_refresh.click(h.refresh_language, inputs=[ctx, ui.st_state, ui.t_state, ui.t_new_key_state],
+                          outputs=[ui.glossary, ui.st_state, ui.t_state, ui.lang_switch, ui.t_key_status,
+                                   ui.st_status, ui.t_build_status, ui.t_session_status], js=js, **PRIVATE)
 
     # students
     student_out = [ui.st_state, *(getattr(ui, n) for n in STUDENT_OUTPUTS)]
@@ -128,7 +129,7 @@ def wire(blocks: gr.Blocks, ui: ClassroomLayout, h: ClassroomHandlers, *, model_
     # teacher: key and lesson set
     keys = [ui.teacher_key_store, ui.t_key]
     ui.t_new_key.click(h.new_key, inputs=[ctx], outputs=[ui.teacher_key_store, ui.t_key, ui.t_key_status,
-                                                         ui.t_sessions], js=js, **PRIVATE)
+                                                         ui.t_new_key_state, ui.t_sessions], js=js, **PRIVATE)
     gr.on([ui.t_use_key.click, ui.t_key.submit], h.use_key, inputs=[ctx, ui.t_key],
           outputs=[ui.teacher_key_store, ui.t_key_status, ui.t_sessions], js=js, **PRIVATE)
     ui.t_upload.upload(h.add_uploads, inputs=[ctx, ui.t_upload, ui.t_upload_truth, ui.t_pending, ui.t_examples],
@@ -140,14 +141,14 @@ def wire(blocks: gr.Blocks, ui: ClassroomLayout, h: ClassroomHandlers, *, model_
     ui.t_clear.click(h.clear_pending, inputs=[ctx], outputs=[ui.t_pending, ui.t_pending_view, ui.t_examples,
                                                              ui.t_build_status], js=js, **PRIVATE)
     ui.t_create.click(h.create_set, inputs=[ctx, *keys, ui.t_title, ui.t_pending, ui.t_examples],
-                      outputs=[ui.teacher_key_store, ui.t_key, ui.t_pending, ui.t_pending_view, ui.t_examples,
-                               ui.t_build_status, ui.t_set_code], js=js, **PRIVATE)
+                      outputs=[ui.teacher_key_store, ui.t_key, ui.t_key_status, ui.t_new_key_state, ui.t_pending,
+                               ui.t_pending_view, ui.t_examples, ui.t_build_status, ui.t_set_code], js=js, **PRIVATE)
 
     # teacher: session
     teacher_out = [getattr(ui, n) for n in TEACHER_OUTPUTS]
     gr.on([ui.t_start.click, ui.t_set_code.submit], h.start_session, inputs=[ctx, *keys, ui.t_set_code],
-          outputs=[ui.teacher_key_store, ui.t_key, ui.t_session_status, ui.t_sessions, ui.t_control, ui.t_timer,
-                   *teacher_out], js=js, **PRIVATE)
+          outputs=[ui.teacher_key_store, ui.t_key, ui.t_key_status, ui.t_new_key_state, ui.t_session_status,
+                   ui.t_sessions, ui.t_control, ui.t_timer, *teacher_out], js=js, **PRIVATE)
     ui.t_resume.click(h.resume, inputs=[ctx, *keys, ui.t_sessions],
                       outputs=[ui.t_session_status, ui.t_control, ui.t_timer, *teacher_out], js=js, **PRIVATE)
     ui.t_timer.tick(h.teacher_poll, inputs=[ctx, ui.t_state, *keys], outputs=teacher_out, js=js, **POLL)

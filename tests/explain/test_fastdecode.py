@@ -173,6 +173,8 @@ def test_max_new_tokens_is_exact_and_engines_are_reused(tiny_detector):
     assert len(backend.describe()["cache_lengths"]) == 1
     prompt = tiny_detector.prepare(_image())["input_ids"].shape[1]
     assert backend.describe()["cache_lengths"][0] >= prompt + 200
+    toks, _ = _run(backend, tiny_detector, _image(), n=7)  # a shorter request uses the longer cache
+    assert len(toks) == 7 and len(backend.describe()["cache_lengths"]) == 1
 
 
 class _CountingBackend(GenerateBackend):

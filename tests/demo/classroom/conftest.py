@@ -126,3 +126,76 @@ def svc(app):
     s = Classroom(app)
     yield s
     s.close()
+
+
+# --------------------------------------------------------------------------- a real server
+
+
+class ClassroomServer:
+    """`python -m demo.classroom` (the app with its classroom page) in a subprocess, restartable on
+    the same port and data folder."""
+
+    def __init__(self, tmp: Path, model: str) -> None:
+        from ..conftest import free_port
+
+        self.tmp = tmp
+        self.model = model
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.data_dir = tmp / "data"
+        self.db_path = self.data_dir / "spot.sqlite3"
+        self.log_path = tmp / "server.log"
+        self.proc = None
+
+    def start(self, timeout_s: float = 180.0) -> None:
+        import subprocess
+        import time
+        import urllib.request
+
+        upload_dir = self.tmp / "gradio-uploads"
+        upload_dir.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOT_", "GRADIO_"))}
+        env.update({"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(upload_dir),
+                    "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"})
+        cmd = [sys.executable, "-m", "demo.classroom", "--model", self.model, "--device", "cpu", "--host",
+               "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data_dir), "--rate-limit", "1000",
+               "--max-new-tokens", "64", "--concurrency", "2"]
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the server
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the app exited with {self.proc.returncode}:\n{self.log()[-4000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "gradio_api/info", timeout=10) as r:  # noqa: S310 - loopback
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"the app did not answer within {timeout_s} s:\n{self.log()[-4000:]}")
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def classroom_server(tmp_path, classroom_model):
+    server = ClassroomServer(tmp_path, classroom_model)
+    server.start()
+    yield server
+    server.stop()

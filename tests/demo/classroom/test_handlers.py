@@ -35,21 +35,30 @@ def h(svc):
 @pytest.fixture
 def started(h, svc):
     """A teacher's session started through the handlers, in Chinese."""
-    key, _, status, _ = h.new_key(ZH)
-    assert key in status and status.startswith(tr("cls_key_new", "zh-CN", key=key)[:8])
+    key, _, status, shown, _ = h.new_key(ZH)
+    assert status == tr("cls_key_new", "zh-CN", key=key) and shown == key
     names = [p.name for p in example_files()][:2]
     out = h.create_set(ZH, key, "", "课程", [], names)
     set_code = out[-1]
-    assert tr("cls_set_saved", "zh-CN", code=set_code, n=2, title="课程") in out[5]
+    assert out[7] == tr("cls_set_saved", "zh-CN", code=set_code, n=2, title="课程")
+    assert out[2] == SKIP and out[3] == SKIP  # a known key is not announced again
     out = h.start_session(ZH, key, "", set_code)
-    code = out[6 + len(TEACHER_OUTPUTS) - 1]["code"]
-    assert out[4] == gr.update(visible=True)
+    code = out[-1]["code"]
+    assert out[6] == gr.update(visible=True)
     return key, code, out
+
+
+def test_a_new_teacher_gets_a_key_once(h):
+    out = h.create_set(EN, None, "", "Lesson", [], [p.name for p in example_files()][:1])
+    key = out[0]
+    assert out[1] == key and out[3] == key and out[2] == tr("cls_key_new", "en", key=key)
+    refreshed = h.refresh_language(ZH, None, None, key)
+    assert refreshed[4] == tr("cls_key_new", "zh-CN", key=key) and refreshed[5:] == ("", "", "")
 
 
 def test_teacher_outputs_are_translated(started):
     key, code, out = started
-    teacher = dict(zip(TEACHER_OUTPUTS, out[6:], strict=True))
+    teacher = dict(zip(TEACHER_OUTPUTS, out[8:], strict=True))
     assert f"data-code='{code}'" in teacher["t_banner"] and tr("cls_banner_join", "zh-CN") in teacher["t_banner"]
     assert isinstance(teacher["t_results"], pd.DataFrame)
     assert list(teacher["t_results"].columns)[:3] == [tr("cls_col_picture", "zh-CN"), tr("cls_col_caption", "zh-CN"),
@@ -102,4 +111,3 @@ def test_the_teacher_poll_redraws_after_a_reveal(h, svc, started):
     redrawn = dict(zip(TEACHER_OUTPUTS, h.teacher_poll(EN, final[-1], key, ""), strict=True))
     assert tr("verdict_" + svc.teacher_view(svc.teacher(key, "en"), code, "en").item.reveal.verdict, "en") in \
         list(redrawn["t_results"].iloc[0])
-    assert redrawn["t_chips"] == SKIP or redrawn["t_chips"]["choices"]
