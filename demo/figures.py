@@ -38,6 +38,7 @@ _ORANGES = [
     (1.0, "rgba(166,54,3,0.95)"),
 ]
 _DIM = "rgba(10,10,10,0.62)"
+ROBUST_QUANTILE = 0.99
 _BOX = "#00b3ff"  # the crop outline: cyan stays distinct from the PuOr map under common CVD
 
 
@@ -60,9 +61,18 @@ def _grid_range(grid: Sequence[Sequence[float]]) -> tuple[float, float]:
     return min(vals), max(vals)
 
 
-def _signed(grid: Sequence[Sequence[float]]) -> bool:
-    lo, _ = _grid_range(grid)
-    return lo < 0
+def robust_bound(grid: Sequence[Sequence[float]], quantile: float = ROBUST_QUANTILE) -> float:
+    """The colour scale's end: a high quantile of |value| rather than the maximum.
+
+    Gradient maps often have one or two cells tens of times stronger than the rest; scaled to the
+    maximum, everything else would sit in the transparent middle and the map would look empty.
+    The few cells above the quantile saturate instead (hover still shows their exact score).
+    """
+    vals = sorted(abs(v) for row in grid for v in row if v is not None and math.isfinite(v))
+    if not vals:
+        return 1.0
+    k = min(len(vals) - 1, max(0, math.ceil(quantile * len(vals)) - 1))
+    return vals[k] or vals[-1] or 1.0
 
 
 def _cell_geometry(crop_box: Box, n_rows: int, n_cols: int) -> tuple[float, float, float, float]:
@@ -76,13 +86,13 @@ def _heatmap_trace(pm: PhraseMap, opacity: float, showscale: bool) -> go.Heatmap
     grid = [list(r) for r in pm.grid]
     n_rows, n_cols = len(grid), len(grid[0]) if grid else 0
     cx, cy, dx, dy = _cell_geometry(pm.crop_box, n_rows, n_cols)
-    lo, hi = _grid_range(grid)
+    lo, _ = _grid_range(grid)
     signed = lo < 0
+    bound = robust_bound(grid)
     if signed:
-        bound = max(abs(lo), abs(hi)) or 1.0
         zmin, zmax, scale = -bound, bound, _PUOR
     else:
-        zmin, zmax, scale = 0.0, (hi or 1.0), _ORANGES
+        zmin, zmax, scale = 0.0, bound, _ORANGES
     custom = [[(r, c) for c in range(n_cols)] for r in range(n_rows)]
     return go.Heatmap(
         z=grid, x0=cx, dx=dx, y0=cy, dy=dy, zmin=zmin, zmax=zmax, colorscale=scale,

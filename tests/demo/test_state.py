@@ -69,9 +69,17 @@ def test_visitors_see_only_their_own(app, tmp_path):
         app.reopen(pid, b, None)
     assert app.explorer_rows(b, None) == []
     _, maps = app.maps(pid, a)
-    assert len(maps) == len(app._analysis(pid, a).explanation.phrases)
+    n = len(app._analysis(pid, a).explanation.phrases)
+    assert len(maps) == n
+    seen: list[float] = []
+    _, occ = app.maps(pid, a, "occlusion", progress=lambda f, m: seen.append(f))
+    assert len(occ) == n and {m.method for m in occ} == {"occlusion"}
+    assert seen and seen[-1] == 1.0  # the progress bar is fed to the end
+    assert app.maps(pid, a, "occlusion")[1] is occ  # computed once, then from memory
     fid, updated = app.feedback(FeedbackForm(pid, verdict="right", consent=False), a)
     assert not updated
+    # maps are written in the background, before the feedback (one writer, in order)
+    assert {m.method for m in app.store.get_maps(pid, a.client_hash)} == {"gradient", "occlusion"}
     assert [r["prediction"] for r in app.explorer_rows(a, None)] == [pid]
     # a reviewer sees everyone's feedback, but no picture without consent
     reviewer = app.login_with_token("right-token-123456", b)
@@ -293,3 +301,13 @@ def test_a_picture_sent_before_the_token_arrived_stays_the_visitors(app, tmp_pat
     assert fid >= 1
     with pytest.raises(UserError, match="not yours"):
         app.maps(pid, app.visitor("G" * 32, "another-page"))  # the alias is the page's, not the token's
+
+
+def test_one_outlier_cell_does_not_wash_out_the_map():
+    grid = [[0.001 * ((r + c) % 5 - 2) for c in range(24)] for r in range(24)]
+    grid[4][4] = 0.5  # fifty times the rest, as gradient maps often have
+    heat = next(t for t in figures.heatmap_figure(None, (336, 336), PhraseMap(1, "gradient", tuple(map(tuple, grid)),
+                                                                              (0, 0, 336, 336))).data
+                if t.type == "heatmap")
+    assert heat.zmax == pytest.approx(0.002) and heat.zmin == pytest.approx(-0.002)
+    assert figures.robust_bound([[0.0, 0.0]]) == 1.0  # an all-zero map still gets a valid scale
