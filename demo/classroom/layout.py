@@ -7,10 +7,13 @@ the contract with the browser tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import gradio as gr
+from gradio.i18n import I18nData
 
 from ..i18n import LANGUAGES, lab
 from . import cards
@@ -92,6 +95,8 @@ class ClassroomLayout:
     t_files: gr.File
     t_timer: gr.Timer
     glossary: gr.HTML
+    # every component prop that holds an i18n label, to re-send after the page changes language
+    i18n_targets: list[tuple[Any, dict[str, Any]]]
 
 
 RESULT_COLUMNS = ("cls_col_picture", "cls_col_caption", "cls_col_truth", "cls_col_model", "cls_col_answers",
@@ -113,6 +118,12 @@ def build_classroom_layout(*, poll_s: float = 2.0, state_secret: str | None = No
     """Must run inside a `gr.Blocks` (or a `route`) context. `state_secret` keys the browser-side
     storage of the student token and teacher key; a stable one (page.py derives it from the
     store's key) keeps students and teachers recognised across server restarts."""
+    with gr.Column(elem_id="cls-root") as root:
+        parts = _build(poll_s, state_secret)
+    return ClassroomLayout(**parts, i18n_targets=list(_i18n_props(root)))
+
+
+def _build(poll_s: float, state_secret: str | None) -> dict[str, Any]:
     # on this page, Gradio's own "Home" link is translated too
     gr.Navbar(main_page_name=lab("nav_home"), elem_id="cls-navbar")
     lang = gr.Textbox(value="en", visible="hidden", elem_id="cls-lang", label="lang")
@@ -249,4 +260,28 @@ def build_classroom_layout(*, poll_s: float = 2.0, state_secret: str | None = No
             gr.Markdown(lab("cls_glossary_intro"))
             glossary = html(cards.glossary_html("en"), elem_id="cls-glossary")
 
-    return ClassroomLayout(**{k: v for k, v in locals().items() if k in ClassroomLayout.__dataclass_fields__})
+    return {k: v for k, v in locals().items() if k in ClassroomLayout.__dataclass_fields__}
+
+
+_I18N_PROPS = ("label", "info", "placeholder", "value", "choices", "main_page_name")
+
+
+def _is_i18n(v: Any) -> bool:
+    return isinstance(v, I18nData) or (isinstance(v, str) and v.startswith("__i18n__"))
+
+
+def _i18n_props(block: Any) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """(component, {prop: i18n value}) for every component under `block` with translated props.
+
+    Gradio translates i18n props when it receives them; after the page's language changes at run
+    time, sending them again is what makes the browser translate them into the new language."""
+    props = {}
+    for name in _I18N_PROPS:
+        v = getattr(block, name, None)
+        if _is_i18n(v) or (name == "choices" and isinstance(v, list)
+                           and any(isinstance(c, tuple) and _is_i18n(c[0]) for c in v)):
+            props[name] = v
+    if props and not isinstance(block, gr.State):
+        yield block, props
+    for child in getattr(block, "children", None) or ():
+        yield from _i18n_props(child)

@@ -111,9 +111,16 @@ def wire(blocks: gr.Blocks, ui: ClassroomLayout, h: ClassroomHandlers, *, model_
                 outputs=[ui.student_token, ui.st_code, ui.lang_switch, ui.glossary, ui.t_pending_view, ui.t_sessions],
                 js=LOAD_JS, **PRIVATE)
     ui.lang_switch.input(None, inputs=[ui.lang_switch], outputs=None, js=SWITCH_JS, **PRIVATE)
-    ui.lang_refresh.click(h.refresh_language, inputs=[ctx, ui.st_state, ui.t_state, ui.t_new_key_state],
+    relabel = [props for _, props in ui.i18n_targets]
+
+    def refresh_language(ctx: str | None = None, st_state: dict | None = None, t_state: dict | None = None,
+                         new_key: str | None = None) -> tuple:
+        return (*h.refresh_language(ctx, st_state, t_state, new_key), *(gr.update(**p) for p in relabel))
+
+    ui.lang_refresh.click(refresh_language, inputs=[ctx, ui.st_state, ui.t_state, ui.t_new_key_state],
                           outputs=[ui.glossary, ui.st_state, ui.t_state, ui.lang_switch, ui.t_key_status,
-                                   ui.st_status, ui.t_build_status, ui.t_session_status], js=js, **PRIVATE)
+                                   ui.st_status, ui.t_build_status, ui.t_session_status,
+                                   *(block for block, _ in ui.i18n_targets)], js=js, **PRIVATE)
 
     # students
     student_out = [ui.st_state, *(getattr(ui, n) for n in STUDENT_OUTPUTS)]

@@ -87,3 +87,4 @@ def test_server_still_explains_after_the_abuse(server, tmp_path):
     c = Client(server.url, verbose=False, download_files=False)
     out = c.predict(handle_file(str(png_file(tmp_path / "fine.png", seed=3))), api_name="/explain")
     assert out[7]["stage"] == "done"
+    assert "Traceback" not in server.log(), "every refusal was a message, not a crash"
