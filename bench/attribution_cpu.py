@@ -94,10 +94,35 @@ def variant_grids(scorer, spec: str):
     raise SystemExit(f"unknown method in variant '{spec}'")
 
 
-def load(model: str):
+def load(model: str, device: str = "cpu"):
     from explain.loader import load_detector
 
-    return load_detector(model, device="cpu")
+    return load_detector(model, device=device, dtype="fp32")
+
+
+def _fake(job: tuple[int, int]):
+    from explain.toy import world
+
+    seed, index = job
+    sample = world.generate(seed, index, label="fake")
+    return sample, png(sample.image)
+
+
+def held_out_fakes(seed: int, n: int, workers: int):
+    """(sample, CheckedImage) for fakes 0..n-1 of world `seed`, drawn by `workers` processes."""
+    from explain.images import check_image
+
+    jobs = [(seed, i) for i in range(n)]
+    if workers <= 1:
+        for job in jobs:
+            sample, data = _fake(job)
+            yield sample, check_image(data)
+        return
+    import multiprocessing as mp
+
+    with mp.get_context("spawn").Pool(workers) as pool:
+        for sample, data in pool.imap(_fake, jobs, chunksize=2):
+            yield sample, check_image(data)
 
 
 def truth_explanation(detector, text: str):
@@ -173,14 +198,13 @@ def pointing(args) -> dict:
     from explain.types import PhraseMap
 
     variants = args.variants or list(DEFAULT_VARIANTS)
-    detector = load(args.model)
+    detector = load(args.model, args.device)
     hits = dict.fromkeys(variants, 0)
     seconds = {v: 0.0 for v in variants}
     pointed = named_none = 0
     chance = []
     t_start = time.perf_counter()
-    for i in range(args.n):
-        sample, checked = held_out_fake(args.seed, i)
+    for i, (sample, checked) in enumerate(held_out_fakes(args.seed, args.n, args.workers)):
         if args.answers == "truth":
             explanation = truth_explanation(detector, sample.explanation)
         else:
@@ -215,7 +239,7 @@ def pointing(args) -> dict:
             inside = max(0.0, min(x1, cx1) - max(x0, cx0)) * max(0.0, min(y1, cy1) - max(y0, cy0))
             chance.append(inside / ((cx1 - cx0) * (cy1 - cy0)))
         pointed += len(targets)
-        if (i + 1) % 20 == 0:
+        if (i + 1) % args.report_every == 0:
             line = ", ".join(f"{v} {hits[v] / max(1, pointed):.3f}" for v in variants)
             print(f"{i + 1}/{args.n} fakes, {pointed} artifacts: {line}", file=sys.stderr, flush=True)
     return {
@@ -255,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     p_speed.add_argument("--repeat", type=int, default=5)
     p_point = sub.add_parser("pointing")
     p_point.add_argument("--n", type=int, default=200)
+    p_point.add_argument("--device", default="cpu")
+    p_point.add_argument("--workers", type=int, default=1, help="processes drawing the world's images")
+    p_point.add_argument("--report-every", type=int, default=10)
     p_point.add_argument(
         "--answers",
         choices=("generated", "truth"),

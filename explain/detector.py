@@ -127,7 +127,7 @@ class Detector:
     # -- what the UI and CLI show about the model -------------------------------------------------
     @property
     def license(self) -> str:
-        return "MIT (toy model built by this project)" if self.is_toy else FAKEVLM_LICENSE
+        return "Apache-2.0 (toy model built by this project)" if self.is_toy else FAKEVLM_LICENSE
 
     @property
     def notice(self) -> str | None:

@@ -146,10 +146,12 @@ class ClassroomHandlers:
     @user_errors
     def join(self, ctx: Any = None, code: Any = None, nickname: Any = None, token: Any = None) -> tuple:
         lang, _ = parse_context(ctx)
+        if not self.svc.app.valid_token(token):  # joined before the page finished loading
+            token = self.svc.app.new_visitor_token()
         view = self.svc.join(token, code, nickname, lang)
         state = {"code": view.session.code, "item": None, "sig": None, "ready": None}
         status = tr("cls_joined", lang, nick=view.participant.nickname, title=view.session.title)
-        return (status, gr.update(visible=True), gr.Timer(active=True),
+        return (status, gr.update(visible=True), gr.Timer(active=True), token,
                 *self._student_outputs(view, state, None, lang, force=True))
 
     def student_poll(self, ctx: Any = None, state: Any = None, token: Any = None, chip: Any = None) -> tuple:

@@ -125,7 +125,7 @@ def wire(blocks: gr.Blocks, ui: ClassroomLayout, h: ClassroomHandlers, *, model_
     # students
     student_out = [ui.st_state, *(getattr(ui, n) for n in STUDENT_OUTPUTS)]
     gr.on([ui.st_join.click, ui.st_nickname.submit], h.join, inputs=[ctx, ui.st_code, ui.st_nickname, ui.student_token],
-          outputs=[ui.st_status, ui.st_panel, ui.st_timer, *student_out], js=js, **PRIVATE)
+          outputs=[ui.st_status, ui.st_panel, ui.st_timer, ui.student_token, *student_out], js=js, **PRIVATE)
     ui.st_timer.tick(h.student_poll, inputs=[ctx, ui.st_state, ui.student_token, ui.st_chips], outputs=student_out,
                      js=js, **POLL)
     ui.st_submit.click(h.answer, inputs=[ctx, ui.st_state, ui.student_token, ui.st_guess, ui.st_confidence,

@@ -64,7 +64,7 @@ def occlusion_grids(
         # the projector works token by token, so ablating its input ("vision") or its output is the same
         if layer in ("projector", "vision"):
             tokens = scorer.image_tokens()
-            base = scorer.neutral_image_tokens() if baseline == "neutral" else torch.zeros_like(tokens)
+            base = scorer.baseline_tokens(baseline)
             method = FeatureAblation(counted(scorer.scores))
             attr = method.attribute(
                 tokens,

@@ -30,6 +30,7 @@ from ..types import Explanation
 # Mid-grey: the "neutral image" of the visual-reliance score, the occlusion baseline and the
 # faithfulness curves. 128 is the middle of the 8-bit range the processor rescales from.
 NEUTRAL_RGB = (128, 128, 128)
+BASELINES = ("neutral", "zeros", "mean", "median")
 
 
 # model -> (neutral pixel values, their vision features); entries go with the model
@@ -213,6 +214,21 @@ class PhraseScorer:
     def neutral_image_tokens(self) -> Tensor:
         with torch.no_grad():
             return projector_of(self.model)(self.neutral_vision_features)
+
+    def baseline_tokens(self, kind: str) -> Tensor:
+        """Image tokens (1, N, H) that stand for "nothing here" when a patch is removed:
+        "neutral" = the mid-grey image's tokens, patch-wise; "zeros"; "mean" / "median" = the
+        checked image's own average token (per channel), the same at every patch."""
+        tokens = self.image_tokens()
+        if kind == "neutral":
+            return self.neutral_image_tokens()
+        if kind == "zeros":
+            return torch.zeros_like(tokens)
+        if kind == "mean":
+            return tokens.mean(1, keepdim=True).expand_as(tokens)
+        if kind == "median":
+            return tokens.median(1, keepdim=True).values.expand_as(tokens)
+        raise AttributionError(f"unknown baseline '{kind}': use one of {', '.join(BASELINES)}")
 
     # --- scores ---------------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ def _plot(page, elem_id: str):
     return page.locator(f"#{elem_id} .js-plotly-plot").first
 
 
-def test_a_visit_in_chromium(server, example_image):
+def test_a_visit_in_chromium(server, example_image, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
@@ -48,6 +48,13 @@ def test_a_visit_in_chromium(server, example_image):
             expect(banner).to_contain_text("licence")
             if server.model == "toy":  # the toy model says plainly what it is
                 expect(banner).to_contain_text("only knows the planted toy artifacts")
+
+            # a file that is not a picture: refused with a sentence on the upload, before the model
+            notes = tmp_path / "notes.png"
+            notes.write_bytes(b"just some words, not a picture\n" * 30)
+            page.locator("#spot-upload input[type=file]").set_input_files(str(notes))
+            expect(page.locator("#spot-upload")).to_contain_text("not a picture", timeout=30_000)
+            page.locator("#spot-upload button[aria-label='Clear']").first.click()
 
             # upload: the page starts the explanation by itself
             page.locator("#spot-upload input[type=file]").set_input_files(str(example_image))

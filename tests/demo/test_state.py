@@ -311,3 +311,25 @@ def test_one_outlier_cell_does_not_wash_out_the_map():
                 if t.type == "heatmap")
     assert heat.zmax == pytest.approx(0.002) and heat.zmin == pytest.approx(-0.002)
     assert figures.robust_bound([[0.0, 0.0]]) == 1.0  # an all-zero map still gets a valid scale
+
+
+def test_auto_on_a_machine_without_fakevlm_serves_the_toy_with_a_banner(tmp_path, monkeypatch):
+    """`python app.py` on a fresh machine: the toy model, and a banner saying why and how to get FakeVLM."""
+    import json
+
+    from demo.ui import build_demo
+    from explain.loader import load_detector
+
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    config = parse_config(["--data-dir", str(tmp_path)], {})
+    with Store.open(config.db_url, config.data_dir) as store:
+        app = AppState(load_detector(config.model, device="cpu"), store, config)
+        demo = build_demo(app)
+        config_file = demo.get_config_file()
+        page = json.dumps(config_file, default=str)
+    assert app.is_toy
+    assert "Serving the toy model because" in page and "only knows the planted toy artifacts" in page
+    assert "licence" in page
+    named = {d.get("api_name") for d in config_file["dependencies"] if d.get("api_visibility") != "private"}
+    assert {"explain", "attribute", "feedback"} <= named

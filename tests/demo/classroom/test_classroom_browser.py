@@ -284,6 +284,7 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
             expect(teacher.get_by_role("tab", name="Teacher")).to_be_visible(timeout=30_000)
             teacher.locator("#cls-next").click()
             _wait_text(teacher.locator("#cls-t-progress"), r"picture 2 of 4")
+            ann.get_by_role("tab", name="Join a class").click()
             _wait_text(ann.locator("#cls-st-progress"), r"picture 2 of 4")
             expect(ann.locator("#cls-st-submit")).to_be_visible(timeout=30_000)  # answers are open again
 

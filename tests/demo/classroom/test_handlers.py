@@ -71,8 +71,9 @@ def test_student_polling_is_quiet_and_keeps_the_form(h, svc, started):
     token = svc.app.new_visitor_token()
     out = h.join(ZH, code, "小明", token)
     assert out[0] == tr("cls_joined", "zh-CN", nick="小明", title="课程")
-    state = out[3]
-    first = dict(zip(("st_state", *STUDENT_OUTPUTS), out[3:], strict=True))
+    assert out[3] == token
+    state = out[4]
+    first = dict(zip(("st_state", *STUDENT_OUTPUTS), out[4:], strict=True))
     assert first["st_image"] is not None and first["st_form"] == gr.update(visible=True)
     assert first["st_guess"] == gr.update(value=None) and first["st_reveal"] == ""
     # nothing changed: every output is skipped, so nothing the student typed is overwritten
@@ -87,6 +88,13 @@ def test_student_polling_is_quiet_and_keeps_the_form(h, svc, started):
     # another student is a stranger: a poll with their token and this state shows nothing of ours
     stranger = svc.app.new_visitor_token()
     assert all(v == SKIP for v in h.student_poll(ZH, polled["st_state"], stranger, None))
+
+
+def test_joining_before_the_page_has_its_token(h, started):
+    _, code, _ = started
+    out = h.join(EN, code, "Early", None)
+    assert h.svc.app.valid_token(out[3])  # a token is made, and kept in the browser
+    assert h.svc.student_view(out[3], code, "en").participant.nickname == "Early"
 
 
 def test_errors_reach_the_page_in_its_language(h, svc):

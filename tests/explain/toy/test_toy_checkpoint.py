@@ -45,6 +45,18 @@ def toy_detector():
     return load_detector("toy", device="cpu")
 
 
+@pytest.fixture
+def one_thread():
+    """A tiny model gains nothing from a second thread, and two threads on a busy 2-core machine
+    make OpenMP spin (seen here: 4x slower); accuracy does not depend on it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def test_plain_transformers_loads_it_and_expands_576_image_tokens():
     from transformers import LlavaForConditionalGeneration
 
@@ -64,7 +76,7 @@ def test_detector_marks_it_as_the_toy_model(toy_detector):
     assert "knows nothing about real AI-generated images" in toy_detector.notice
 
 
-def test_fresh_images_meet_the_accuracy_bars(toy_detector):
+def test_fresh_images_meet_the_accuracy_bars(toy_detector, one_thread):
     from explain.toy.evaluate import evaluate
 
     result = evaluate(CI_SEED, CI_IMAGES, detector=toy_detector)
