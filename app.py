@@ -34,10 +34,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         detector = load_detector(config.model, revision=config.revision, device=config.device,
-                                 dtype=config.dtype, quantization=config.quantization)
+                                 dtype=config.dtype, quantization=config.quantization, decoder=config.decoder)
     except ModelUnavailable as exc:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
+    warm = detector.warmup(config.max_new_tokens)  # compile/capture before the first visitor waits
+    if warm:
+        logging.getLogger("app").info("decoder warm-up took %.1f s", warm)
     try:
         secret = config.secret_key.encode() if config.secret_key else None  # else the data dir's key file
         store = Store.open(config.db_url, config.data_dir, secret=secret)

@@ -67,6 +67,9 @@ OPTIONS: tuple[Option, ...] = (
            "float32 on CPU."),
     Option("quantization", "SPOT_QUANTIZATION", "--quantization", str, None,
            "`4bit` or `8bit` (bitsandbytes, GPU only) to fit FakeVLM on a smaller GPU."),
+    Option("decoder", "SPOT_DECODER", "--decoder", str, "auto",
+           "Greedy decoding path: `auto` (static KV cache + CUDA graphs on a GPU, else `generate`), "
+           "`generate` or `static`."),
     Option("db_url", "SPOT_DB_URL", "--db", str, None,
            "SQLAlchemy database URL; default: a SQLite file `spot.sqlite3` in the data directory."),
     Option("data_dir", "SPOT_DATA_DIR", "--data-dir", str, None,
@@ -107,6 +110,7 @@ class AppConfig:
     device: str | None = None
     dtype: str | None = None
     quantization: str | None = None
+    decoder: str = "auto"
     db_url: str = ""
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
@@ -203,6 +207,8 @@ def parse_config(argv: Sequence[str] | None = None,
     values["reviewers"] = tuple(r.strip() for r in (values["reviewers"] or "").split(",") if r.strip())
     if values["quantization"] not in (None, "4bit", "8bit"):
         raise ConfigError(f"--quantization / SPOT_QUANTIZATION must be 4bit or 8bit, got {values['quantization']!r}")
+    if values["decoder"] not in ("auto", "generate", "static"):
+        raise ConfigError(f"--decoder / SPOT_DECODER must be auto, generate or static, got {values['decoder']!r}")
     if values["dtype"] not in (None, *_DTYPES):
         raise ConfigError(f"--dtype / SPOT_DTYPE must be one of {', '.join(_DTYPES)}, got {values['dtype']!r}")
     if values["secret_key"] is not None and len(values["secret_key"]) < 16:

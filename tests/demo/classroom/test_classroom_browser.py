@@ -239,6 +239,7 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
                 title = ann.locator("#cls-st-heatmap .js-plotly-plot .gtitle").first
                 expect(title).to_contain_text(phrase[:20], timeout=20_000)
             ann.get_by_role("tab", name="Clue glossary").click()
+            ann.screenshot(path="/tmp/shots/ann-gloss.png", full_page=True)
             expect(ann.locator("#clue-checkerboard")).to_contain_text("Checkerboard pattern from upsampling")
 
             # ---- nothing one student typed reaches the other student's browser
