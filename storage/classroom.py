@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,8 +104,10 @@ class LessonItem(Base):
     reference: Mapped[str | None] = mapped_column(Text)
     caption: Mapped[str | None] = mapped_column(String(200))
     category: Mapped[str | None] = mapped_column(String(16))
-    # The model's answer and maps for this picture, computed once (see RevealIn).
-    reveal: Mapped[dict[str, Any] | None] = mapped_column()
+    # The model's answer and maps for this picture, computed once (see RevealIn). Read apart from
+    # the rest of the row (it is ~20 KB of JSON) and cached by `reveal_at`, which changes with it.
+    reveal: Mapped[dict[str, Any] | None] = mapped_column(deferred=True)
+    reveal_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -430,9 +434,15 @@ def _reveal_out(raw: dict[str, Any] | None) -> RevealOut | None:
 class ClassroomStore:
     """Classroom tables on top of an open `Store` (same database, same writer thread)."""
 
+    REVEAL_CACHE_ITEMS = 512
+
     def __init__(self, store: Store) -> None:
         self.store = store
         self.files = ImageFiles(store.data_dir / "classroom")
+        # item id -> (reveal_at, parsed reveal): every poll of every student reads the session, and
+        # parsing its reveals each time would cost tens of milliseconds a poll
+        self._reveals: OrderedDict[int, tuple[datetime, RevealOut | None]] = OrderedDict()
+        self._reveals_lock = threading.Lock()
 
     # ------------------------------------------------------------------ lesson sets
 
@@ -458,7 +468,8 @@ class ClassroomStore:
                     "set_id": set_id, "position": pos, "image_sha256": sha, "image_format": r["image_format"],
                     "width": r["width"], "height": r["height"], "size_bytes": len(r["data"]),
                     "source": r["source"], "truth": r["truth"], "reference": r["reference"],
-                    "caption": r["caption"], "category": r["category"], "reveal": None, "created_at": now})
+                    "caption": r["caption"], "category": r["category"], "reveal": None, "reveal_at": None,
+                    "created_at": now})
             return set_id
 
         set_id = self.store._write(job)  # noqa: SLF001 - the store's own writer, same package
@@ -521,7 +532,8 @@ class ClassroomStore:
         value = _reveal_json(reveal)
 
         def job(tx: Tx) -> None:
-            if tx.conn.execute(update(ITEMS).where(ITEMS.c.id == iid).values(reveal=value)).rowcount == 0:
+            if tx.conn.execute(update(ITEMS).where(ITEMS.c.id == iid).values(reveal=value, reveal_at=utcnow())
+                               ).rowcount == 0:
                 raise NotFound(f"no lesson item {iid}")
 
         self.store._write(job)  # noqa: SLF001
@@ -706,15 +718,17 @@ class ClassroomStore:
 
     def tallies(self, code: str) -> dict[int, Tally]:
         """Counts of answers per picture of a session (safe to show to everyone after a reveal)."""
-        s = self.get_session(code)
-        if s is None:
-            raise NotFound("no such session")
-        truth = {i.id: i.truth for i in s.items}
+        c = normalize_code(code, JOIN_CODE_LEN)
 
-        def q(sess: Session) -> dict[int, Tally]:
+        def q(sess: Session) -> dict[int, Tally] | None:
+            srow = sess.execute(select(ClassSession.id, ClassSession.set_id).where(ClassSession.code == c)).first()
+            if srow is None:
+                return None
+            truth = dict(sess.execute(select(LessonItem.id, LessonItem.truth)
+                                      .where(LessonItem.set_id == srow.set_id)).all())
             rows = sess.execute(select(Answer.item_id, Answer.guess, func.count(), func.avg(Answer.confidence))
-                                .where(Answer.session_id == s.id).group_by(Answer.item_id, Answer.guess)).all()
-            acc: dict[int, dict[str, Any]] = {i.id: {"real": 0, "fake": 0, "conf": 0.0} for i in s.items}
+                                .where(Answer.session_id == srow.id).group_by(Answer.item_id, Answer.guess)).all()
+            acc: dict[int, dict[str, Any]] = {iid: {"real": 0, "fake": 0, "conf": 0.0} for iid in truth}
             for item_id, guess, n, avg in rows:
                 if item_id in acc:
                     acc[item_id][guess] = int(n)
@@ -727,7 +741,10 @@ class ClassroomStore:
                                  a[t] if t in GUESSES else None)
             return out
 
-        return self.store._read(q)  # noqa: SLF001
+        out = self.store._read(q)  # noqa: SLF001
+        if out is None:
+            raise NotFound("no such session")
+        return out
 
     def teacher_rows(self, code: str, owner_hash: str) -> list[TeacherRow]:
         """Every answer of the session with nickname and reason: for its teacher only."""
@@ -752,14 +769,39 @@ class ClassroomStore:
                 return code
         raise ValidationError("could not find a free code; try again")  # 31**6 codes: practically never
 
+    def _items(self, s: Session, set_id: int) -> tuple[ItemOut, ...]:
+        """A set's items in order, reveals from the cache (read and parsed only when new)."""
+        rows = list(s.scalars(select(LessonItem).where(LessonItem.set_id == set_id).order_by(LessonItem.position)))
+        reveals: dict[int, RevealOut | None] = {}
+        missing = []
+        with self._reveals_lock:
+            for r in rows:
+                if r.reveal_at is None:
+                    continue
+                hit = self._reveals.get(r.id)
+                if hit is not None and hit[0] == r.reveal_at:
+                    reveals[r.id] = hit[1]
+                    self._reveals.move_to_end(r.id)
+                else:
+                    missing.append(r)
+        if missing:
+            raw = dict(s.execute(select(LessonItem.id, LessonItem.reveal)
+                                 .where(LessonItem.id.in_([r.id for r in missing]))).all())
+            with self._reveals_lock:
+                for r in missing:
+                    reveals[r.id] = _reveal_out(raw.get(r.id))
+                    self._reveals[r.id] = (r.reveal_at, reveals[r.id])
+                    self._reveals.move_to_end(r.id)
+                while len(self._reveals) > self.REVEAL_CACHE_ITEMS:
+                    self._reveals.popitem(last=False)
+        return tuple(_item_out(r, reveals.get(r.id)) for r in rows)
+
     def _read_set(self, where: Any) -> LessonSetOut | None:
         def q(s: Session) -> LessonSetOut | None:
             row = s.scalar(select(LessonSet).where(where))
             if row is None:
                 return None
-            items = s.scalars(select(LessonItem).where(LessonItem.set_id == row.id).order_by(LessonItem.position))
-            return LessonSetOut(row.id, row.code, row.title, row.owner_hash, row.created_at,
-                                tuple(_item_out(i) for i in items))
+            return LessonSetOut(row.id, row.code, row.title, row.owner_hash, row.created_at, self._items(s, row.id))
 
         return self.store._read(q)  # noqa: SLF001
 
@@ -770,8 +812,7 @@ class ClassroomStore:
             if row is None:
                 return None
             cs, set_code, title = row
-            items = tuple(_item_out(i) for i in s.scalars(
-                select(LessonItem).where(LessonItem.set_id == cs.set_id).order_by(LessonItem.position)))
+            items = self._items(s, cs.set_id)
             n = s.scalar(select(func.count()).select_from(Participant).where(Participant.session_id == cs.id)) or 0
             return SessionOut(cs.id, cs.code, cs.set_id, set_code, title, cs.owner_hash, cs.position,
                               frozenset(int(i) for i in (cs.revealed or ())), cs.state, cs.version, cs.created_at,
@@ -780,9 +821,9 @@ class ClassroomStore:
         return self.store._read(q)  # noqa: SLF001
 
 
-def _item_out(i: LessonItem) -> ItemOut:
+def _item_out(i: LessonItem, reveal: RevealOut | None) -> ItemOut:
     return ItemOut(i.id, i.set_id, i.position, i.image_sha256, i.image_format, i.width, i.height, i.source,
-                   i.truth, i.reference, i.caption, i.category, _reveal_out(i.reveal))
+                   i.truth, i.reference, i.caption, i.category, reveal)
 
 
 def _participant_out(p: Participant) -> ParticipantOut:

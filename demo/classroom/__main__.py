@@ -1,14 +1,15 @@
 """Run the app with its classroom page: `python -m demo.classroom [the flags of app.py]`.
 
-The same start-up as app.py (configuration, model, store, main page), plus the /classroom route and
-the interface languages. Once app.py mounts the classroom itself (docs/classroom.md, "Wiring"), this
-is only a shortcut; the browser tests start the app through it.
+The same start-up as app.py (configuration, model, warm-up, store, main page), plus the /classroom
+route and the interface languages. Once app.py mounts the classroom itself (docs/classroom.md,
+"Running it"), this is only a shortcut; the browser tests start the app through it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -31,31 +32,40 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         detector = load_detector(config.model, revision=config.revision, device=config.device,
-                                 dtype=config.dtype, quantization=config.quantization)
+                                 dtype=config.dtype, quantization=config.quantization, decoder=config.decoder)
     except ModelUnavailable as exc:
         print(f"demo.classroom: {exc}", file=sys.stderr)
         return 2
+    warm = detector.warmup(config.max_new_tokens)
+    if warm:
+        logging.getLogger("app").info("decoder warm-up took %.1f s", warm)
     try:
-        store = Store.open(config.db_url, config.data_dir)
+        secret = config.secret_key.encode() if config.secret_key else None
+        store = Store.open(config.db_url, config.data_dir, secret=secret)
     except StorageError as exc:
         print(f"demo.classroom: {exc}", file=sys.stderr)
         return 2
 
     from demo.classroom import add_classroom
-    from demo.i18n import i18n
+    from demo.i18n import I18N
     from demo.state import AppState
     from demo.ui import build_demo, launch_options
 
     app = AppState(detector, store, config)
     demo = build_demo(app)
     classroom = add_classroom(demo, app)
+    signal.signal(signal.SIGTERM, _stop)  # a stopped server still finishes its queued writes
     try:
-        demo.launch(**launch_options(config), i18n=i18n())
+        demo.launch(**launch_options(config), i18n=I18N)
     finally:
         classroom.close()
         app.close()
         store.close()
     return 0
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt  # Gradio's launch() closes the server on it; then the store is closed
 
 
 if __name__ == "__main__":

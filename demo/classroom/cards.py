@@ -123,10 +123,12 @@ def explanation_html(text: str, lang: str) -> str:
             f"{marked(text)}</div>")
 
 
-def clue_card(key: str, lang: str) -> str:
+def clue_card(key: str, lang: str, *, anchor: bool = False) -> str:
+    """One glossary entry; `anchor` gives it the page-wide id `clue-<key>` (the glossary tab's copy)."""
     c = entry(key, lang)
     group = GLOSSARY[key].group
-    return (f"<div class='cls-clue cls-{group}' id='clue-{escape(key)}' data-clue='{escape(key)}'>"
+    ident = f" id='clue-{escape(key)}'" if anchor else ""
+    return (f"<div class='cls-clue cls-{group}'{ident} data-clue='{escape(key)}'>"
             f"<div class='cls-clue-title'>{escape(c.title)}</div>"
             f"<div><span class='cls-clue-label'>{escape(tr('gl_look_for', lang))}</span> {escape(c.look_for)}</div>"
             f"<div><span class='cls-clue-label'>{escape(tr('gl_why', lang))}</span> {escape(c.why)}</div></div>")
@@ -147,6 +149,6 @@ def glossary_html(lang: str) -> str:
     parts = [f"<div class='cls-glossary' id='cls-glossary-list' lang='{escape(lang)}'>"]
     for group in ("pixels", "file"):
         parts.append(f"<h3>{escape(titles[group])}</h3>")
-        parts.extend(clue_card(k, lang) for k, c in GLOSSARY.items() if c.group == group)
+        parts.extend(clue_card(k, lang, anchor=True) for k, c in GLOSSARY.items() if c.group == group)
     parts.append("</div>")
     return "".join(parts)

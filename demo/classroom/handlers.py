@@ -19,6 +19,7 @@ import pandas as pd
 from storage.classroom import ItemIn
 
 from .. import figures
+from ..handlers import _request_address
 from ..i18n import normalize, tr
 from ..state import UserError
 from . import cards
@@ -144,11 +145,14 @@ class ClassroomHandlers:
 
     # ------------------------------------------------------------------ student
     @user_errors
-    def join(self, ctx: Any = None, code: Any = None, nickname: Any = None, token: Any = None) -> tuple:
+    def join(self, ctx: Any = None, code: Any = None, nickname: Any = None, token: Any = None,
+             request: gr.Request = None) -> tuple:
         lang, _ = parse_context(ctx)
         if not self.svc.app.valid_token(token):  # joined before the page finished loading
             token = self.svc.app.new_visitor_token()
-        view = self.svc.join(token, code, nickname, lang)
+        # join codes are short: tries are limited per browser and per address (kept in memory only)
+        address = self.svc.app.visitor(None, "join", _request_address(request)).address_key
+        view = self.svc.join(token, code, nickname, lang, address_key=address)
         state = {"code": view.session.code, "item": None, "sig": None, "ready": None}
         status = tr("cls_joined", lang, nick=view.participant.nickname, title=view.session.title)
         return (status, gr.update(visible=True), gr.Timer(active=True), token,
@@ -448,6 +452,19 @@ class ClassroomHandlers:
             raise UserError(tr("cls_err_pick_session", lang))
         self.svc.close_session(teacher, code, lang)
         return self._teacher_outputs(self.svc.teacher_view(teacher, code, lang), dict(state), lang, url)
+
+    @user_errors
+    def delete_session(self, ctx: Any = None, state: Any = None, key_store: Any = None,
+                       key_box: Any = None) -> tuple:
+        lang, _ = parse_context(ctx)
+        teacher = self._teacher(key_store, key_box, lang)
+        code = (state or {}).get("code")
+        if not code:
+            raise UserError(tr("cls_err_pick_session", lang))
+        n = self.svc.delete_session(teacher, code, lang)
+        key = key_box or key_store
+        return (tr("cls_deleted", lang, code=code, n=n), gr.update(visible=False), gr.Timer(active=False), None,
+                gr.update(choices=self._session_choices(key, lang), value=None))
 
     def teacher_chip(self, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None,
                      chip: Any = None) -> tuple:

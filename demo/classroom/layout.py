@@ -81,6 +81,7 @@ class ClassroomLayout:
     t_next: gr.Button
     t_prepare: gr.Button
     t_close: gr.Button
+    t_delete: gr.Button
     t_reveal_card: gr.HTML
     t_expl: gr.HTML
     t_chips: gr.Radio
@@ -233,6 +234,7 @@ def _build(poll_s: float, state_secret: str | None) -> dict[str, Any]:
                         with gr.Row():
                             t_prepare = gr.Button(lab("cls_prepare"), size="sm", elem_id="cls-prepare")
                             t_close = gr.Button(lab("cls_close"), size="sm", variant="stop", elem_id="cls-close")
+                            t_delete = gr.Button(lab("cls_delete"), size="sm", variant="stop", elem_id="cls-delete")
                     with gr.Column(scale=5, min_width=300):
                         t_reveal_card = html("", elem_id="cls-t-reveal")
                 t_expl = html("", elem_id="cls-t-expl")

@@ -166,6 +166,9 @@ def wire(blocks: gr.Blocks, ui: ClassroomLayout, h: ClassroomHandlers, *, model_
                       js=js, show_progress="minimal", **model)
     ui.t_prepare.click(h.prepare, inputs=[ctx, ui.t_state, *keys], outputs=[ui.t_session_status], js=js, **model)
     ui.t_close.click(h.close_session, inputs=[ctx, ui.t_state, *keys], outputs=teacher_out, js=js, **PRIVATE)
+    ui.t_delete.click(h.delete_session, inputs=[ctx, ui.t_state, *keys],
+                      outputs=[ui.t_session_status, ui.t_control, ui.t_timer, ui.t_state, ui.t_sessions], js=js,
+                      **PRIVATE)
     ui.t_chips.input(h.teacher_chip, inputs=[ctx, ui.t_state, *keys, ui.t_chips], outputs=[ui.t_heatmap, ui.t_clues],
                      js=js, show_progress="hidden", **PRIVATE)
     ui.t_export.click(h.export, inputs=[ctx, ui.t_state, *keys], outputs=[ui.t_files, ui.t_session_status], js=js,

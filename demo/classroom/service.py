@@ -168,7 +168,10 @@ class Classroom:
                  clock: Any = time.monotonic) -> None:
         self.app = app
         self.cstore = cstore or ClassroomStore(app.store)
-        self.join_rate = RateLimiter(30, clock=clock)  # joins per browser per 10 min: codes are not guessable
+        # Joins per 10 minutes, per browser and per address: far too few to find a code among
+        # 31**6 by guessing, enough for a whole class behind one school address.
+        self.join_rate = RateLimiter(30, clock=clock)
+        self.join_address_rate = RateLimiter(600, clock=clock)
         self.answer_rate = RateLimiter(600, clock=clock)
         self.build_rate = RateLimiter(30, clock=clock)
         self.limits = IntakeLimits(max_bytes=app.config.max_upload_bytes)
@@ -303,6 +306,14 @@ class Classroom:
         s = self.session_for(teacher, code, lang)
         return self.cstore.close_session(s.code, teacher.hash)
 
+    def delete_session(self, teacher: Teacher, code: Any, lang: str) -> int:
+        """Remove a session with everything its students gave (nicknames, answers); returns how many
+        answers went. The lesson set stays, for the next class."""
+        s = self.session_for(teacher, code, lang)
+        if s.state != "closed":  # a button away from losing a lesson's answers: close first
+            raise UserError(tr("cls_err_close_first", lang))
+        return self.cstore.delete_session(s.code, teacher.hash)
+
     def teacher_view(self, teacher: Teacher, code: Any, lang: str) -> TeacherView:
         s = self.session_for(teacher, code, lang)
         item = s.current
@@ -435,7 +446,7 @@ class Classroom:
         ch = self.student_hash(token, lang)
         self._rate(self.join_rate, ch, lang)
         if address_key:
-            self._rate(self.join_rate, "addr:" + address_key, lang)
+            self._rate(self.join_address_rate, address_key, lang)
         nick = " ".join(str(nickname or "").split())
         if not nick:
             raise UserError(tr("cls_err_nickname", lang))

@@ -43,6 +43,7 @@ def faithfulness_curves(
     grids: Tensor,
     *,
     steps: int = 10,
+    baseline: str = "neutral",
     batch_size: int = 16,
     progress: Progress | None = None,
 ) -> list[Curves | None]:
@@ -52,7 +53,7 @@ def faithfulness_curves(
         raise ValueError("faithfulness needs at least one step")
     with torch.no_grad():
         tokens = scorer.image_tokens()[0]
-        base = scorer.neutral_image_tokens()[0]
+        base = scorer.baseline_tokens(baseline)[0]
         n = tokens.shape[0]
         ends = scorer.scores(torch.stack([tokens, base])).cpu()  # (2, P): image, neutral
         fractions = torch.linspace(0.0, 1.0, steps + 1)

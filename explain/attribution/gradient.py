@@ -42,15 +42,22 @@ def gradient_grids(
     *,
     layer: str = "projector",
     reduce: str = "sum",
+    baseline: str | None = None,
     smooth: int = 0,
     batch_size: int = 16,
     progress: Progress | None = None,
 ) -> Tensor:
-    """Gradient x activation maps for every scored span: float32 (P, side, side)."""
+    """Gradient x activation maps for every scored span: float32 (P, side, side).
+
+    With `baseline` (layer "projector" only) the activation is measured from the baseline's
+    tokens: grad . (tokens - baseline), the first-order estimate of occluding the patch with it."""
     if reduce not in REDUCTIONS:
         raise AttributionError(f"unknown reduction '{reduce}': use one of {', '.join(REDUCTIONS)}")
+    if baseline is not None and layer != "projector":
+        raise AttributionError("a gradient baseline is defined for the 'projector' layer only")
     forward, inputs, module, to_input = _layer_setup(scorer, layer)
-    method = LayerGradientXActivation(forward, module, multiply_by_inputs=reduce != "grad_l2")
+    delta = None if baseline is None else scorer.image_tokens() - scorer.baseline_tokens(baseline)
+    method = LayerGradientXActivation(forward, module, multiply_by_inputs=reduce != "grad_l2" and delta is None)
     n = len(scorer.spans)
     side = scorer.grid_side
     out = torch.zeros(n, side, side)
@@ -67,6 +74,8 @@ def gradient_grids(
                 )
             else:
                 attr = method.attribute(batch, **kw)
+        if delta is not None and reduce != "grad_l2":
+            attr = attr * delta
         out[part.start : part.stop] = to_grid(attr, layer, side, reduce)
         done += len(part)
         if progress:

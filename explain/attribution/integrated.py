@@ -1,20 +1,21 @@
 """Integrated Gradients maps (Captum `LayerIntegratedGradients`): the optional third method.
 
-The path runs from the neutral (mid-grey) image to the real one, in the space of the chosen layer.
-By completeness the cells of a phrase's map add up to score(image) - score(neutral image), the
-phrase's visual reliance (up to the integration error that `extra["ig_delta"]` reports), so the
-map splits exactly the visual part of the phrase's log-probability among the patches.
+The path runs from a baseline (by default the neutral mid-grey image) to the real image, in the
+space of the chosen layer. By completeness the cells of a phrase's map add up to
+score(image) - score(baseline) (up to the integration error that `extra["ig_delta"]` reports);
+from the neutral image that is the phrase's visual reliance, so the map splits exactly the visual
+part of the phrase's log-probability among the patches.
 Positive = supports the phrase.
 """
 
 from __future__ import annotations
 
 import torch
-from captum.attr import LayerIntegratedGradients
+from captum.attr import IntegratedGradients, LayerIntegratedGradients
 from torch import Tensor
 
 from .gradient import Progress, _layer_setup, to_grid
-from .scoring import PhraseScorer
+from .scoring import AttributionError, PhraseScorer
 
 
 def ig_grids(
@@ -22,28 +23,42 @@ def ig_grids(
     *,
     layer: str = "projector",
     n_steps: int = 16,
+    baseline: str = "neutral",
     batch_size: int = 16,
     progress: Progress | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """IG maps (P, side, side) and each phrase's convergence delta (P,), both float32."""
+    """IG maps (P, side, side) and each phrase's convergence delta (P,), both float32.
+
+    At "projector" the path runs in image-token space from `baseline`'s tokens (any of
+    scoring.BASELINES); at "patch_embed" and "vision" from the neutral grey image."""
     forward, inputs, module, to_input = _layer_setup(scorer, layer)
-    baseline = scorer.neutral_pixel_values if layer == "patch_embed" else scorer.neutral_vision_features
-    method = LayerIntegratedGradients(forward, module)
+    if layer == "projector":
+        # IG on the image tokens themselves: the same as Captum's LayerIntegratedGradients at the
+        # projector (which interpolates the layer's output), with any token baseline
+        method = IntegratedGradients(scorer.scores)
+        inputs, base = scorer.image_tokens(), scorer.baseline_tokens(baseline)
+        to_input = None
+    else:
+        if baseline != "neutral":
+            raise AttributionError(f"IG at '{layer}' starts from the neutral grey image only")
+        base = scorer.neutral_pixel_values if layer == "patch_embed" else scorer.neutral_vision_features
+        method = LayerIntegratedGradients(forward, module)
     n = len(scorer.spans)
     side = scorer.grid_side
     grids = torch.zeros(n, side, side)
     deltas = torch.zeros(n)
     # one phrase per Captum call: its n_steps interpolated copies fill the batch
     for k in range(n):
+        kw = {} if to_input is None else {"attribute_to_layer_input": to_input}
         with torch.enable_grad():
             attr, delta = method.attribute(
                 inputs,
-                baselines=baseline,
+                baselines=base,
                 target=k,
                 n_steps=n_steps,
                 internal_batch_size=max(1, batch_size),
                 return_convergence_delta=True,
-                attribute_to_layer_input=to_input,
+                **kw,
             )
         grids[k] = to_grid(attr, layer, side)[0]
         deltas[k] = delta.detach().float().cpu().reshape(-1)[0]

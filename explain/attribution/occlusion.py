@@ -1,30 +1,34 @@
-"""Occlusion maps (Captum `FeatureAblation`): the faithful method, on demand.
+"""Occlusion maps (Captum `FeatureAblation` / `Occlusion`): the faithful method, on demand.
 
-The 24 x 24 patches are grouped into g x g cells (g configurable; 24 = every patch alone). Each
-cell is replaced by the baseline and every phrase is rescored; a cell's value is
-score(image) - score(image with the cell ablated), so positive = the cell supports the phrase.
-Every patch of a cell carries the cell's value (Captum's feature-group convention).
+The 24 x 24 patches are grouped into g x g cells (g configurable; 24 = every patch alone). A
+window of `window` x `window` cells is replaced by the baseline and every phrase is rescored:
+score(image) - score(image with the window removed), so positive = the region supports the phrase.
+With `window=1` each cell is removed alone (Captum `FeatureAblation` with a cell mask; every patch
+of a cell carries the cell's value). With `window` > 1 the window slides one cell at a time
+(Captum `Occlusion`) and a patch's value is the mean over the windows that cover it: evidence
+spread over several cells (an artifact larger than a cell) only disappears when all of it is
+removed, which single cells cannot show.
 
 The forward function returns all phrase scores at once, (B, P), so a single Captum run gives the
-maps of every phrase; `perturbations_per_eval` batches the ablated copies.
+maps of every phrase; `perturbations_per_eval` batches the occluded copies.
 
 Layers:
-- "projector" (default): ablate image tokens (projector outputs). The vision tower runs once; each
-  perturbation costs one language-model pass. Baseline: the neutral image's tokens, patch-wise
-  ("zeros": all-zero tokens instead). "vision" gives the same maps: the projector acts token by token.
-- "patch_embed": ablate patch-embedding columns with the neutral image's. The patch embedding is a
-  stride-14 convolution, so this is exactly pixel occlusion with mid-grey 14-px patches; the
-  vision tower reruns for each perturbation.
+- "projector" (default): occlude image tokens (projector outputs). The vision tower runs once; each
+  perturbation costs one language-model pass. "vision" gives the same maps: the projector acts
+  token by token. Baselines (scoring.PhraseScorer.baseline_tokens): "neutral" (the mid-grey
+  image's tokens), "zeros", "mean" / "median" (the image's own average token).
+- "patch_embed": occlude pixels, whole 14-px patches at a time, with the mid-grey image (the
+  "neutral" baseline; the only one here). The vision tower reruns for each perturbation.
 """
 
 from __future__ import annotations
 
 import torch
-from captum.attr import FeatureAblation, LayerFeatureAblation
+from captum.attr import FeatureAblation, Occlusion
 from torch import Tensor
 
 from .gradient import LAYERS, Progress
-from .scoring import AttributionError, PhraseScorer, patch_embedding_of
+from .scoring import AttributionError, PhraseScorer
 
 
 def cell_mask(side: int, grid: int) -> Tensor:
@@ -39,15 +43,23 @@ def occlusion_grids(
     scorer: PhraseScorer,
     *,
     grid: int = 12,
+    window: int = 1,
     layer: str = "projector",
     baseline: str = "neutral",
     batch_size: int = 16,
     progress: Progress | None = None,
 ) -> Tensor:
     """Occlusion maps for every scored span: float32 (P, side, side)."""
+    if layer not in LAYERS:
+        raise AttributionError(f"unknown attribution layer '{layer}': use one of {', '.join(LAYERS)}")
     side = scorer.grid_side
-    mask = cell_mask(side, grid).to(scorer.device)
-    total = 1 + -(-grid * grid // batch_size)  # Captum's calls: the unablated pass, then the batches
+    mask = cell_mask(side, grid)
+    if window < 1 or window > grid:
+        raise AttributionError(f"the occlusion window must be between 1 and {grid} cells, got {window}")
+    if window > 1 and side % grid:
+        raise AttributionError(f"a sliding window needs cells of whole patches: {grid} does not divide {side}")
+    n_windows = grid * grid if window == 1 else (grid - window + 1) ** 2
+    total = 1 + -(-n_windows // batch_size)  # Captum's calls: the unablated pass, then the batches
     calls = [0]
 
     def counted(fn):
@@ -60,40 +72,53 @@ def occlusion_grids(
 
         return forward
 
+    cell = side // grid  # patches a cell (for sliding windows, where it is exact)
     with torch.no_grad():
-        # the projector works token by token, so ablating its input ("vision") or its output is the same
         if layer in ("projector", "vision"):
             tokens = scorer.image_tokens()
             base = scorer.baseline_tokens(baseline)
-            method = FeatureAblation(counted(scorer.scores))
-            attr = method.attribute(
-                tokens,
-                baselines=base,
-                feature_mask=mask.reshape(1, side * side, 1),
+            if window == 1:
+                attr = FeatureAblation(counted(scorer.scores)).attribute(
+                    tokens,
+                    baselines=base,
+                    feature_mask=mask.to(scorer.device).reshape(1, side * side, 1),
+                    perturbations_per_eval=batch_size,
+                )  # (P, N, H): every channel of a token carries the token's value
+                return attr[:, :, 0].reshape(-1, side, side).float().cpu()
+            h = tokens.shape[-1]
+
+            def as_tokens(x: Tensor) -> Tensor:
+                return scorer.scores(x.reshape(x.shape[0], side * side, h))
+
+            attr = Occlusion(counted(as_tokens)).attribute(
+                tokens.reshape(1, side, side, h),
+                sliding_window_shapes=(cell * window, cell * window, h),
+                strides=(cell, cell, h),
+                baselines=base.reshape(1, side, side, h),
                 perturbations_per_eval=batch_size,
-            )  # (P, N, H): every channel of a token carries the token's value
-            grids = attr[:, :, 0].reshape(-1, side, side)
-        elif layer == "patch_embed":
-            module = patch_embedding_of(scorer.model)
-            base = _layer_output(module, scorer, scorer.neutral_pixel_values) if baseline == "neutral" else 0.0
-            method = LayerFeatureAblation(counted(scorer.scores_from_pixels), module)
-            attr = method.attribute(
-                scorer.pixel_values,
-                layer_baselines=base,
-                layer_mask=mask.reshape(1, 1, side, side),
+            )  # (P, side, side, H)
+            return attr[..., 0].float().cpu()
+        if baseline != "neutral":
+            raise AttributionError("pixel occlusion (layer 'patch_embed') uses the neutral grey image only")
+        pixels = scorer.pixel_values
+        grey = scorer.neutral_pixel_values
+        size = pixels.shape[-1]
+        patch = size // side
+        if window == 1:
+            pixel_mask = mask.repeat_interleave(patch, 0).repeat_interleave(patch, 1).to(scorer.device)
+            attr = FeatureAblation(counted(scorer.scores_from_pixels)).attribute(
+                pixels,
+                baselines=grey,
+                feature_mask=pixel_mask.view(1, 1, size, size),
                 perturbations_per_eval=batch_size,
             )
-            grids = attr[:, 0]
         else:
-            raise AttributionError(f"unknown attribution layer '{layer}': use one of {', '.join(LAYERS)}")
-    return grids.float().cpu()
-
-
-def _layer_output(module: torch.nn.Module, scorer: PhraseScorer, pixel_values: Tensor) -> Tensor:
-    captured: list[Tensor] = []
-    handle = module.register_forward_hook(lambda _m, _a, out: captured.append(out))
-    try:
-        scorer.vision_features_of(pixel_values)
-    finally:
-        handle.remove()
-    return captured[0]
+            attr = Occlusion(counted(scorer.scores_from_pixels)).attribute(
+                pixels,
+                sliding_window_shapes=(pixels.shape[1], cell * window * patch, cell * window * patch),
+                strides=(pixels.shape[1], cell * patch, cell * patch),
+                baselines=grey,
+                perturbations_per_eval=batch_size,
+            )
+        # (P, 3, size, size): constant over each patch's pixels; one value a patch
+        return attr[:, 0, patch // 2 :: patch, patch // 2 :: patch].float().cpu()

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("caption", sa.String(200), nullable=True),
         sa.Column("category", sa.String(16), nullable=True),
         sa.Column("reveal", sa.JSON(), nullable=True),
+        sa.Column("reveal_at", TS, nullable=True),
         sa.Column("created_at", TS, nullable=False),
         sa.CheckConstraint("truth IS NULL OR truth IN ('real', 'fake')", name="ck_lesson_items_truth"),
         sa.CheckConstraint("source IN ('upload', 'example', 'fakeclue')", name="ck_lesson_items_source"),

@@ -22,9 +22,10 @@ from pathlib import Path
 import pytest
 
 from explain.glossary import clues_in
+from explain.toy import world
 from storage.classroom import JOIN_CODE_LEN, SET_CODE_LEN
 
-from .conftest import ROOT, png_bytes
+from .conftest import ROOT
 
 CHROMIUM = os.environ.get("SPOT_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -122,8 +123,8 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
 
     server = classroom_server
     url = server.url + "classroom"
-    upload = tmp_path / "holiday-photo.png"
-    upload.write_bytes(png_bytes(420, 360, 11))
+    upload = tmp_path / "holiday-photo.jpg"  # a "real photo" of the toy world, as a camera would save it
+    world.generate(777002, 3, label="real").image.save(upload, format="JPEG", quality=90)
     errors: list[str] = []
 
     with sync_playwright() as p:
@@ -239,7 +240,6 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
                 title = ann.locator("#cls-st-heatmap .js-plotly-plot .gtitle").first
                 expect(title).to_contain_text(phrase[:20], timeout=20_000)
             ann.get_by_role("tab", name="Clue glossary").click()
-            ann.screenshot(path="/tmp/shots/ann-gloss.png", full_page=True)
             expect(ann.locator("#clue-checkerboard")).to_contain_text("Checkerboard pattern from upsampling")
 
             # ---- nothing one student typed reaches the other student's browser
@@ -252,7 +252,7 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
 
             # ---- the class results
             results = _wait_text(teacher.locator("#cls-t-results"), r"yes")
-            assert "holiday-photo.png" in results
+            assert "holiday-photo.jpg" in results
             first_row = teacher.locator("#cls-t-results .virtual-row").first.inner_text()
             assert re.search(r"\b2\b", first_row) and "50" in first_row
             assert "2 student(s) joined, 2 answer(s)" in teacher.locator("#cls-t-summary").inner_text()
@@ -277,8 +277,8 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
             left = _untranslated(teacher, extra_ok=TITLE_WORDS | GRADIO_UPLOAD_WIDGET)
             assert not left, f"untranslated on the teacher's Chinese page: {left}"
             DOCS.mkdir(parents=True, exist_ok=True)
-            teacher.screenshot(path=str(DOCS / "classroom-teacher-zh.png"), full_page=False)
-            ming.screenshot(path=str(DOCS / "classroom-student-zh.png"), full_page=True)
+            teacher.screenshot(path=str(DOCS / "classroom-teacher-zh.jpg"), type="jpeg", quality=80)
+            ming.screenshot(path=str(DOCS / "classroom-student-zh.jpg"), type="jpeg", quality=80, full_page=True)
 
             # ---- and back to English; the next picture (a toy example with planted artifacts)
             teacher.locator("#cls-lang-switch label", has_text="English").click()

@@ -198,6 +198,11 @@ def test_a_reveal_is_kept_with_its_maps(cstore, session):
     [m] = got.maps
     assert m.phrase_index == 1 and m.crop_box == (0, 0, 64, 48) and m.reliance == 0.4
     assert all(abs(a - b) < 1e-3 for ra, rb in zip(m.grid, grid, strict=True) for a, b in zip(ra, rb, strict=True))
+    # a new answer (another model, say) replaces the old one for every later read
+    cstore.save_reveal(item.id, RevealIn("other-model", "This is a real image.", "real", 0.1, []))
+    again = cstore.get_session(session.code).items[0].reveal
+    assert (again.model_id, again.verdict, again.maps) == ("other-model", "real", ())
+    assert ClassroomStore(cstore.store).get_set(session.set_code).items[0].reveal.model_id == "other-model"
     with pytest.raises(NotFound):
         cstore.save_reveal(10**9, reveal)
     with pytest.raises(ValidationError):

@@ -181,3 +181,17 @@ def test_joining_is_rate_limited(svc, lesson):
                                        ("ok", "ok"), (None, ""), (3, "3")])
 def test_csv_cells(value, out):
     assert csv_cell(value) == out
+
+
+def test_a_teacher_deletes_a_session_after_closing_it(svc, lesson):
+    teacher, lset, session = lesson
+    ann = _token(svc)
+    svc.join(ann, session.code, "Ann", "en")
+    svc.answer(ann, session.code, session.items[0].id, "fake", 3, "words", "en")
+    with pytest.raises(UserError, match=tr("cls_err_close_first", "en")):
+        svc.delete_session(teacher, session.code, "en")
+    svc.close_session(teacher, session.code, "en")
+    assert svc.delete_session(teacher, session.code, "en") == 1
+    with pytest.raises(UserError, match=tr("cls_err_not_joined", "en")):
+        svc.student_view(ann, session.code, "en")
+    assert svc.lesson_set(lset.code, "en").items  # the set stays for the next class
