@@ -48,15 +48,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
 
+    from demo.classroom import add_classroom
+    from demo.i18n import I18N
     from demo.state import AppState
     from demo.ui import build_demo, launch_options
 
     app = AppState(detector, store, config)
     demo = build_demo(app)
+    classroom = add_classroom(demo, app)  # the /classroom page for teachers and students
     signal.signal(signal.SIGTERM, _stop)  # a stopped container still finishes its queued writes
     try:
-        demo.launch(**launch_options(config))
+        demo.launch(**launch_options(config), i18n=I18N)
     finally:
+        classroom.close()
         app.close()
         store.close()
     return 0

@@ -29,7 +29,11 @@ from .reliance import is_language_prior, scores_and_reliance
 from .scoring import AttributionError, PhraseScorer, halving_on_oom, neutral_pixel_values, spans_of
 
 METHODS = ("gradient", "occlusion", "ig", "none")
+# Defaults chosen by the pointing game on the toy model (bench/ATTRIBUTION_RESULTS.md).
 DEFAULT_LAYER = "projector"
+DEFAULT_REDUCE = "l2"  # gradient maps: |grad * activation| over channels (signed sums pointed worse)
+DEFAULT_BASELINE = "zeros"  # what a removed patch becomes (the grey image reads as an artifact)
+DEFAULT_OCCLUSION_MODE = "insertion"  # on image tokens; pixel occlusion ("patch_embed") deletes
 
 __all__ = [
     "LAYERS",
@@ -80,10 +84,18 @@ def attribute(
     batch_size: int = 16,
     ig_steps: int = 16,
     faithfulness_steps: int = 10,
+    reduce: str = DEFAULT_REDUCE,
+    baseline: str = DEFAULT_BASELINE,
+    occlusion_mode: str | None = None,
+    window: int = 1,
 ) -> list[PhraseMap]:
     """Maps for every phrase of `explanation` (plus, with `verdict_token`, one for the verdict word
     alone, phrase_index -1). `progress(fraction, message)` is called as the work advances.
-    `grid` is the occlusion's cells a side; `batch_size` bounds the copies in one forward pass."""
+
+    `grid` is the occlusion's cells a side and `window` its sliding window in cells; `reduce` how
+    gradient maps fold channels ("l2": magnitude, "sum": signed); `baseline` what a removed patch
+    becomes (occlusion, IG, faithfulness curves; reliance always uses the neutral grey image);
+    `batch_size` bounds the copies in one forward pass (halved on out-of-memory)."""
     if method not in METHODS:
         raise AttributionError(f"unknown attribution method '{method}': use one of {', '.join(METHODS)}")
     if layer not in LAYERS:
@@ -95,17 +107,38 @@ def attribute(
     extra_of: list[dict] = [{} for _ in scorer.spans]
     if method == "gradient":
         grids = halving_on_oom(
-            lambda bs: gradient_grids(scorer, layer=layer, batch_size=bs, progress=stage.maps), batch_size
+            lambda bs: gradient_grids(scorer, layer=layer, reduce=reduce, batch_size=bs, progress=stage.maps),
+            batch_size,
         )
     elif method == "occlusion":
+        pixels = layer == "patch_embed"
+        mode = occlusion_mode or ("deletion" if pixels or window > 1 else DEFAULT_OCCLUSION_MODE)
         grids = halving_on_oom(
-            lambda bs: occlusion_grids(scorer, grid=grid, layer=layer, batch_size=bs, progress=stage.maps), batch_size
+            lambda bs: occlusion_grids(
+                scorer,
+                grid=grid,
+                window=window,
+                layer=layer,
+                baseline="neutral" if pixels else baseline,
+                mode=mode,
+                batch_size=bs,
+                progress=stage.maps,
+            ),
+            batch_size,
         )
         for e in extra_of:
-            e["cells"] = grid
+            e.update(cells=grid, window=window, occlusion_mode=mode)
     else:
         grids, deltas = halving_on_oom(
-            lambda bs: ig_grids(scorer, layer=layer, n_steps=ig_steps, batch_size=bs, progress=stage.maps), batch_size
+            lambda bs: ig_grids(
+                scorer,
+                layer=layer,
+                n_steps=ig_steps,
+                baseline=baseline if layer == "projector" else "neutral",
+                batch_size=bs,
+                progress=stage.maps,
+            ),
+            batch_size,
         )
         for e, d in zip(extra_of, deltas.tolist(), strict=True):
             e["ig_delta"] = d
@@ -116,14 +149,22 @@ def attribute(
     if with_faithfulness:
         curves = halving_on_oom(
             lambda bs: faithfulness_curves(
-                scorer, grids, steps=faithfulness_steps, batch_size=bs, progress=stage.faithfulness
+                scorer, grids, steps=faithfulness_steps, baseline=baseline, batch_size=bs, progress=stage.faithfulness
             ),
             batch_size,
         )
     crop_box_f = tuple(float(v) for v in checked.crop_box_f)
+    signed = not (method == "gradient" and reduce != "sum")
     maps = []
     for k, span in enumerate(scorer.spans):
-        extra = {"layer": layer, "crop_box_f": crop_box_f, "n_tokens": scorer.n_tokens[k], **extra_of[k]}
+        extra = {
+            "layer": layer,
+            "crop_box_f": crop_box_f,
+            "n_tokens": scorer.n_tokens[k],
+            "signed": signed,
+            "baseline": baseline,
+            **extra_of[k],
+        }
         if reliance is not None and with_reliance:
             extra["neutral_score"] = float(neutral[k])
             extra["language_prior"] = is_language_prior(float(reliance[k]), scorer.n_tokens[k])

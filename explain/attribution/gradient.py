@@ -13,11 +13,12 @@ Layers to attribute at (DESIGN.md):
   but the vision tower runs (forward and backward) once per phrase.
 
 `reduce` turns the (channels x patches) attribution into one number a patch:
-- "sum" (default): grad . activation summed over channels, signed: the first-order estimate of how
-  much the phrase's log-probability would drop if the patch's activation were zeroed.
-  Positive = supports the phrase.
-- "l2": the L2 norm over channels of grad * activation; "grad_l2": the L2 norm of the gradient
-  alone. Both unsigned (how much the patch matters, not in which direction).
+- "l2" (default): the L2 norm over channels of grad * activation: how strongly the phrase's
+  log-probability depends on the patch, unsigned (>= 0). It won the pointing game on the toy
+  model (bench/ATTRIBUTION_RESULTS.md): signed sums cancel across channels.
+- "sum": grad . activation summed over channels, signed: the first-order estimate of how much the
+  phrase's log-probability would drop if the patch's activation were zeroed. Positive = supports.
+- "grad_l2": the L2 norm of the gradient alone (unsigned).
 `smooth` > 0 averages that many noisy copies (SmoothGrad, Captum `NoiseTunnel`), noise at 10% of
 the input's standard deviation.
 """
@@ -41,7 +42,7 @@ def gradient_grids(
     scorer: PhraseScorer,
     *,
     layer: str = "projector",
-    reduce: str = "sum",
+    reduce: str = "l2",
     baseline: str | None = None,
     smooth: int = 0,
     batch_size: int = 16,

@@ -30,6 +30,8 @@ from torch import Tensor
 from .gradient import LAYERS, Progress
 from .scoring import AttributionError, PhraseScorer
 
+MODES = ("deletion", "insertion", "both")
+
 
 def cell_mask(side: int, grid: int) -> Tensor:
     """(side, side) long tensor: the g x g cell index of every patch (row-major cells)."""
@@ -46,10 +48,23 @@ def occlusion_grids(
     window: int = 1,
     layer: str = "projector",
     baseline: str = "neutral",
+    mode: str = "deletion",
     batch_size: int = 16,
     progress: Progress | None = None,
 ) -> Tensor:
     """Occlusion maps for every scored span: float32 (P, side, side)."""
+    if mode not in MODES:
+        raise AttributionError(f"unknown occlusion mode '{mode}': use one of {', '.join(MODES)}")
+    if mode != "deletion":
+        if layer not in ("projector", "vision") or window != 1:
+            raise AttributionError("insertion occlusion works on image tokens, one cell at a time")
+        kw = dict(grid=grid, layer=layer, baseline=baseline, batch_size=batch_size)
+        maps = torch.zeros(len(scorer.spans), scorer.grid_side, scorer.grid_side)
+        if mode in ("insertion", "both"):
+            maps += _insertion(scorer, progress=progress, **kw)
+        if mode == "both":
+            maps += occlusion_grids(scorer, **kw)
+        return maps
     if layer not in LAYERS:
         raise AttributionError(f"unknown attribution layer '{layer}': use one of {', '.join(LAYERS)}")
     side = scorer.grid_side
@@ -122,3 +137,18 @@ def occlusion_grids(
             )
         # (P, 3, size, size): constant over each patch's pixels; one value a patch
         return attr[:, 0, patch // 2 :: patch, patch // 2 :: patch].float().cpu()
+
+
+def _insertion(scorer: PhraseScorer, *, grid: int, layer: str, baseline: str, batch_size: int, progress) -> Tensor:
+    """score(baseline image with the cell's real tokens put back) - score(baseline image): Captum's
+    FeatureAblation run on the baseline with the real tokens as its "baseline", sign flipped."""
+    side = scorer.grid_side
+    mask = cell_mask(side, grid).to(scorer.device).reshape(1, side * side, 1)
+    with torch.no_grad():
+        tokens, base = scorer.image_tokens(), scorer.baseline_tokens(baseline)
+        attr = FeatureAblation(scorer.scores).attribute(
+            base, baselines=tokens, feature_mask=mask, perturbations_per_eval=batch_size
+        )
+    if progress:
+        progress(1.0, "insertion occlusion done")
+    return -attr[:, :, 0].reshape(-1, side, side).float().cpu()

@@ -111,7 +111,7 @@ def app(detector, tmp_path):
     from storage import Store
 
     config = parse_config(["--data-dir", str(tmp_path / "appdata"), "--rate-limit", "1000",
-                           "--max-new-tokens", "48"], environ={})
+                           "--max-new-tokens", "32"], environ={})
     store = Store.open(config.db_url, config.data_dir, secret=SECRET)
     state = AppState(detector, store, config)
     yield state

@@ -114,8 +114,11 @@ def test_handouts_for_the_teacher(svc, lesson):
     assert pdf is not None and pdf.read_bytes().startswith(b"%PDF-") and note == ""
     page = html.read_text(encoding="utf-8")
     assert "Week 3" in page and tr("ho_key_phrases", "en") in page
-    _, html_zh, _ = svc.handout(teacher, session.code, "all", "zh-CN")
-    assert html_zh.read_text(encoding="utf-8").count(tr("ho_caveat", "zh-CN")) == len(session.items)
+    svc.move(teacher, session.code, 1, "en")
+    _, html_zh, _ = svc.handout(teacher, session.code, "all", "zh-CN")  # runs the model on the rest
+    page_zh = html_zh.read_text(encoding="utf-8")
+    assert page_zh.count(tr("ho_caveat", "zh-CN")) == len(session.items)
+    assert page_zh.count("break-after: page") == len(session.items) - 1
 
 
 @pytest.mark.parametrize("call,key,values", [

@@ -63,6 +63,9 @@ def test_gradient_maps_for_every_phrase(case):
         assert m.reliance == pytest.approx(m.score - m.extra["neutral_score"], abs=1e-4)
         assert 0 < m.deletion_auc <= 1 and 0 < m.insertion_auc <= 1
         assert len(m.extra["deletion_curve"]) == 5
+        # the default gradient map is a magnitude; its sign convention is recorded
+        assert m.extra["signed"] is False and min(min(r) for r in m.grid) >= 0
+        assert m.extra["baseline"] == "zeros"
     assert seen == sorted(seen) and seen[-1] == 1.0
 
 
@@ -72,8 +75,17 @@ def test_other_methods(case, method, kw):
     maps = attribute(detector, checked, explanation, method, with_faithfulness=False, **kw)
     assert [m.method for m in maps] == [method] * 3
     assert maps[0].deletion_auc is None and maps[0].reliance is not None
+    assert maps[0].extra["signed"] is True
     if method == "occlusion":
         assert len({v for r in maps[0].grid for v in r}) <= 9  # one value per cell
+        assert maps[0].extra["occlusion_mode"] == "insertion"
+
+
+def test_pixel_occlusion_deletes_with_grey(case):
+    detector, checked, explanation = case
+    maps = attribute(detector, checked, explanation, "occlusion", layer="patch_embed", grid=2, with_faithfulness=False)
+    assert maps[0].extra["occlusion_mode"] == "deletion"
+    assert len({v for r in maps[0].grid for v in r}) <= 4
 
 
 def test_verdict_word_gets_its_own_map(case):

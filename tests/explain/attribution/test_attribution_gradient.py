@@ -31,20 +31,24 @@ PINNED = {
         "argmax": [58, 3, 2],
     },
 }
+# gradient_grids(layer="projector") (reduce="l2"), summed over patches, phrase by phrase
+PINNED_L2_SUMS = [6.9843497, 10.796659, 4.5759959]
 CELLS = ([0, 3, 7], [0, 5, 7])  # (row, col) = (0, 0), (3, 5), (7, 7)
 
 
-def manual_projector_maps(fixed) -> torch.Tensor:
+def manual_projector_attr(fixed) -> torch.Tensor:
+    """grad * activation per channel, (P, SIDE, SIDE, H)."""
     tokens = reference_image_tokens(fixed.model, fixed.inputs["pixel_values"]).detach().requires_grad_(True)
     scores = reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans, image_tokens=tokens)
     maps = []
     for k in range(len(fixed.spans)):
         (grad,) = torch.autograd.grad(scores[k], tokens, retain_graph=True)
-        maps.append((grad * tokens).sum(-1).view(SIDE, SIDE))
+        maps.append((grad * tokens)[0].view(SIDE, SIDE, -1))
     return torch.stack(maps).detach()
 
 
-def manual_patch_embed_maps(fixed) -> torch.Tensor:
+def manual_patch_embed_attr(fixed) -> torch.Tensor:
+    """grad * activation per channel, (P, SIDE, SIDE, C)."""
     captured = []
     handle = patch_embedding_of(fixed.model).register_forward_hook(lambda _m, _a, out: captured.append(out))
     try:
@@ -55,25 +59,45 @@ def manual_patch_embed_maps(fixed) -> torch.Tensor:
     maps = []
     for k in range(len(fixed.spans)):
         (grad,) = torch.autograd.grad(scores[k], act, retain_graph=True)
-        maps.append((grad * act).sum(1)[0])
+        maps.append((grad * act)[0].permute(1, 2, 0))
     return torch.stack(maps).detach()
 
 
-def test_projector_maps_equal_manual_autograd(fixed):
-    torch.testing.assert_close(gradient_grids(fixed.scorer(), layer="projector"), manual_projector_maps(fixed))
+MANUAL = {"projector": manual_projector_attr, "patch_embed": manual_patch_embed_attr}
 
 
-def test_patch_embed_maps_equal_manual_autograd(fixed):
-    torch.testing.assert_close(gradient_grids(fixed.scorer(), layer="patch_embed"), manual_patch_embed_maps(fixed))
+@pytest.mark.parametrize("layer", ["projector", "patch_embed"])
+def test_maps_equal_manual_autograd(fixed, layer):
+    attr = MANUAL[layer](fixed)
+    scorer = fixed.scorer()
+    torch.testing.assert_close(gradient_grids(scorer, layer=layer, reduce="sum"), attr.sum(-1))
+    torch.testing.assert_close(gradient_grids(scorer, layer=layer, reduce="l2"), attr.norm(dim=-1))
+    assert torch.equal(gradient_grids(scorer, layer=layer), gradient_grids(scorer, layer=layer, reduce="l2"))
 
 
 @pytest.mark.parametrize("layer", ["projector", "patch_embed"])
 def test_pinned_values(fixed, layer):
-    grids = gradient_grids(fixed.scorer(), layer=layer)
+    grids = gradient_grids(fixed.scorer(), layer=layer, reduce="sum")
     pin = PINNED[layer]
     torch.testing.assert_close(grids.sum((1, 2)), torch.tensor(pin["sums"]), rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(grids[:, CELLS[0], CELLS[1]], torch.tensor(pin["cells"]), rtol=1e-4, atol=1e-7)
     assert grids.flatten(1).argmax(1).tolist() == pin["argmax"]
+
+
+def test_pinned_l2_sums(fixed):
+    grids = gradient_grids(fixed.scorer(), layer="projector")
+    torch.testing.assert_close(grids.sum((1, 2)), torch.tensor(PINNED_L2_SUMS), rtol=1e-4, atol=1e-6)
+    assert (grids >= 0).all()
+
+
+def test_gradient_times_delta_from_a_baseline(fixed):
+    scorer = fixed.scorer()
+    attr = manual_projector_attr(fixed)  # grad * tokens
+    tokens = scorer.image_tokens()[0].view(SIDE, SIDE, -1)
+    mean = tokens.mean((0, 1))
+    grad = attr / tokens  # the fixed model's tokens have no exact zeros
+    expected = (grad * (tokens - mean)).sum(-1)
+    torch.testing.assert_close(gradient_grids(scorer, reduce="sum", baseline="mean"), expected, rtol=1e-4, atol=1e-6)
 
 
 def test_batching_phrases_does_not_change_maps(fixed):

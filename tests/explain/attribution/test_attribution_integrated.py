@@ -63,3 +63,14 @@ def test_patch_embed_layer_is_complete_too(fixed):
     # quadrature error (larger here: the path crosses the whole ViT), which the delta reports
     torch.testing.assert_close(grids.sum((1, 2)), reliance + deltas, rtol=0, atol=1e-4)
     assert deltas.abs().max() < 0.02
+
+
+def test_zero_baseline_reports_its_integration_error(fixed):
+    scorer = fixed.scorer()
+    grids, deltas = ig_grids(scorer, n_steps=16, baseline="zeros")
+    with torch.no_grad():
+        tokens = scorer.image_tokens()
+        gap = scorer.scores(tokens)[0] - scorer.scores(torch.zeros_like(tokens))[0]
+    # From all-zero tokens the path starts at the language model's RMSNorm singularity, where the
+    # score changes abruptly: 16 steps do not integrate it, and the delta says by how much.
+    torch.testing.assert_close(grids.sum((1, 2)), gap.cpu() + deltas, rtol=0, atol=1e-4)

@@ -82,6 +82,8 @@ def test_batching_does_not_change_maps(fixed):
 def test_zero_baseline_is_a_different_reference(fixed):
     scorer = fixed.scorer()
     assert not torch.allclose(occlusion_grids(scorer, grid=2), occlusion_grids(scorer, grid=2, baseline="zeros"))
+    with pytest.raises(AttributionError, match="unknown baseline"):
+        occlusion_grids(scorer, grid=2, baseline="purple")
 
 
 def test_progress_counts_forward_passes(fixed):
@@ -102,3 +104,56 @@ def test_cell_mask_covers_uneven_grids():
         cell_mask(24, 25)
     with pytest.raises(AttributionError):
         cell_mask(24, 0)
+
+
+def test_insertion_cell_equals_manual_insertion(fixed):
+    grids = occlusion_grids(fixed.scorer(), grid=4, mode="insertion", baseline="zeros")
+    tokens, _ = tokens_and_neutral(fixed)
+    zeros = torch.zeros_like(tokens)
+    patches = torch.zeros(SIDE, SIDE, dtype=torch.bool)
+    patches[2:4, 4:6] = True  # cell (1, 2)
+    inserted = torch.where(patches.view(1, N_PATCHES, 1), tokens, zeros)
+    with torch.no_grad():
+        with_cell = reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans, image_tokens=inserted)
+        blank = reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans, image_tokens=zeros)
+    torch.testing.assert_close(grids[:, 2, 5], with_cell - blank, rtol=1e-4, atol=1e-4)
+
+
+def test_both_modes_add_up(fixed):
+    scorer = fixed.scorer()
+    kw = dict(grid=2, baseline="mean")
+    both = occlusion_grids(scorer, mode="both", **kw)
+    torch.testing.assert_close(
+        both, occlusion_grids(scorer, mode="insertion", **kw) + occlusion_grids(scorer, **kw), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_sliding_window_averages_the_windows_over_each_patch(fixed):
+    # 4 x 4 cells of 2 x 2 patches, windows of 2 x 2 cells moving one cell: 3 x 3 windows
+    grids = occlusion_grids(fixed.scorer(), grid=4, window=2, baseline="zeros")
+    tokens, _ = tokens_and_neutral(fixed)
+
+    def drop(r0: int, c0: int) -> torch.Tensor:  # remove the window whose top-left cell is (r0, c0)
+        patches = torch.zeros(SIDE, SIDE, dtype=torch.bool)
+        patches[2 * r0 : 2 * r0 + 4, 2 * c0 : 2 * c0 + 4] = True
+        removed = torch.where(patches.view(1, N_PATCHES, 1), torch.zeros_like(tokens), tokens)
+        with torch.no_grad():
+            full = reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans, image_tokens=tokens)
+            return full - reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans, image_tokens=removed)
+
+    torch.testing.assert_close(grids[:, 0, 0], drop(0, 0), rtol=1e-4, atol=1e-4)  # one window covers a corner
+    # patch (2, 2) lies in cell (1, 1): covered by the windows at (0, 0), (0, 1), (1, 0), (1, 1)
+    expected = (drop(0, 0) + drop(0, 1) + drop(1, 0) + drop(1, 1)) / 4
+    torch.testing.assert_close(grids[:, 2, 2], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_unsupported_combinations_are_refused(fixed):
+    scorer = fixed.scorer()
+    with pytest.raises(AttributionError, match="insertion"):
+        occlusion_grids(scorer, grid=2, mode="insertion", layer="patch_embed")
+    with pytest.raises(AttributionError, match="mode"):
+        occlusion_grids(scorer, grid=2, mode="sideways")
+    with pytest.raises(AttributionError, match="neutral grey"):
+        occlusion_grids(scorer, grid=2, layer="patch_embed", baseline="zeros")
+    with pytest.raises(AttributionError, match="whole patches"):
+        occlusion_grids(scorer, grid=3, window=2)
