@@ -137,24 +137,18 @@ def pull(n: int, *, split: str = "test", seed: int | None = None, dataset: str |
             "Upload pictures or use the examples instead.")
     _check_reachable(repo)
     errors: list[str] = []
-    try:
-        got = _pull_streaming(repo, split, n, seed)
-        if got:
-            return got
-        errors.append("no labelled pictures in the streamed rows")
-    except FakeClueUnavailable:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a layout the datasets library cannot stream; try the files
-        errors.append(_one_line(exc))
-    try:
-        got = _pull_files(repo, split, n, seed)
-        if got:
-            return got
-        errors.append("the annotation file named no picture that could be fetched")
-    except FakeClueUnavailable:
-        raise
-    except Exception as exc:  # noqa: BLE001 - network failures come in many types
-        errors.append(_one_line(exc))
+    # streaming first; the files when the datasets library cannot stream the layout (or got nothing)
+    for fetch, none_found in ((_pull_streaming, "no labelled pictures in the streamed rows"),
+                              (_pull_files, "the annotation file named no picture that could be fetched")):
+        try:
+            got = fetch(repo, split, n, seed)
+            if got:
+                return got
+            errors.append(none_found)
+        except FakeClueUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - unstreamable layouts and network failures come in many types
+            errors.append(_one_line(exc))
     raise FakeClueUnavailable(f"could not get pictures from FakeClue ({repo}): {errors[-1]}")
 
 

@@ -83,6 +83,14 @@ class ClassroomHandlers:
         key = (key_box or "").strip() if isinstance(key_box, str) else ""
         return self.svc.teacher(key or key_store, lang)
 
+    def _teacher_session(self, state: Any, key_store: Any, key_box: Any, lang: str) -> tuple[Teacher, str]:
+        """The teacher and the code of the session their page is running; a clear error without one."""
+        teacher = self._teacher(key_store, key_box, lang)
+        code = (state or {}).get("code")
+        if not code:
+            raise UserError(tr("cls_err_pick_session", lang))
+        return teacher, code
+
     def _teacher_or_new(self, key_store: Any, key_box: Any, lang: str) -> tuple[Teacher, str, bool]:
         """The teacher, their key, and whether the key was just made for them (to show it once)."""
         key = (key_box or "").strip() if isinstance(key_box, str) else ""
@@ -104,6 +112,39 @@ class ClassroomHandlers:
         fig.update_traces(colorbar_title_text=tr("cls_scale_signed" if signed else "cls_scale_plain", lang),
                           selector=dict(type="heatmap"))
         return fig
+
+    def _reveal_outputs(self, item: Any, revealed: bool, ready: bool, new_ready: bool, reveal: Any, live: Any,
+                        tally: Any, answer: Any, lang: str) -> tuple:
+        """Reveal card, explanation, phrase chips, heatmap and clue cards of the current picture: the
+        same for a student and the teacher. `reveal` is the stored result (None while the answer
+        streams; `live` then has it so far); chips, heatmap and clues are redrawn only on `new_ready`."""
+        reveal_html, expl = "", ""
+        if revealed and item:
+            verdict = reveal.verdict if reveal else (live.verdict if live else None)
+            p_fake = reveal.p_fake if reveal else (live.p_fake if live else None)
+            reveal_html = cards.reveal_card(verdict, p_fake, item.truth, item.reference, tally, answer, lang,
+                                            streaming=not ready)
+            expl = cards.explanation_html(reveal.text if reveal else (live.text if live else ""), lang)
+        chips, heat, clues = gr.skip(), gr.skip(), gr.skip()
+        if new_ready:
+            if ready and item:
+                phrases = tuple(p.text for p in reveal.phrases)
+                idx = _default_phrase(phrases)
+                chips = gr.update(choices=[(p, i) for i, p in enumerate(phrases)], value=idx, visible=True)
+                heat = self._heat(self.svc.picture(item, lang).image, phrase_maps(reveal), phrases, idx, lang)
+                clues = cards.clue_cards(phrases[idx], lang) if idx is not None else ""
+            else:
+                chips, heat, clues = gr.update(choices=[], value=None, visible=False), None, ""
+        return reveal_html, expl, chips, heat, clues
+
+    def _chip_outputs(self, item: Any, reveal: Any, chip: Any, lang: str) -> tuple:
+        """Heatmap and clue cards of the phrase chip a viewer picked (skips for one out of range)."""
+        phrases = tuple(p.text for p in reveal.phrases)
+        idx = _phrase_index(chip, len(phrases))
+        if idx is None:
+            return gr.skip(), gr.skip()
+        image = self.svc.picture(item, lang).image
+        return self._heat(image, phrase_maps(reveal), phrases, idx, lang), cards.clue_cards(phrases[idx], lang)
 
     # ------------------------------------------------------------------ page load / language
     def on_load(self, ctx: Any = None, token: Any = None, key_store: Any = None,
@@ -197,26 +238,9 @@ class ClassroomHandlers:
                                conf=v.answer.confidence)
         else:
             answer_status = tr("cls_answer_prompt", lang) if answerable else ""
-        reveal_html, expl = "", ""
-        if v.revealed and item:
-            r, live = v.reveal, v.live
-            verdict = r.verdict if r else (live.verdict if live else None)
-            p_fake = r.p_fake if r else (live.p_fake if live else None)
-            reveal_html = cards.reveal_card(verdict, p_fake, item.truth, item.reference, v.tally, v.answer, lang,
-                                            streaming=not ready)
-            expl = cards.explanation_html(r.text if r else (live.text if live else ""), lang)
-        chips, heat, clues = gr.skip(), gr.skip(), gr.skip()
-        if new_ready:
-            if ready and item:
-                phrases = tuple(p.text for p in v.reveal.phrases)
-                idx = _default_phrase(phrases)
-                chips = gr.update(choices=[(p, i) for i, p in enumerate(phrases)], value=idx, visible=True)
-                heat = self._heat(self.svc.picture(item, lang).image, phrase_maps(v.reveal), phrases, idx, lang)
-                clues = cards.clue_cards(phrases[idx], lang) if idx is not None else ""
-            else:
-                chips, heat, clues = gr.update(choices=[], value=None, visible=False), None, ""
         return (state, progress, image, gr.update(visible=answerable), *form_values, answer_status,
-                reveal_html, expl, chips, heat, clues)
+                *self._reveal_outputs(item, v.revealed, ready, new_ready, v.reveal, v.live, v.tally, v.answer,
+                                      lang))
 
     @user_errors
     def answer(self, ctx: Any = None, state: Any = None, token: Any = None, guess: Any = None,
@@ -235,13 +259,7 @@ class ClassroomHandlers:
             return gr.skip(), gr.skip()
         if view.reveal is None or view.item is None:
             return gr.skip(), gr.skip()
-        phrases = tuple(p.text for p in view.reveal.phrases)
-        idx = _phrase_index(chip, len(phrases))
-        if idx is None:
-            return gr.skip(), gr.skip()
-        image = self.svc.picture(view.item, lang).image
-        return (self._heat(image, phrase_maps(view.reveal), phrases, idx, lang),
-                cards.clue_cards(phrases[idx], lang))
+        return self._chip_outputs(view.item, view.reveal, chip, lang)
 
     # ------------------------------------------------------------------ teacher: key
     def new_key(self, ctx: Any = None) -> tuple:
@@ -362,30 +380,14 @@ class ClassroomHandlers:
             count += "  \n" + tr("cls_truth_private", lang, truth=tr(f"truth_{item.truth}", lang))
         image = self.svc.picture(item, lang).image if item and new_item else gr.skip()
         tally = v.tallies.get(item.id) if item else None
-        reveal_html = expl = ""
-        if revealed and item:
-            r = item.reveal if fresh else None
-            live = v.live
-            verdict = r.verdict if r else (live.verdict if live else None)
-            p_fake = r.p_fake if r else (live.p_fake if live else None)
-            reveal_html = cards.reveal_card(verdict, p_fake, item.truth, item.reference, tally, None, lang,
-                                            streaming=not ready)
-            expl = cards.explanation_html(r.text if r else (live.text if live else ""), lang)
-        chips, heat, clues = gr.skip(), gr.skip(), gr.skip()
-        if new_ready:
-            if ready and item:
-                phrases = tuple(p.text for p in item.reveal.phrases)
-                idx = _default_phrase(phrases)
-                chips = gr.update(choices=[(p, i) for i, p in enumerate(phrases)], value=idx, visible=True)
-                heat = self._heat(self.svc.picture(item, lang).image, phrase_maps(item.reveal), phrases, idx, lang)
-                clues = cards.clue_cards(phrases[idx], lang) if idx is not None else ""
-            else:
-                chips, heat, clues = gr.update(choices=[], value=None, visible=False), None, ""
+        # a reveal stored by another model counts as not stored
+        reveal_outputs = self._reveal_outputs(item, revealed, ready, new_ready, item.reveal if fresh else None,
+                                              v.live, tally, None, lang)
         summary = self.svc.summary(v)
         summary_md = tr("cls_summary", lang, **summary)
         answers = [[r.nickname, tr(f"guess_{r.guess}", lang), r.confidence, r.reason or ""]
                    for r in v.rows if item and r.item_id == item.id]
-        return (banner, progress, image, count, reveal_html, expl, chips, heat, clues,
+        return (banner, progress, image, count, *reveal_outputs,
                 _table(RESULT_COLUMNS, self.svc.results_rows(v, lang), lang), summary_md,
                 _table(ANSWER_COLUMNS, answers, lang), state)
 
@@ -405,10 +407,7 @@ class ClassroomHandlers:
     @user_errors
     def move(self, delta: int, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None) -> tuple:
         lang, url = parse_context(ctx)
-        teacher = self._teacher(key_store, key_box, lang)
-        code = (state or {}).get("code")
-        if not code:
-            raise UserError(tr("cls_err_pick_session", lang))
+        teacher, code = self._teacher_session(state, key_store, key_box, lang)
         self.svc.move(teacher, code, delta, lang)
         return self._teacher_outputs(self.svc.teacher_view(teacher, code, lang), dict(state), lang, url)
 
@@ -416,10 +415,7 @@ class ClassroomHandlers:
     def reveal(self, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None) -> Iterator[tuple]:
         """Reveal the current picture to the class, streaming the model's answer."""
         lang, url = parse_context(ctx)
-        teacher = self._teacher(key_store, key_box, lang)
-        code = (state or {}).get("code")
-        if not code:
-            raise UserError(tr("cls_err_pick_session", lang))
+        teacher, code = self._teacher_session(state, key_store, key_box, lang)
         for rv in self.svc.reveal(teacher, code, lang):
             if rv.stage != "done":
                 yield (cards.reveal_card(rv.verdict, rv.p_fake, rv.item.truth, rv.item.reference, None, None, lang,
@@ -434,10 +430,7 @@ class ClassroomHandlers:
     @user_errors
     def prepare(self, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None) -> Iterator[str]:
         lang, _ = parse_context(ctx)
-        teacher = self._teacher(key_store, key_box, lang)
-        code = (state or {}).get("code")
-        if not code:
-            raise UserError(tr("cls_err_pick_session", lang))
+        teacher, code = self._teacher_session(state, key_store, key_box, lang)
         yield tr("cls_preparing", lang, done=0, total="…")
         for done, total in self.svc.prepare(teacher, code, lang):
             yield tr("cls_preparing", lang, done=done, total=total)
@@ -446,10 +439,7 @@ class ClassroomHandlers:
     @user_errors
     def close_session(self, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None) -> tuple:
         lang, url = parse_context(ctx)
-        teacher = self._teacher(key_store, key_box, lang)
-        code = (state or {}).get("code")
-        if not code:
-            raise UserError(tr("cls_err_pick_session", lang))
+        teacher, code = self._teacher_session(state, key_store, key_box, lang)
         self.svc.close_session(teacher, code, lang)
         return self._teacher_outputs(self.svc.teacher_view(teacher, code, lang), dict(state), lang, url)
 
@@ -457,10 +447,7 @@ class ClassroomHandlers:
     def delete_session(self, ctx: Any = None, state: Any = None, key_store: Any = None,
                        key_box: Any = None) -> tuple:
         lang, _ = parse_context(ctx)
-        teacher = self._teacher(key_store, key_box, lang)
-        code = (state or {}).get("code")
-        if not code:
-            raise UserError(tr("cls_err_pick_session", lang))
+        teacher, code = self._teacher_session(state, key_store, key_box, lang)
         n = self.svc.delete_session(teacher, code, lang)
         key = key_box or key_store
         return (tr("cls_deleted", lang, code=code, n=n), gr.update(visible=False), gr.Timer(active=False), None,
@@ -476,20 +463,12 @@ class ClassroomHandlers:
         item = view.item
         if item is None or item.reveal is None:
             return gr.skip(), gr.skip()
-        phrases = tuple(p.text for p in item.reveal.phrases)
-        idx = _phrase_index(chip, len(phrases))
-        if idx is None:
-            return gr.skip(), gr.skip()
-        image = self.svc.picture(item, lang).image
-        return self._heat(image, phrase_maps(item.reveal), phrases, idx, lang), cards.clue_cards(phrases[idx], lang)
+        return self._chip_outputs(item, item.reveal, chip, lang)
 
     @user_errors
     def export(self, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None) -> tuple:
         lang, _ = parse_context(ctx)
-        teacher = self._teacher(key_store, key_box, lang)
-        code = (state or {}).get("code")
-        if not code:
-            raise UserError(tr("cls_err_pick_session", lang))
+        teacher, code = self._teacher_session(state, key_store, key_box, lang)
         path = self.svc.export_csv(teacher, code, lang)
         return [str(path)], tr("cls_exported", lang)
 
@@ -497,10 +476,7 @@ class ClassroomHandlers:
     def handout(self, which: str, ctx: Any = None, state: Any = None, key_store: Any = None,
                 key_box: Any = None) -> tuple:
         lang, _ = parse_context(ctx)
-        teacher = self._teacher(key_store, key_box, lang)
-        code = (state or {}).get("code")
-        if not code:
-            raise UserError(tr("cls_err_pick_session", lang))
+        teacher, code = self._teacher_session(state, key_store, key_box, lang)
         pdf, html_path, note = self.svc.handout(teacher, code, which, lang)
         files = [str(p) for p in (pdf, html_path) if p is not None]
         return files, tr("cls_handout_ready", lang) + (f"  \n{note}" if note else "")

@@ -32,6 +32,7 @@ from explain.types import Box
 
 from ..i18n import normalize, tr
 from . import heatmap
+from .cards import marked
 
 LATIN_FONTS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -166,9 +167,9 @@ def handout_html(item: HandoutItem, lang: str = "en") -> str:
     parts.append(f"<div>{e(tr('ho_class', lang))}: {e(_votes_line(item.votes, lang))}</div>")
     parts.append("</div></div>")
     if item.text:
-        parts.append(f"<h2>{e(tr('ho_explanation', lang))}</h2><p>{_marked(item.text)}</p>")
+        parts.append(f"<h2>{e(tr('ho_explanation', lang))}</h2><p>{marked(item.text)}</p>")
     if item.reference:
-        parts.append(f"<h2>{e(tr('ho_reference', lang))}</h2><p>{_marked(item.reference)}</p>")
+        parts.append(f"<h2>{e(tr('ho_reference', lang))}</h2><p>{marked(item.reference)}</p>")
     keys = key_phrases(item)
     if keys:
         parts.append(f"<h2>{e(tr('ho_key_phrases', lang))}</h2><div class='maps'>")
@@ -192,19 +193,6 @@ def handout_html(item: HandoutItem, lang: str = "en") -> str:
         parts.append(f"<p class='foot'>{e(tr('ho_model', lang, model=item.model_id))}</p>")
     parts.append("</body></html>")
     return "".join(parts)
-
-
-def _marked(text: str) -> str:
-    """The text, escaped, with glossary clues highlighted."""
-    from explain.glossary import clue_spans
-
-    out, pos = [], 0
-    for start, end, key in clue_spans(text):
-        out.append(escape(text[pos:start]))
-        out.append(f"<mark data-clue='{escape(key)}'>{escape(text[start:end])}</mark>")
-        pos = end
-    out.append(escape(text[pos:]))
-    return "".join(out)
 
 
 def _shrunk(image: Image.Image, max_side: int) -> Image.Image:

@@ -115,6 +115,17 @@ def example_choices() -> list[tuple[str, str]]:
 html = partial(gr.HTML, css_template=cards.CSS, js_on_load=None)
 
 
+def _explanation_panel(who: str) -> tuple[Any, Any, Any, Any]:
+    """The explanation, phrase chips, heatmap and clue cards of a reveal, built alike on the student
+    ("st") and teacher ("t") panels; element ids "cls-{who}-expl" etc."""
+    expl = html("", elem_id=f"cls-{who}-expl")
+    chips = gr.Radio([], label=lab("cls_chips"), elem_id=f"cls-{who}-chips", info=lab("cls_chips_info"))
+    with gr.Row(equal_height=False):
+        heatmap = gr.Plot(label=lab("cls_heatmap"), elem_id=f"cls-{who}-heatmap")
+        clues = html("", elem_id=f"cls-{who}-clues")
+    return expl, chips, heatmap, clues
+
+
 def build_classroom_layout(*, poll_s: float = 2.0, state_secret: str | None = None) -> ClassroomLayout:
     """Must run inside a `gr.Blocks` (or a `route`) context. `state_secret` keys the browser-side
     storage of the student token and teacher key; a stable one (page.py derives it from the
@@ -164,12 +175,7 @@ def _build(poll_s: float, state_secret: str | None) -> dict[str, Any]:
                             st_submit = gr.Button(lab("cls_submit"), variant="primary", elem_id="cls-st-submit")
                         st_answer_status = gr.Markdown("", elem_id="cls-st-answer-status")
                         st_reveal = html("", elem_id="cls-st-reveal")
-                st_expl = html("", elem_id="cls-st-expl")
-                st_chips = gr.Radio([], label=lab("cls_chips"), elem_id="cls-st-chips",
-                                    info=lab("cls_chips_info"))
-                with gr.Row(equal_height=False):
-                    st_heatmap = gr.Plot(label=lab("cls_heatmap"), elem_id="cls-st-heatmap")
-                    st_clues = html("", elem_id="cls-st-clues")
+                st_expl, st_chips, st_heatmap, st_clues = _explanation_panel("st")
             st_timer = gr.Timer(poll_s, active=False)
 
         with gr.Tab(lab("cls_tab_teacher"), id="teacher", elem_id="cls-tab-teacher"):
@@ -237,12 +243,7 @@ def _build(poll_s: float, state_secret: str | None) -> dict[str, Any]:
                             t_delete = gr.Button(lab("cls_delete"), size="sm", variant="stop", elem_id="cls-delete")
                     with gr.Column(scale=5, min_width=300):
                         t_reveal_card = html("", elem_id="cls-t-reveal")
-                t_expl = html("", elem_id="cls-t-expl")
-                t_chips = gr.Radio([], label=lab("cls_chips"), elem_id="cls-t-chips",
-                                   info=lab("cls_chips_info"))
-                with gr.Row(equal_height=False):
-                    t_heatmap = gr.Plot(label=lab("cls_heatmap"), elem_id="cls-t-heatmap")
-                    t_clues = html("", elem_id="cls-t-clues")
+                t_expl, t_chips, t_heatmap, t_clues = _explanation_panel("t")
                 gr.Markdown(lab("cls_results_title"))
                 t_summary = gr.Markdown("", elem_id="cls-t-summary")
                 t_results = gr.Dataframe(headers=[lab(k) for k in RESULT_COLUMNS], value=[], interactive=False,

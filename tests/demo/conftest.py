@@ -87,13 +87,18 @@ def start_server(tmp: Path, *extra: str, env_extra: dict[str, str] | None = None
     raise RuntimeError(f"app.py did not answer within {timeout_s} s:\n{server.log()[-4000:]}")
 
 
-def stop_server(server: Server) -> None:
-    server.proc.terminate()
+def stop_process(proc: subprocess.Popen, grace_s: float = 20) -> None:
+    """Ask a server process to stop; kill it if it has not within `grace_s` seconds."""
+    proc.terminate()
     try:
-        server.proc.wait(timeout=20)
+        proc.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
-        server.proc.kill()
-        server.proc.wait(timeout=10)
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def stop_server(server: Server) -> None:
+    stop_process(server.proc)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,9 +19,7 @@ for p in (str(REPO), str(HERE)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from sqlalchemy import create_engine  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from storage_helpers import SECRET, Maker  # noqa: E402
+from storage_helpers import SECRET, Maker, fresh_pg_schema  # noqa: E402
 
 from storage import Store  # noqa: E402
 
@@ -42,19 +39,8 @@ def pg_schema_url() -> Iterator[str]:
         pytest.fail(f"SPOT_REQUIRE_PG=1 but {PG_ENV} is not set: run `eval \"$(bash .ci/postgres.sh)\"` first")
     if not base:
         pytest.skip(f"PostgreSQL not configured: set {PG_ENV} (CI runs `eval \"$(bash .ci/postgres.sh)\"`)")
-    url = make_url(base)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with fresh_pg_schema(base) as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

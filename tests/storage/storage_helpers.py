@@ -4,6 +4,9 @@ the tests; a distinct module name so it cannot collide with other packages' conf
 from __future__ import annotations
 
 import hashlib
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from storage import FeedbackIn, MapIn, PhraseSpan, PredictionIn, Store
@@ -25,6 +28,28 @@ def png_bytes(seed: int, size: tuple[int, int] = (8, 6)) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
+
+
+@contextmanager
+def fresh_pg_schema(base: str) -> Iterator[str]:
+    """The PostgreSQL URL `base` (on the psycopg driver) with its search_path set to a brand-new
+    schema, which is dropped on exit."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
 
 
 class Maker:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,27 +56,15 @@ def png_bytes(width: int = 400, height: int = 300, seed: int = 0) -> bytes:
 def pg_url() -> Iterator[str]:
     """A PostgreSQL URL with a fresh schema (skipped unless SPOT_TEST_PG_URL is set, as in
     tests/storage/conftest.py; SPOT_REQUIRE_PG=1 turns the skip into a failure)."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
+    from tests.storage.storage_helpers import fresh_pg_schema
 
     base = os.environ.get("SPOT_TEST_PG_URL")
     if not base and os.environ.get("SPOT_REQUIRE_PG") == "1":
         pytest.fail("SPOT_REQUIRE_PG=1 but SPOT_TEST_PG_URL is not set")
     if not base:
         pytest.skip("PostgreSQL not configured: set SPOT_TEST_PG_URL (eval \"$(bash .ci/postgres.sh)\")")
-    url = make_url(base)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with fresh_pg_schema(base) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -177,16 +164,11 @@ class ClassroomServer:
         raise RuntimeError(f"the app did not answer within {timeout_s} s:\n{self.log()[-4000:]}")
 
     def stop(self) -> None:
-        import subprocess
+        from ..conftest import stop_process
 
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop_process(self.proc, grace_s=30)
         self.proc = None
 
     def log(self) -> str:
