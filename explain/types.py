@@ -72,8 +72,11 @@ class Explanation:
 class PhraseMap:
     """Attribution of one phrase's log-probability to the 24x24 grid of image patches.
 
-    `grid[r][c]` is row r (top to bottom), column c (left to right) of the 336x336 crop the model saw;
-    positive values support the phrase. `crop_box` places the grid on the original image.
+    `grid[r][c]` is row r (top to bottom), column c (left to right) of the 336x336 crop the model saw.
+    Signed maps (occlusion, IG; `extra["signed"]` true): positive values support the phrase. The
+    default gradient map is a magnitude (L2 norm of gradient x activation per patch, >= 0,
+    `extra["signed"]` false): how strongly a patch moves the phrase, either way. `crop_box` places
+    the grid on the original image.
     """
 
     phrase_index: int  # index into Explanation.phrases; -1 for the verdict sentence when separate

@@ -3,15 +3,22 @@
     maps = attribute(detector, checked, explanation, method="gradient")
 
 gives one `PhraseMap` per phrase of `explanation` (phrase 0 is the verdict sentence, so "fake" or
-"real" gets its map too): a 24 x 24 grid over the model's 336 x 336 centre crop, row 0 at the top,
-**positive = the patch supports the phrase** (raises its teacher-forced log-probability), placed on
-the original picture by `crop_box` (and the exact `extra["crop_box_f"]`). Each map also carries the
-phrase's score (sum of token log-probs), its visual reliance (score minus the score with a neutral
-mid-grey image) and deletion/insertion AUCs (see faithfulness.py).
+"real" gets its map too; `verdict_token=True` adds the verdict word alone as phrase_index -1): a
+24 x 24 grid over the model's 336 x 336 centre crop, row 0 at the top, placed on the original
+picture by `crop_box` (and the exact `extra["crop_box_f"]`).
 
-Methods: "gradient" (Captum LayerGradientXActivation; fast), "occlusion" (FeatureAblation over
-g x g cells; faithful), "ig" (LayerIntegratedGradients from the neutral image). One module per
-method; scoring.py defines the score they all explain.
+Sign convention: larger = the patch matters more for the phrase. Signed maps
+(`extra["signed"] is True`: occlusion, IG, gradient with reduce="sum") are positive where the patch
+supports the phrase (raises its teacher-forced log-probability) and negative where it works against
+it. The default gradient map is a magnitude (`extra["signed"] is False`, values >= 0): it won the
+pointing game (bench/ATTRIBUTION_RESULTS.md). Each map also carries the phrase's score (sum of token
+log-probs), its visual reliance (score minus the score with a neutral mid-grey image; near zero or
+negative = a language prior, `extra["language_prior"]`) and deletion/insertion AUCs (faithfulness.py).
+
+Methods: "gradient" (Captum LayerGradientXActivation; fast), "occlusion" (Captum FeatureAblation /
+Occlusion over g x g cells; on demand), "ig" (Captum IntegratedGradients / LayerIntegratedGradients).
+One module per method; scoring.py defines the score they all explain, placement.py puts maps on the
+picture and plays the pointing game.
 """
 
 from __future__ import annotations

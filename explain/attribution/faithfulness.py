@@ -1,15 +1,17 @@
 """Deletion and insertion curves: does a phrase really depend on the regions its map highlights?
 
-Patches are ranked by the map (most supporting first). Deletion replaces the top k% of patches with
-the neutral image's tokens and rescores the phrase; insertion starts from the neutral image and puts
-back the top k% of the real tokens. Both run at the image-token level (the vision tower runs once,
-whatever method produced the map), k = 0, 100/steps, ..., 100%.
+Patches are ranked by the map (highest first). Deletion replaces the top k% of patches with the
+baseline's tokens (scoring.PhraseScorer.baseline_tokens: the neutral grey image's, zeros, or the
+image's mean token; attribute() uses its `baseline`, "zeros" by default) and rescores the phrase;
+insertion starts from the all-baseline image and puts back the top k% of the real tokens. Both run
+at the image-token level (the vision tower runs once, whatever method produced the map),
+k = 0, 100/steps, ..., 100%, all phrases' perturbed copies batched together.
 
 The curves are in per-token probability, exp(score / n_tokens), which lies in (0, 1] whatever the
 phrase's length, and the areas under them (trapezoid over the fraction of patches, in [0, 1]) are
 normalised the same way. A faithful map gives a low deletion AUC (removing its top cells quickly
 destroys the phrase) and a high insertion AUC (its top cells alone restore it). Both curves end on
-the same two points (image and neutral image), so compare a map's two areas, or two maps' areas for
+the same two points (image and all-baseline image), so compare a map's two areas, or two maps' areas for
 the same phrase; a phrase with low visual reliance has two nearly flat curves.
 """
 
@@ -55,11 +57,11 @@ def faithfulness_curves(
         tokens = scorer.image_tokens()[0]
         base = scorer.baseline_tokens(baseline)[0]
         n = tokens.shape[0]
-        ends = scorer.scores(torch.stack([tokens, base])).cpu()  # (2, P): image, neutral
+        ends = scorer.scores(torch.stack([tokens, base])).cpu()  # (2, P): image, all-baseline
         fractions = torch.linspace(0.0, 1.0, steps + 1)
         counts = [round(float(f) * n) for f in fractions[1:-1]]
         orders = [torch.argsort(g.flatten().to(tokens.device), descending=True, stable=True) for g in grids]
-        # interior points only: the end points are the image and neutral scores, shared by all
+        # interior points only: the end points (image, all-baseline) are shared by all
         jobs = [(k, kind, j) for k in range(n_phrases) for kind in (0, 1) for j in range(len(counts))]
         raw = torch.zeros(n_phrases, 2, len(counts))
 
@@ -84,9 +86,9 @@ def faithfulness_curves(
         if n_tok == 0:
             result.append(None)
             continue
-        full, neutral = ends[0, k], ends[1, k]
-        deletion = torch.cat([full.view(1), raw[k, 0], neutral.view(1)])
-        insertion = torch.cat([neutral.view(1), raw[k, 1], full.view(1)])
+        full, empty = ends[0, k], ends[1, k]
+        deletion = torch.cat([full.view(1), raw[k, 0], empty.view(1)])
+        insertion = torch.cat([empty.view(1), raw[k, 1], full.view(1)])
         deletion, insertion = torch.exp(deletion / n_tok), torch.exp(insertion / n_tok)
         result.append(
             Curves(
