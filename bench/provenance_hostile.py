@@ -29,6 +29,8 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+from _machine import cpu_model  # bench/ is on sys.path when a bench script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -123,14 +125,7 @@ def _status_kib(field: str) -> int:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem = ""
     try:
         kib = int(Path("/proc/meminfo").read_text().split()[1])
