@@ -86,32 +86,40 @@ def _summary(backend: str, mode: str, threads: int, lat: list[float], seconds: f
                   round(statistics.median(lat_ms), 2), round(p95, 2), round(lat_ms[-1], 2), errors)
 
 
+def _threaded(threads: int, pids: list[list[int]], write_one) -> tuple[list[float], float, int]:
+    """Run write_one(thread, j, prediction_id) for every write, one thread per row of pids, all
+    released together; returns every write's latency, the wall time and the number of errors."""
+    lat: list[list[float]] = [[] for _ in range(threads)]
+    errors = [0]
+    start = threading.Barrier(threads + 1)
+
+    def work(t: int) -> None:
+        start.wait()
+        for j, pid in enumerate(pids[t]):
+            t0 = time.perf_counter()
+            try:
+                write_one(t, j, pid)
+            except Exception:
+                errors[0] += 1
+            lat[t].append(time.perf_counter() - t0)
+
+    ths = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for th in ths:
+        th.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for th in ths:
+        th.join()
+    return [x for row in lat for x in row], time.perf_counter() - t0, errors[0]
+
+
 def run_store(backend: str, url: str, data_dir: Path, threads: int, writes: int) -> Result:
     with Store.open(url, data_dir, secret=SECRET) as store:
         clients, pids = _setup(store, threads, writes)
-        lat: list[list[float]] = [[] for _ in range(threads)]
-        errors = [0]
-        start = threading.Barrier(threads + 1)
-
-        def work(t: int) -> None:
-            start.wait()
-            for j, pid in enumerate(pids[t]):
-                t0 = time.perf_counter()
-                try:
-                    store.save_feedback(_feedback(pid, clients[t], j))
-                except Exception:
-                    errors[0] += 1
-                lat[t].append(time.perf_counter() - t0)
-
-        ths = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-        for th in ths:
-            th.start()
-        start.wait()
-        t0 = time.perf_counter()
-        for th in ths:
-            th.join()
-        return _summary(backend, "store, blocking", threads, [x for row in lat for x in row],
-                        time.perf_counter() - t0, errors[0])
+        lat, seconds, errors = _threaded(
+            threads, pids, lambda t, j, pid: store.save_feedback(_feedback(pid, clients[t], j))
+        )
+        return _summary(backend, "store, blocking", threads, lat, seconds, errors)
 
 
 def run_async(backend: str, url: str, data_dir: Path, threads: int, writes: int) -> Result:
@@ -138,37 +146,20 @@ def run_naive(backend: str, url: str, data_dir: Path, threads: int, writes: int)
     with Store.open(url, data_dir, secret=SECRET) as store:
         clients, pids = _setup(store, threads, writes)
     engine = db.make_engine(db.parse_url(url), role="reader")
-    lat: list[list[float]] = [[] for _ in range(threads)]
-    errors = [0]
-    start = threading.Barrier(threads + 1)
 
-    def work(t: int) -> None:
-        start.wait()
-        for j, pid in enumerate(pids[t]):
-            t0 = time.perf_counter()
-            try:
-                with engine.begin() as conn:
-                    now = datetime.now(timezone.utc)
-                    fid = conn.execute(insert(Feedback).values(
-                        prediction_id=pid, client_hash=clients[t], verdict_correct=bool(j % 2),
-                        true_label="fake", category="human", comment=f"c{j}", consent=False,
-                        created_at=now, updated_at=now, review_state="pending")).inserted_primary_key[0]
-                    conn.execute(insert(PhraseVote), [{"feedback_id": fid, "phrase_index": 1, "vote": "agree"},
-                                                      {"feedback_id": fid, "phrase_index": 2, "vote": "disagree"}])
-            except Exception:
-                errors[0] += 1
-            lat[t].append(time.perf_counter() - t0)
+    def write_one(t: int, j: int, pid: int) -> None:
+        with engine.begin() as conn:
+            now = datetime.now(timezone.utc)
+            fid = conn.execute(insert(Feedback).values(
+                prediction_id=pid, client_hash=clients[t], verdict_correct=bool(j % 2),
+                true_label="fake", category="human", comment=f"c{j}", consent=False,
+                created_at=now, updated_at=now, review_state="pending")).inserted_primary_key[0]
+            conn.execute(insert(PhraseVote), [{"feedback_id": fid, "phrase_index": 1, "vote": "agree"},
+                                              {"feedback_id": fid, "phrase_index": 2, "vote": "disagree"}])
 
-    ths = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for th in ths:
-        th.start()
-    start.wait()
-    t0 = time.perf_counter()
-    for th in ths:
-        th.join()
+    lat, seconds, errors = _threaded(threads, pids, write_one)
     engine.dispose()
-    return _summary(backend, "naive, commit per thread", threads, [x for row in lat for x in row],
-                    time.perf_counter() - t0, errors[0])
+    return _summary(backend, "naive, commit per thread", threads, lat, seconds, errors)
 
 
 def _pg_schema_url(base: str) -> tuple[str, object]:
