@@ -35,6 +35,17 @@ STD = np.array([0.26862954, 0.26130258, 0.27577711], np.float32)
 N_CLASSES = 1 + len(world.KINDS)
 
 
+def optimiser_step(opt, sched, params, loss) -> None:
+    """One update as every stage does it: backward, clip the gradient norm at 1, step, schedule."""
+    import torch  # torch stays a lazy import here, as in the rest of this module
+
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    sched.step()
+
+
 @dataclass
 class TrainConfig:
     out: str = "assets/toy-fakevlm"
@@ -237,11 +248,7 @@ class Trainer:
             labels = torch.from_numpy(data.labels[idx].astype(np.int64)).to(self.device)
             with self.autocast():
                 loss, _ = self.patch_loss(self.vision_features(px), labels)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
+            optimiser_step(opt, sched, params, loss)
             if step % cfg.log_every == 0 or step == cfg.stage1_steps - 1:
                 self.log(f"stage1 step {step} loss {loss.item():.4f} images ready {data.ready}/{data.n}")
         vt.eval()
@@ -297,11 +304,7 @@ class Trainer:
             ids, mask, labels = self.text_batch(rng, idx, data)
             with self.autocast():
                 loss = self.lm_loss(feats[torch.from_numpy(idx).to(self.device)].float(), ids, mask, labels)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
+            optimiser_step(opt, sched, params, loss)
             if step % cfg.log_every == 0 or step == cfg.stage2_steps - 1:
                 self.log(f"stage2 step {step} loss {loss.item():.4f}")
         del feats
@@ -330,11 +333,7 @@ class Trainer:
                 feats = self.vision_features(px)
                 ploss, _ = self.patch_loss(feats, plabels)
                 loss = self.lm_loss(feats, ids, mask, labels)
-            opt.zero_grad(set_to_none=True)
-            (loss + 0.5 * ploss).backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
+            optimiser_step(opt, sched, params, loss + 0.5 * ploss)
             if step % cfg.log_every == 0 or step == cfg.stage3_steps - 1:
                 self.log(f"stage3 step {step} lm {loss.item():.4f} patch {ploss.item():.4f}")
         self.model.eval()
