@@ -95,6 +95,7 @@ def attribute(
     baseline: str = DEFAULT_BASELINE,
     occlusion_mode: str | None = None,
     window: int = 1,
+    gradient_strategy: str = "shared",
 ) -> list[PhraseMap]:
     """Maps for every phrase of `explanation` (plus, with `verdict_token`, one for the verdict word
     alone, phrase_index -1). `progress(fraction, message)` is called as the work advances.
@@ -102,7 +103,9 @@ def attribute(
     `grid` is the occlusion's cells a side and `window` its sliding window in cells; `reduce` how
     gradient maps fold channels ("l2": magnitude, "sum": signed); `baseline` what a removed patch
     becomes (occlusion, IG, faithfulness curves; reliance always uses the neutral grey image);
-    `batch_size` bounds the copies in one forward pass (halved on out-of-memory)."""
+    `batch_size` bounds the copies in one forward pass, or for gradient maps the phrases of one
+    backward pass (halved on out-of-memory); `gradient_strategy` is "shared" (one forward for all
+    phrases) or "replicated" (Captum on one input copy a phrase; see gradient.py)."""
     if method not in METHODS:
         raise AttributionError(f"unknown attribution method '{method}': use one of {', '.join(METHODS)}")
     if layer not in LAYERS:
@@ -114,7 +117,9 @@ def attribute(
     extra_of: list[dict] = [{} for _ in scorer.spans]
     if method == "gradient":
         grids = halving_on_oom(
-            lambda bs: gradient_grids(scorer, layer=layer, reduce=reduce, batch_size=bs, progress=stage.maps),
+            lambda bs: gradient_grids(
+                scorer, layer=layer, reduce=reduce, batch_size=bs, progress=stage.maps, strategy=gradient_strategy
+            ),
             batch_size,
         )
     elif method == "occlusion":

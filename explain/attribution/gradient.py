@@ -1,8 +1,17 @@
 """Gradient x activation maps (Captum `LayerGradientXActivation`): the fast default.
 
-One backward pass per phrase. All phrases of an explanation are batched: the input is replicated
-once per phrase and Captum's per-example `target` picks phrase k's score for copy k, so a single
-forward/backward pair gives every phrase's map (chunked by `batch_size` where memory is short).
+Two strategies compute the same maps (tests pin them equal):
+
+- "shared" (default): one batch-1 forward pass scores every phrase at once, then one backward pass
+  per phrase through the retained graph, `batch_size` phrases at a time as one vmapped backward
+  (`torch.autograd.grad(..., is_grads_batched=True)`). The forward work is shared by all phrases
+  and only one copy of the activations is ever kept: on the 7B model this is what keeps the maps
+  within the memory of generation (bench/RESULTS.md). Captum's layer methods need one forward per
+  target, so this strategy drives autograd directly, with Captum's definition of the quantity
+  (gradient of the target with respect to the layer's output, times that output).
+- "replicated": Captum's `LayerGradientXActivation` on the input replicated once per phrase, with
+  per-example `target`s: one forward/backward pair for `batch_size` phrases, but `batch_size`
+  copies of every activation. SmoothGrad (`smooth` > 0, Captum `NoiseTunnel`) always uses it.
 
 Layers to attribute at (DESIGN.md):
 
@@ -35,6 +44,7 @@ from .scoring import AttributionError, PhraseScorer, chunks, patch_embedding_of,
 
 LAYERS = ("projector", "patch_embed", "vision")
 REDUCTIONS = ("sum", "l2", "grad_l2")
+STRATEGIES = ("shared", "replicated")
 Progress = Callable[[float, str], None]
 
 
@@ -47,6 +57,7 @@ def gradient_grids(
     smooth: int = 0,
     batch_size: int = 16,
     progress: Progress | None = None,
+    strategy: str = "shared",
 ) -> Tensor:
     """Gradient x activation maps for every scored span: float32 (P, side, side).
 
@@ -54,10 +65,14 @@ def gradient_grids(
     tokens: grad . (tokens - baseline), the first-order estimate of occluding the patch with it."""
     if reduce not in REDUCTIONS:
         raise AttributionError(f"unknown reduction '{reduce}': use one of {', '.join(REDUCTIONS)}")
+    if strategy not in STRATEGIES:
+        raise AttributionError(f"unknown gradient strategy '{strategy}': use one of {', '.join(STRATEGIES)}")
     if baseline is not None and layer != "projector":
         raise AttributionError("a gradient baseline is defined for the 'projector' layer only")
     forward, inputs, module, to_input = _layer_setup(scorer, layer)
     delta = None if baseline is None else scorer.image_tokens() - scorer.baseline_tokens(baseline)
+    if strategy == "shared" and smooth == 0:
+        return _shared_forward(scorer, layer, reduce, delta, batch_size, progress)
     method = LayerGradientXActivation(forward, module, multiply_by_inputs=reduce != "grad_l2" and delta is None)
     n = len(scorer.spans)
     side = scorer.grid_side
@@ -82,6 +97,77 @@ def gradient_grids(
         if progress:
             progress(done / n, f"gradient maps {done}/{n}")
     return out
+
+
+def _shared_forward(
+    scorer: PhraseScorer, layer: str, reduce: str, delta: Tensor | None, batch_size: int, progress: Progress | None
+) -> Tensor:
+    """One forward, then backward passes of `batch_size` phrases each through the kept graph."""
+    n, side = len(scorer.spans), scorer.grid_side
+    out = torch.zeros(n, side, side)
+    with torch.enable_grad():
+        scores, act = _scores_with_activation(scorer, layer)
+        scores = scores[0]
+        parts = chunks(n, batch_size)
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            grad = _batched_grad(scores, act, part, retain_graph=not last)
+            if reduce == "grad_l2":
+                attr = grad
+            else:
+                attr = grad * (act.detach() if delta is None else delta)
+            out[part.start : part.stop] = to_grid(attr, layer, side, reduce)
+            if progress:
+                progress(part.stop / n, f"gradient maps {part.stop}/{n}")
+    return out
+
+
+def _scores_with_activation(scorer: PhraseScorer, layer: str) -> tuple[Tensor, Tensor]:
+    """Phrase scores (1, P) and the attributed activation (1, ...) as a leaf of their graph."""
+    if layer in ("projector", "vision"):
+        feats = scorer.vision_features.detach()
+        if layer == "vision":
+            act = feats.requires_grad_(True)
+            return scorer.scores_from_vision(act), act
+        with torch.no_grad():
+            tokens = projector_of(scorer.model)(feats)
+        act = tokens.requires_grad_(True)
+        return scorer.scores(act), act
+    if layer != "patch_embed":
+        raise AttributionError(f"unknown attribution layer '{layer}': use one of {', '.join(LAYERS)}")
+    captured: list[Tensor] = []
+
+    def as_leaf(_module, _args, output):
+        leaf = output.detach().requires_grad_(True)
+        captured.append(leaf)
+        return leaf
+
+    handle = patch_embedding_of(scorer.model).register_forward_hook(as_leaf)
+    try:
+        scores = scorer.scores_from_pixels(scorer.pixel_values)
+    finally:
+        handle.remove()
+    return scores, captured[0]
+
+
+def _batched_grad(scores: Tensor, act: Tensor, part: range, *, retain_graph: bool) -> Tensor:
+    """d scores[k] / d act for k in `part`, stacked (len(part), ...): one vmapped backward pass,
+    or one pass per phrase where an operator has no batching rule."""
+    if len(part) > 1:
+        picks = torch.zeros(len(part), scores.numel(), dtype=scores.dtype, device=scores.device)
+        picks[torch.arange(len(part)), torch.tensor(list(part))] = 1.0
+        try:
+            (grad,) = torch.autograd.grad(scores, act, picks, retain_graph=True, is_grads_batched=True)
+        except RuntimeError:
+            pass
+        else:
+            return grad.squeeze(1)
+    rows = []
+    for j, k in enumerate(part):
+        keep = retain_graph or j < len(part) - 1
+        (g,) = torch.autograd.grad(scores[k], act, retain_graph=keep)
+        rows.append(g[0])
+    return torch.stack(rows)
 
 
 def _layer_setup(scorer: PhraseScorer, layer: str):

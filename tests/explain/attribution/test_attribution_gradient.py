@@ -107,6 +107,38 @@ def test_batching_phrases_does_not_change_maps(fixed):
     torch.testing.assert_close(one_at_a_time, all_at_once, rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.parametrize("layer", ["projector", "vision", "patch_embed"])
+@pytest.mark.parametrize("reduce", ["sum", "l2", "grad_l2"])
+def test_shared_forward_equals_captum_on_replicated_inputs(fixed, layer, reduce):
+    """The default strategy (one forward, vmapped backward passes) computes what Captum's
+    LayerGradientXActivation computes on one input copy per phrase."""
+    scorer = fixed.scorer()
+    shared = gradient_grids(scorer, layer=layer, reduce=reduce)
+    captum = gradient_grids(scorer, layer=layer, reduce=reduce, strategy="replicated", batch_size=2)
+    torch.testing.assert_close(shared, captum, rtol=1e-4, atol=1e-7)
+    assert shared.abs().sum() > 0
+
+
+def test_shared_forward_falls_back_to_one_backward_a_phrase(fixed, monkeypatch):
+    """Where vmap cannot batch the backward pass, each phrase gets its own pass: same maps."""
+    scorer = fixed.scorer()
+    expected = gradient_grids(scorer)
+    real_grad = torch.autograd.grad
+
+    def no_vmap(*args, **kwargs):
+        if kwargs.get("is_grads_batched"):
+            raise RuntimeError("no batching rule")
+        return real_grad(*args, **kwargs)
+
+    monkeypatch.setattr(torch.autograd, "grad", no_vmap)
+    torch.testing.assert_close(gradient_grids(scorer), expected, rtol=1e-5, atol=1e-8)
+
+
+def test_unknown_strategy_is_refused(fixed):
+    with pytest.raises(AttributionError, match="unknown gradient strategy"):
+        gradient_grids(fixed.scorer(), strategy="sideways")
+
+
 def test_progress_reaches_one(fixed):
     seen = []
     gradient_grids(fixed.scorer(), batch_size=2, progress=lambda f, msg: seen.append(f))
