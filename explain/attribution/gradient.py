@@ -4,9 +4,10 @@ Two strategies compute the same maps (tests pin them equal):
 
 - "shared" (default): one batch-1 forward pass scores every phrase at once, then one backward pass
   per phrase through the retained graph, `batch_size` phrases at a time as one vmapped backward
-  (`torch.autograd.grad(..., is_grads_batched=True)`). The forward work is shared by all phrases
-  and only one copy of the activations is ever kept: on the 7B model this is what keeps the maps
-  within the memory of generation (bench/RESULTS.md). Captum's layer methods need one forward per
+  (`torch.autograd.grad(..., is_grads_batched=True)`). The forward work is shared by all phrases,
+  and the language model's layers recompute their activations during the backward pass instead of
+  keeping them (recompute.py): on the 7B model this keeps the maps within the memory target
+  (bench/RESULTS.md). Captum's layer methods need one forward per
   target, so this strategy drives autograd directly, with Captum's definition of the quantity
   (gradient of the target with respect to the layer's output, times that output).
 - "replicated": Captum's `LayerGradientXActivation` on the input replicated once per phrase, with
@@ -40,6 +41,7 @@ import torch
 from captum.attr import LayerGradientXActivation, NoiseTunnel
 from torch import Tensor
 
+from .recompute import recompute_layers
 from .scoring import AttributionError, PhraseScorer, chunks, patch_embedding_of, projector_of
 
 LAYERS = ("projector", "patch_embed", "vision")
@@ -105,7 +107,7 @@ def _shared_forward(
     """One forward, then backward passes of `batch_size` phrases each through the kept graph."""
     n, side = len(scorer.spans), scorer.grid_side
     out = torch.zeros(n, side, side)
-    with torch.enable_grad():
+    with torch.enable_grad(), recompute_layers(scorer.model):
         scores, act = _scores_with_activation(scorer, layer)
         scores = scores[0]
         parts = chunks(n, batch_size)
