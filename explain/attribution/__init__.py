@@ -33,14 +33,24 @@ from .integrated import ig_grids
 from .occlusion import cell_mask, occlusion_grids
 from .placement import cell_box_original, grid_tuple, map_argmax_original, pointing_hit
 from .reliance import is_language_prior, scores_and_reliance
-from .scoring import AttributionError, PhraseScorer, halving_on_oom, neutral_pixel_values, spans_of
+from .scoring import AttributionError, PhraseScorer, halving_on_oom, reference_pixel_values, spans_of
 
 METHODS = ("gradient", "occlusion", "ig", "none")
 # Defaults chosen by the pointing game on the toy model (bench/ATTRIBUTION_RESULTS.md).
 DEFAULT_LAYER = "projector"
 DEFAULT_REDUCE = "l2"  # gradient maps: |grad * activation| over channels (signed sums pointed worse)
-DEFAULT_BASELINE = "zeros"  # what a removed patch becomes (the grey image reads as an artifact)
-DEFAULT_OCCLUSION_MODE = "insertion"  # on image tokens; pixel occlusion ("patch_embed") deletes
+DEFAULT_BASELINE = "zeros"  # what a removed patch becomes for IG and faithfulness curves
+# Occlusion: 12 x 12 cells, each carrying the drop when 4 x 4 cells centred on it are replaced by
+# film-grain grey (flat grey reads as an artifact to this model family); deletion.
+DEFAULT_GRID = 12
+DEFAULT_OCCLUSION_BASELINE = "grain"
+
+
+def default_window(grid: int) -> int:
+    """The occluder's side in cells when none is asked for: a third of the crop (4 of 12 cells, 112
+    model pixels), as large as the largest local artifacts."""
+    return max(1, round(grid / 3))
+
 
 __all__ = [
     "LAYERS",
@@ -66,13 +76,13 @@ __all__ = [
 def scorer_for(detector, checked, explanation: Explanation, *, verdict_token: bool = False) -> PhraseScorer:
     """The teacher-forced phrase scorer for one explanation of one checked image."""
     inputs = detector.prepare(checked, explanation.prompt or None)
-    neutral = neutral_pixel_values(detector.processor)
     return PhraseScorer(
         detector.model,
         inputs,
         explanation.token_ids,
         spans_of(explanation, verdict_token=verdict_token),
-        neutral_pixel_values=neutral,
+        neutral_pixel_values=reference_pixel_values(detector.processor, "neutral"),
+        grain_pixel_values=reference_pixel_values(detector.processor, "grain"),
     )
 
 
@@ -83,7 +93,7 @@ def attribute(
     method: str = "gradient",
     *,
     layer: str = DEFAULT_LAYER,
-    grid: int = 12,
+    grid: int = DEFAULT_GRID,
     progress: Callable[[float, str], None] | None = None,
     with_reliance: bool = True,
     with_faithfulness: bool = True,
@@ -92,17 +102,19 @@ def attribute(
     ig_steps: int = 16,
     faithfulness_steps: int = 10,
     reduce: str = DEFAULT_REDUCE,
-    baseline: str = DEFAULT_BASELINE,
-    occlusion_mode: str | None = None,
-    window: int = 1,
+    baseline: str | None = None,
+    occlusion_mode: str = "deletion",
+    window: int | None = None,
     gradient_strategy: str = "shared",
 ) -> list[PhraseMap]:
     """Maps for every phrase of `explanation` (plus, with `verdict_token`, one for the verdict word
     alone, phrase_index -1). `progress(fraction, message)` is called as the work advances.
 
-    `grid` is the occlusion's cells a side and `window` its sliding window in cells; `reduce` how
-    gradient maps fold channels ("l2": magnitude, "sum": signed); `baseline` what a removed patch
-    becomes (occlusion, IG, faithfulness curves; reliance always uses the neutral grey image);
+    `grid` is the occlusion's cells a side, `window` the side of its occluder in cells (centred on
+    each cell; 1 = the cell alone; default a third of the grid) and `occlusion_mode` "deletion", or with `window=1` also
+    "insertion" or "both"; `reduce` how gradient maps fold channels ("l2": magnitude, "sum":
+    signed); `baseline` what a removed patch becomes (default "grain" for occlusion, "zeros" for IG
+    and the faithfulness curves; reliance always uses the neutral grey image);
     `batch_size` bounds the copies in one forward pass, or for gradient maps the phrases of one
     backward pass (halved on out-of-memory); `gradient_strategy` is "shared" (one forward for all
     phrases) or "replicated" (Captum on one input copy a phrase; see gradient.py)."""
@@ -123,37 +135,38 @@ def attribute(
             batch_size,
         )
     elif method == "occlusion":
-        pixels = layer == "patch_embed"
-        mode = occlusion_mode or ("deletion" if pixels or window > 1 else DEFAULT_OCCLUSION_MODE)
+        occlusion_baseline = baseline or DEFAULT_OCCLUSION_BASELINE
+        window = default_window(grid) if window is None else window
         grids = halving_on_oom(
             lambda bs: occlusion_grids(
                 scorer,
                 grid=grid,
                 window=window,
                 layer=layer,
-                baseline="neutral" if pixels else baseline,
-                mode=mode,
+                baseline=occlusion_baseline,
+                mode=occlusion_mode,
                 batch_size=bs,
                 progress=stage.maps,
             ),
             batch_size,
         )
         for e in extra_of:
-            e.update(cells=grid, window=window, occlusion_mode=mode)
+            e.update(cells=grid, window=window, occlusion_mode=occlusion_mode, baseline=occlusion_baseline)
     else:
+        ig_baseline = (baseline or DEFAULT_BASELINE) if layer == "projector" else "neutral"
         grids, deltas = halving_on_oom(
             lambda bs: ig_grids(
                 scorer,
                 layer=layer,
                 n_steps=ig_steps,
-                baseline=baseline if layer == "projector" else "neutral",
+                baseline=ig_baseline,
                 batch_size=bs,
                 progress=stage.maps,
             ),
             batch_size,
         )
         for e, d in zip(extra_of, deltas.tolist(), strict=True):
-            e["ig_delta"] = d
+            e.update(ig_delta=d, baseline=ig_baseline)
     scores = neutral = reliance = None
     if with_reliance or with_faithfulness:
         scores, neutral, reliance = scores_and_reliance(scorer)
@@ -161,7 +174,12 @@ def attribute(
     if with_faithfulness:
         curves = halving_on_oom(
             lambda bs: faithfulness_curves(
-                scorer, grids, steps=faithfulness_steps, baseline=baseline, batch_size=bs, progress=stage.faithfulness
+                scorer,
+                grids,
+                steps=faithfulness_steps,
+                baseline=baseline or DEFAULT_BASELINE,
+                batch_size=bs,
+                progress=stage.faithfulness,
             ),
             batch_size,
         )
@@ -174,7 +192,6 @@ def attribute(
             "crop_box_f": crop_box_f,
             "n_tokens": scorer.n_tokens[k],
             "signed": signed,
-            "baseline": baseline,
             **extra_of[k],
         }
         if reliance is not None and with_reliance:
@@ -182,6 +199,7 @@ def attribute(
             extra["language_prior"] = is_language_prior(float(reliance[k]), scorer.n_tokens[k])
         c = curves[k]
         if c is not None:
+            extra["faithfulness_baseline"] = baseline or DEFAULT_BASELINE
             extra.update(fractions=c.fractions, deletion_curve=c.deletion, insertion_curve=c.insertion)
         maps.append(
             PhraseMap(

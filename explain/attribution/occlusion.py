@@ -1,34 +1,42 @@
-"""Occlusion maps (Captum `FeatureAblation` / `Occlusion`): the faithful method, on demand.
+"""Occlusion maps: the faithful method, on demand.
 
-The 24 x 24 patches are grouped into g x g cells (g configurable; 24 = every patch alone). A
-window of `window` x `window` cells is replaced by the baseline and every phrase is rescored:
-score(image) - score(image with the window removed), so positive = the region supports the phrase.
-With `window=1` each cell is removed alone (Captum `FeatureAblation` with a cell mask; every patch
-of a cell carries the cell's value). With `window` > 1 the window slides one cell at a time
-(Captum `Occlusion`) and a patch's value is the mean over the windows that cover it: evidence
-spread over several cells (an artifact larger than a cell) only disappears when all of it is
-removed, which single cells cannot show.
+The 24 x 24 patches are grouped into g x g cells (g configurable; 24 = every patch alone). Every
+phrase is rescored with part of the image replaced by a baseline, and a cell's value is
+score(image) - score(image with the occluder removed): positive = the region supports the phrase.
+The forward function returns all phrase scores at once, (B, P), so one run gives the maps of every
+phrase, the perturbed copies batched `batch_size` at a time.
 
-The forward function returns all phrase scores at once, (B, P), so a single Captum run gives the
-maps of every phrase; `perturbations_per_eval` batches the occluded copies.
+- `window=1`: each cell is removed alone (Captum `FeatureAblation` with a cell mask; every patch of
+  a cell carries the cell's value). With `mode="insertion"` the cell is instead put back alone into
+  an all-baseline image (score with only the cell minus score with none).
+- `window` = w > 1 (the default in `attribute`: 12 x 12 cells, w = 4): the occluder is w x w cells
+  centred on the cell (clipped at the crop's border), and the cell carries the drop of its own
+  occluder: the occlusion sensitivity map of Zeiler and Fergus (2014), at a step of one cell.
+  Evidence is redundant (an artifact spans several cells, and removing one of them leaves the rest
+  to show it), so only an occluder as large as the evidence shows it; centring the occluder keeps
+  the map's resolution at the cell. Captum's `Occlusion` gives each patch the *mean* over all the
+  windows that cover it instead, which smears a window's effect over its whole area and peaked
+  off the artifact on the toy model (bench/ATTRIBUTION_RESULTS.md), so these occluders are batched
+  here directly.
 
 Layers:
 - "projector" (default): occlude image tokens (projector outputs). The vision tower runs once; each
   perturbation costs one language-model pass. "vision" gives the same maps: the projector acts
-  token by token. Baselines (scoring.PhraseScorer.baseline_tokens): "neutral" (the mid-grey
-  image's tokens), "zeros", "mean" / "median" (the image's own average token).
-- "patch_embed": occlude pixels, whole 14-px patches at a time, with the mid-grey image (the
-  "neutral" baseline; the only one here). The vision tower reruns for each perturbation.
+  token by token. Baselines (scoring.PhraseScorer.baseline_tokens): "grain" (the tokens of grey
+  with film grain: clean-looking content), "neutral" (flat grey, which this model family reads as
+  an over-smoothed region), "zeros", "mean" / "median" (the image's own average token).
+- "patch_embed": occlude pixels, whole 14-px patches at a time, with the "neutral" or "grain"
+  picture's pixels. The vision tower reruns for each perturbation.
 """
 
 from __future__ import annotations
 
 import torch
-from captum.attr import FeatureAblation, Occlusion
+from captum.attr import FeatureAblation
 from torch import Tensor
 
 from .gradient import LAYERS, Progress
-from .scoring import AttributionError, PhraseScorer
+from .scoring import REFERENCE_IMAGES, AttributionError, PhraseScorer, chunks
 
 MODES = ("deletion", "insertion", "both")
 
@@ -68,13 +76,16 @@ def occlusion_grids(
     if layer not in LAYERS:
         raise AttributionError(f"unknown attribution layer '{layer}': use one of {', '.join(LAYERS)}")
     side = scorer.grid_side
-    mask = cell_mask(side, grid)
-    if window < 1 or window > grid:
+    cell_mask(side, grid)  # checks the grid
+    if not 1 <= window <= grid:
         raise AttributionError(f"the occlusion window must be between 1 and {grid} cells, got {window}")
-    if window > 1 and side % grid:
-        raise AttributionError(f"a sliding window needs cells of whole patches: {grid} does not divide {side}")
-    n_windows = grid * grid if window == 1 else (grid - window + 1) ** 2
-    total = 1 + -(-n_windows // batch_size)  # Captum's calls: the unablated pass, then the batches
+    if layer == "patch_embed" and baseline not in REFERENCE_IMAGES:
+        pictures = ", ".join(REFERENCE_IMAGES)
+        raise AttributionError(f"pixel occlusion (layer 'patch_embed') replaces pixels with a picture: use {pictures}")
+    if window > 1:
+        return _centred(scorer, grid, window, layer, baseline, batch_size, progress)
+    mask = cell_mask(side, grid)
+    total = 1 + -(-grid * grid // batch_size)  # Captum's calls: the unablated pass, then the batches
     calls = [0]
 
     def counted(fn):
@@ -87,56 +98,81 @@ def occlusion_grids(
 
         return forward
 
-    cell = side // grid  # patches a cell (for sliding windows, where it is exact)
     with torch.no_grad():
         if layer in ("projector", "vision"):
-            tokens = scorer.image_tokens()
-            base = scorer.baseline_tokens(baseline)
-            if window == 1:
-                attr = FeatureAblation(counted(scorer.scores)).attribute(
-                    tokens,
-                    baselines=base,
-                    feature_mask=mask.to(scorer.device).reshape(1, side * side, 1),
-                    perturbations_per_eval=batch_size,
-                )  # (P, N, H): every channel of a token carries the token's value
-                return attr[:, :, 0].reshape(-1, side, side).float().cpu()
-            h = tokens.shape[-1]
-
-            def as_tokens(x: Tensor) -> Tensor:
-                return scorer.scores(x.reshape(x.shape[0], side * side, h))
-
-            attr = Occlusion(counted(as_tokens)).attribute(
-                tokens.reshape(1, side, side, h),
-                sliding_window_shapes=(cell * window, cell * window, h),
-                strides=(cell, cell, h),
-                baselines=base.reshape(1, side, side, h),
+            attr = FeatureAblation(counted(scorer.scores)).attribute(
+                scorer.image_tokens(),
+                baselines=scorer.baseline_tokens(baseline),
+                feature_mask=mask.to(scorer.device).reshape(1, side * side, 1),
                 perturbations_per_eval=batch_size,
-            )  # (P, side, side, H)
-            return attr[..., 0].float().cpu()
-        if baseline != "neutral":
-            raise AttributionError("pixel occlusion (layer 'patch_embed') uses the neutral grey image only")
+            )  # (P, N, H): every channel of a token carries the token's value
+            return attr[:, :, 0].reshape(-1, side, side).float().cpu()
         pixels = scorer.pixel_values
-        grey = scorer.neutral_pixel_values
         size = pixels.shape[-1]
         patch = size // side
-        if window == 1:
-            pixel_mask = mask.repeat_interleave(patch, 0).repeat_interleave(patch, 1).to(scorer.device)
-            attr = FeatureAblation(counted(scorer.scores_from_pixels)).attribute(
-                pixels,
-                baselines=grey,
-                feature_mask=pixel_mask.view(1, 1, size, size),
-                perturbations_per_eval=batch_size,
-            )
-        else:
-            attr = Occlusion(counted(scorer.scores_from_pixels)).attribute(
-                pixels,
-                sliding_window_shapes=(pixels.shape[1], cell * window * patch, cell * window * patch),
-                strides=(pixels.shape[1], cell * patch, cell * patch),
-                baselines=grey,
-                perturbations_per_eval=batch_size,
-            )
+        pixel_mask = mask.repeat_interleave(patch, 0).repeat_interleave(patch, 1).to(scorer.device)
+        attr = FeatureAblation(counted(scorer.scores_from_pixels)).attribute(
+            pixels,
+            baselines=scorer.reference_pixel_values(baseline),
+            feature_mask=pixel_mask.view(1, 1, size, size),
+            perturbations_per_eval=batch_size,
+        )
         # (P, 3, size, size): constant over each patch's pixels; one value a patch
         return attr[:, 0, patch // 2 :: patch, patch // 2 :: patch].float().cpu()
+
+
+def centred_occluders(side: int, grid: int, window: int) -> Tensor:
+    """(grid * grid, side, side) bool: for each cell (row-major), the patches of the window x window
+    cells centred on it, clipped at the border. With cells of c patches the occluder starts
+    (c * window - c) / 2 patches before the cell (rounded down), so it is centred exactly when
+    c * (window - 1) is even (12 cells of 2 patches: any window)."""
+    if side % grid:
+        raise AttributionError(f"occlusion windows need cells of whole patches: {grid} does not divide {side}")
+    c = side // grid
+    span = c * window
+    before = (span - c) // 2
+    occluders = torch.zeros(grid * grid, side, side, dtype=torch.bool)
+    for i in range(grid):
+        r0, r1 = max(0, c * i - before), min(side, c * i - before + span)
+        for j in range(grid):
+            c0, c1 = max(0, c * j - before), min(side, c * j - before + span)
+            occluders[i * grid + j, r0:r1, c0:c1] = True
+    return occluders
+
+
+def _centred(
+    scorer: PhraseScorer, grid: int, window: int, layer: str, baseline: str, batch_size: int, progress
+) -> Tensor:
+    """Deletion with an occluder of window x window cells centred on each cell: (P, side, side)."""
+    side = scorer.grid_side
+    occluders = centred_occluders(side, grid, window).to(scorer.device)
+    n = occluders.shape[0]
+    with torch.no_grad():
+        if layer in ("projector", "vision"):
+            image, base = scorer.image_tokens(), scorer.baseline_tokens(baseline)
+            score = scorer.scores
+
+            def occluded(masks: Tensor) -> Tensor:
+                return torch.where(masks.view(len(masks), side * side, 1), base, image)
+
+        else:
+            image, base = scorer.pixel_values, scorer.reference_pixel_values(baseline)
+            score = scorer.scores_from_pixels
+            patch = image.shape[-1] // side
+
+            def occluded(masks: Tensor) -> Tensor:
+                pixel_masks = masks.repeat_interleave(patch, 1).repeat_interleave(patch, 2)
+                return torch.where(pixel_masks.unsqueeze(1), base, image)
+
+        full = score(image)[0]
+        drops = torch.empty(n, len(scorer.spans))
+        for part in chunks(n, batch_size):
+            drops[part.start : part.stop] = (full - score(occluded(occluders[part.start : part.stop]))).float().cpu()
+            if progress:
+                progress(part.stop / n, f"occlusion {part.stop}/{n}")
+    c = side // grid
+    cells = drops.T.reshape(-1, grid, grid)
+    return cells.repeat_interleave(c, 1).repeat_interleave(c, 2)
 
 
 def _insertion(scorer: PhraseScorer, *, grid: int, layer: str, baseline: str, batch_size: int, progress) -> Tensor:

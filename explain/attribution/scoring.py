@@ -27,14 +27,20 @@ from torch import Tensor, nn
 
 from ..types import Explanation
 
-# Mid-grey: the "neutral image" of the visual-reliance score, the occlusion baseline and the
-# faithfulness curves. 128 is the middle of the 8-bit range the processor rescales from.
+# Mid-grey: the "neutral image" of the visual-reliance score. 128 is the middle of the 8-bit range
+# the processor rescales from.
 NEUTRAL_RGB = (128, 128, 128)
-BASELINES = ("neutral", "zeros", "mean", "median")
+# "grain": the same grey with seeded Gaussian film grain, the texture every camera picture has. A
+# flat region reads as an artifact itself (over-smoothing); a grainy one as clean content, which
+# made it the baseline that occlusion points best with (bench/ATTRIBUTION_RESULTS.md).
+GRAIN_SIGMA = 7.0
+GRAIN_SEED = 7
+REFERENCE_IMAGES = ("neutral", "grain")
+BASELINES = ("neutral", "grain", "zeros", "mean", "median")
 
 
-# model -> (neutral pixel values, their vision features); entries go with the model
-_NEUTRAL_FEATURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# model -> {reference image kind: (its pixel values, their vision features)}; entries go with the model
+_REFERENCE_FEATURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class AttributionError(ValueError):
@@ -105,6 +111,7 @@ class PhraseScorer:
         spans: Sequence[ScoredSpan],
         *,
         neutral_pixel_values: Tensor | None = None,
+        grain_pixel_values: Tensor | None = None,
     ) -> None:
         self.model = model
         self.spans = list(spans)
@@ -153,8 +160,8 @@ class PhraseScorer:
         self.n_tokens = [s.token_end - s.token_start for s in self.spans]
 
         self._vision_features: Tensor | None = None
-        self._neutral_pixel_values = neutral_pixel_values
-        self._neutral_vision: Tensor | None = None
+        self._reference_pixels = {"neutral": neutral_pixel_values, "grain": grain_pixel_values}
+        self._reference_vision: dict[str, Tensor] = {}
 
     # --- the image at three depths ------------------------------------------------------------
 
@@ -186,42 +193,55 @@ class PhraseScorer:
                 self._vision_features = self.vision_features_of(self.pixel_values)
         return self._vision_features
 
+    def reference_pixel_values(self, kind: str) -> Tensor:
+        """Pixel values of a reference image ("neutral" grey or "grain"), as given to the scorer."""
+        pixels = self._reference_pixels.get(kind)
+        if pixels is None:
+            raise AttributionError(f"no '{kind}' reference image was given to the scorer")
+        return pixels.to(self.pixel_values.device, self.pixel_values.dtype)
+
+    def reference_vision_features(self, kind: str) -> Tensor:
+        """A reference image's vision features: the same for every attribution with this model, so
+        they are computed once per model (weights are frozen while serving) and shared."""
+        if kind not in self._reference_vision:
+            pixels = self.reference_pixel_values(kind)
+            per_model = _REFERENCE_FEATURES.setdefault(self.model, {})
+            cached = per_model.get(kind)
+            if cached is not None and cached[0].shape == pixels.shape and torch.equal(cached[0], pixels):
+                self._reference_vision[kind] = cached[1]
+            else:
+                with torch.no_grad():
+                    self._reference_vision[kind] = self.vision_features_of(pixels)
+                per_model[kind] = (pixels, self._reference_vision[kind])
+        return self._reference_vision[kind]
+
     @property
     def neutral_pixel_values(self) -> Tensor:
-        if self._neutral_pixel_values is None:
-            raise AttributionError("no neutral image was given to the scorer")
-        return self._neutral_pixel_values.to(self.pixel_values.device, self.pixel_values.dtype)
+        return self.reference_pixel_values("neutral")
 
     @property
     def neutral_vision_features(self) -> Tensor:
-        """The neutral image's vision features: the same for every attribution with this model, so
-        they are computed once per model (weights are frozen while serving) and shared."""
-        if self._neutral_vision is None:
-            pixels = self.neutral_pixel_values
-            cached = _NEUTRAL_FEATURES.get(self.model)
-            if cached is not None and cached[0].shape == pixels.shape and torch.equal(cached[0], pixels):
-                self._neutral_vision = cached[1]
-            else:
-                with torch.no_grad():
-                    self._neutral_vision = self.vision_features_of(pixels)
-                _NEUTRAL_FEATURES[self.model] = (pixels, self._neutral_vision)
-        return self._neutral_vision
+        return self.reference_vision_features("neutral")
 
     def image_tokens(self) -> Tensor:
         with torch.no_grad():
             return projector_of(self.model)(self.vision_features)
 
     def neutral_image_tokens(self) -> Tensor:
+        return self.reference_image_tokens("neutral")
+
+    def reference_image_tokens(self, kind: str) -> Tensor:
         with torch.no_grad():
-            return projector_of(self.model)(self.neutral_vision_features)
+            return projector_of(self.model)(self.reference_vision_features(kind))
 
     def baseline_tokens(self, kind: str) -> Tensor:
         """Image tokens (1, N, H) that stand for "nothing here" when a patch is removed:
-        "neutral" = the mid-grey image's tokens, patch-wise; "zeros"; "mean" / "median" = the
-        checked image's own average token (per channel), the same at every patch."""
+        "neutral" = the mid-grey image's tokens, patch-wise; "grain" = those of grey with film grain;
+        "zeros"; "mean" / "median" = the checked image's own average token (per channel), the same
+        at every patch."""
         tokens = self.image_tokens()
-        if kind == "neutral":
-            return self.neutral_image_tokens()
+        if kind in REFERENCE_IMAGES:
+            return self.reference_image_tokens(kind)
         if kind == "zeros":
             return torch.zeros_like(tokens)
         if kind == "mean":
@@ -259,13 +279,30 @@ class PhraseScorer:
         return self.scores(self.image_tokens_of(pixel_values))
 
 
-def neutral_pixel_values(processor, *, size: int = 336) -> Tensor:
-    """The neutral image (uniform mid-grey) through the model's own image processor."""
+def reference_image(kind: str, size: int = 336):
+    """The reference picture of `kind`: "neutral" (uniform mid-grey) or "grain" (the same grey with
+    seeded Gaussian grain of GRAIN_SIGMA levels, identical on every machine)."""
+    import numpy as np
     from PIL import Image
 
+    if kind == "neutral":
+        return Image.new("RGB", (size, size), NEUTRAL_RGB)
+    if kind == "grain":
+        noise = np.random.default_rng(GRAIN_SEED).standard_normal((size, size, 3))
+        pixels = np.clip(np.rint(np.asarray(NEUTRAL_RGB) + GRAIN_SIGMA * noise), 0, 255).astype(np.uint8)
+        return Image.fromarray(pixels, "RGB")
+    raise AttributionError(f"unknown reference image '{kind}': use one of {', '.join(REFERENCE_IMAGES)}")
+
+
+def reference_pixel_values(processor, kind: str = "neutral", *, size: int = 336) -> Tensor:
+    """A reference image through the model's own image processor."""
     image_processor = getattr(processor, "image_processor", processor)
-    grey = Image.new("RGB", (size, size), NEUTRAL_RGB)
-    return image_processor(images=grey, return_tensors="pt")["pixel_values"]
+    return image_processor(images=reference_image(kind, size), return_tensors="pt")["pixel_values"]
+
+
+def neutral_pixel_values(processor, *, size: int = 336) -> Tensor:
+    """The neutral image (uniform mid-grey) through the model's own image processor."""
+    return reference_pixel_values(processor, "neutral", size=size)
 
 
 def chunks(n: int, size: int) -> list[range]:

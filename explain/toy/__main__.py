@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     p_eval.add_argument("--maps", default=None, help="attribution method for the pointing game: gradient|occlusion|ig")
     p_eval.add_argument("--model", default="toy", help="toy (assets/toy-fakevlm) or a checkpoint folder")
     p_eval.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p_eval.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: the loader's choice)")
+    p_eval.add_argument("--dtype", default=None, help="fp32, bf16 or fp16 (default: the loader's choice)")
     p_eval.add_argument("--json", action="store_true", help="print one JSON line")
 
     p_sample = sub.add_parser("sample", help="write generated images and their ground truth")

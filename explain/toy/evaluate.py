@@ -82,6 +82,8 @@ def evaluate(
     maps: str | None = None,
     detector=None,
     progress: bool = False,
+    device: str | None = None,
+    dtype: str | None = None,
 ) -> dict:
     """Generate `n` images of world `seed`, explain each through the detector, score the answers."""
     if seed in TRAINING_SEEDS:
@@ -97,7 +99,7 @@ def evaluate(
     from ..loader import load_detector
 
     t_load = time.perf_counter()
-    detector = detector or load_detector(model)
+    detector = detector or load_detector(model, device=device, dtype=dtype)
     load_s = time.perf_counter() - t_load
     truth, answers, totals, firsts, new_tokens, map_times = [], [], [], [], [], []
     hits = pointed = 0
@@ -172,7 +174,15 @@ def main(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        result = evaluate(args.seed, args.n, model=args.model, maps=args.maps, progress=not args.json)
+        result = evaluate(
+            args.seed,
+            args.n,
+            model=args.model,
+            maps=args.maps,
+            progress=not args.json,
+            device=args.device,
+            dtype=args.dtype,
+        )
     except (RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -101,6 +101,7 @@ class Fixed:
     answer: list[int]
     spans: list
     neutral: torch.Tensor
+    grain: torch.Tensor
 
     def scorer(self):
         from explain.attribution.scoring import PhraseScorer, ScoredSpan
@@ -111,17 +112,19 @@ class Fixed:
             self.answer,
             [ScoredSpan(*s) for s in self.spans],
             neutral_pixel_values=self.neutral,
+            grain_pixel_values=self.grain,
         )
 
 
 def make_fixed() -> Fixed:
-    from explain.attribution.scoring import neutral_pixel_values
+    from explain.attribution.scoring import reference_pixel_values
 
     torch.manual_seed(0)
     model = fixed_model()
     ids = torch.tensor([PROMPT_IDS])
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "pixel_values": fixed_pixel_values()}
-    return Fixed(model, inputs, list(ANSWER_IDS), list(SPANS), neutral_pixel_values(image_processor(), size=SIZE))
+    references = [reference_pixel_values(image_processor(), kind, size=SIZE) for kind in ("neutral", "grain")]
+    return Fixed(model, inputs, list(ANSWER_IDS), list(SPANS), *references)
 
 
 # --- independent references: the model's own forward, no PhraseScorer --------------------------------

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from explain.attribution import AttributionError, attribute, maps_to_json
+from explain.attribution import AttributionError, attribute, maps_to_json, occlusion_grids, scorer_for
 from explain.decoding import IncrementalDecoder
 from explain.images import check_image
 from explain.phrases import split_phrases
@@ -65,7 +65,7 @@ def test_gradient_maps_for_every_phrase(case):
         assert len(m.extra["deletion_curve"]) == 5
         # the default gradient map is a magnitude; its sign convention is recorded
         assert m.extra["signed"] is False and min(min(r) for r in m.grid) >= 0
-        assert m.extra["baseline"] == "zeros"
+        assert m.extra["faithfulness_baseline"] == "zeros" and "baseline" not in m.extra
     assert seen == sorted(seen) and seen[-1] == 1.0
 
 
@@ -78,13 +78,26 @@ def test_other_methods(case, method, kw):
     assert maps[0].extra["signed"] is True
     if method == "occlusion":
         assert len({v for r in maps[0].grid for v in r}) <= 9  # one value per cell
-        assert maps[0].extra["occlusion_mode"] == "insertion"
+        # a third of the crop: 3 cells -> the cell alone
+        assert (maps[0].extra["window"], maps[0].extra["occlusion_mode"]) == (1, "deletion")
+        assert maps[0].extra["baseline"] == "grain"
 
 
-def test_pixel_occlusion_deletes_with_grey(case):
+def test_occlusion_defaults_to_centred_occluders_a_third_of_the_crop_wide(case):
+    detector, checked, explanation = case
+    maps = attribute(detector, checked, explanation, "occlusion", with_reliance=False, with_faithfulness=False)
+    scorer = scorer_for(detector, checked, explanation)
+    expected = occlusion_grids(scorer, grid=12, window=4, baseline="grain")
+    assert [(m.extra["cells"], m.extra["window"], m.extra["baseline"]) for m in maps] == [(12, 4, "grain")] * 3
+    for m, grid in zip(maps, expected, strict=True):
+        torch.testing.assert_close(torch.tensor(m.grid), grid, rtol=1e-4, atol=1e-5)
+        assert len({v for r in m.grid for v in r}) > 1
+
+
+def test_pixel_occlusion_deletes_with_a_picture(case):
     detector, checked, explanation = case
     maps = attribute(detector, checked, explanation, "occlusion", layer="patch_embed", grid=2, with_faithfulness=False)
-    assert maps[0].extra["occlusion_mode"] == "deletion"
+    assert maps[0].extra["occlusion_mode"] == "deletion" and maps[0].extra["baseline"] == "grain"
     assert len({v for r in maps[0].grid for v in r}) <= 4
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from explain.attribution.occlusion import cell_mask, occlusion_grids
+from explain.attribution.occlusion import cell_mask, centred_occluders, occlusion_grids
 from explain.attribution.scoring import AttributionError
 from tests.explain.attribution.fixed_model import N_PATCHES, SIDE, reference_image_tokens, reference_scores
 
@@ -16,6 +16,14 @@ PINNED_4X4 = [
     [0.14042664, -0.0047416687, 0.20607758, 0.044992447],
     [-0.083244324, -0.12150192, 0.10304642, 0.15585136],
     [0.094970703, 0.10473061, -0.068569183, -0.055850983],
+]
+# occlusion_grids(grid=4, window=2, baseline="grain") on the fixed model, phrase 0, cells row-major
+# (cross-checked against reference_scores for two cells in test_centred_window_cell_equals_manual_removal)
+PINNED_4X4_WINDOW2_GRAIN = [
+    [-0.040510178, 0.084434509, 0.019065857, -0.14064789],
+    [0.015636444, 0.24547577, 0.12193108, -0.052501678],
+    [0.037137985, 0.21752548, 0.13428688, 0.034402847],
+    [0.087108612, 0.22089767, 0.16958618, -0.072296143],
 ]
 
 
@@ -128,23 +136,72 @@ def test_both_modes_add_up(fixed):
     )
 
 
-def test_sliding_window_averages_the_windows_over_each_patch(fixed):
-    # 4 x 4 cells of 2 x 2 patches, windows of 2 x 2 cells moving one cell: 3 x 3 windows
-    grids = occlusion_grids(fixed.scorer(), grid=4, window=2, baseline="zeros")
+def removal_drop(fixed, patches: torch.Tensor, replacement: torch.Tensor) -> torch.Tensor:
+    """score(image) - score(image with `patches` (SIDE x SIDE bool) replaced), by the model's own forward."""
     tokens, _ = tokens_and_neutral(fixed)
+    removed = torch.where(patches.view(1, N_PATCHES, 1), replacement, tokens)
+    with torch.no_grad():
+        full = reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans, image_tokens=tokens)
+        return full - reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans, image_tokens=removed)
 
-    def drop(r0: int, c0: int) -> torch.Tensor:  # remove the window whose top-left cell is (r0, c0)
-        patches = torch.zeros(SIDE, SIDE, dtype=torch.bool)
-        patches[2 * r0 : 2 * r0 + 4, 2 * c0 : 2 * c0 + 4] = True
-        removed = torch.where(patches.view(1, N_PATCHES, 1), torch.zeros_like(tokens), tokens)
-        with torch.no_grad():
-            full = reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans, image_tokens=tokens)
-            return full - reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans, image_tokens=removed)
 
-    torch.testing.assert_close(grids[:, 0, 0], drop(0, 0), rtol=1e-4, atol=1e-4)  # one window covers a corner
-    # patch (2, 2) lies in cell (1, 1): covered by the windows at (0, 0), (0, 1), (1, 0), (1, 1)
-    expected = (drop(0, 0) + drop(0, 1) + drop(1, 0) + drop(1, 1)) / 4
-    torch.testing.assert_close(grids[:, 2, 2], expected, rtol=1e-4, atol=1e-4)
+def test_centred_occluders_are_clipped_windows_centred_on_each_cell():
+    occ = centred_occluders(8, 4, 2)  # 4 x 4 cells of 2 x 2 patches, occluders of 2 x 2 cells
+    assert occ.shape == (16, 8, 8)
+    inner = torch.zeros(8, 8, dtype=torch.bool)
+    inner[1:5, 3:7] = True  # cell (1, 2) covers patches [2, 4) x [4, 6); its occluder is centred on it
+    assert torch.equal(occ[1 * 4 + 2], inner)
+    corner = torch.zeros(8, 8, dtype=torch.bool)
+    corner[0:3, 0:3] = True  # cell (0, 0): the same window, clipped at the border
+    assert torch.equal(occ[0], corner)
+    # 12 x 12 cells, window 4 (the default): 8 x 8 patches centred on each 2 x 2 cell
+    occ = centred_occluders(24, 12, 4)
+    assert occ[5 * 12 + 5].sum() == 64 and occ[5 * 12 + 5].nonzero().float().mean(0).tolist() == [10.5, 10.5]
+    # window 1: exactly the cells of cell_mask
+    cells = cell_mask(24, 6)
+    assert torch.equal(centred_occluders(24, 6, 1), torch.stack([cells == k for k in range(36)]))
+
+
+@pytest.mark.parametrize("baseline", ["grain", "zeros"])
+def test_centred_window_cell_equals_manual_removal(fixed, baseline):
+    scorer = fixed.scorer()
+    grids = occlusion_grids(scorer, grid=4, window=2, baseline=baseline)
+    patches = torch.zeros(SIDE, SIDE, dtype=torch.bool)
+    patches[1:5, 3:7] = True  # the occluder of cell (1, 2)
+    expected = removal_drop(fixed, patches, scorer.baseline_tokens(baseline))
+    torch.testing.assert_close(grids[:, 2, 4], expected, rtol=1e-4, atol=1e-4)
+    # every patch of the cell carries the cell's value
+    torch.testing.assert_close(grids[:, 2:4, 4:6], expected.view(-1, 1, 1).expand(-1, 2, 2), rtol=1e-4, atol=1e-4)
+    corner = torch.zeros(SIDE, SIDE, dtype=torch.bool)
+    corner[0:3, 0:3] = True
+    expected = removal_drop(fixed, corner, scorer.baseline_tokens(baseline))
+    torch.testing.assert_close(grids[:, 0, 0], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_centred_window_on_pixels_replaces_patches_with_the_grain_picture(fixed):
+    scorer = fixed.scorer()
+    grids = occlusion_grids(scorer, grid=4, window=2, layer="patch_embed", baseline="grain")
+    pixels = fixed.inputs["pixel_values"].clone()
+    box = (slice(None), slice(None), slice(14, 70), slice(42, 98))  # patches [1, 5) x [3, 7)
+    pixels[box] = fixed.grain[box]
+    with torch.no_grad():
+        full = reference_scores(fixed.model, fixed.inputs, fixed.answer, fixed.spans)
+        grain = reference_scores(fixed.model, {**fixed.inputs, "pixel_values": pixels}, fixed.answer, fixed.spans)
+    torch.testing.assert_close(grids[:, 2, 4], full - grain, rtol=1e-4, atol=1e-4)
+
+
+def test_centred_window_pinned_values(fixed):
+    grids = occlusion_grids(fixed.scorer(), grid=4, window=2, baseline="grain")
+    torch.testing.assert_close(grids[0, ::2, ::2], torch.tensor(PINNED_4X4_WINDOW2_GRAIN), rtol=1e-4, atol=1e-4)
+
+
+def test_centred_window_batching_and_progress(fixed):
+    scorer = fixed.scorer()
+    seen = []
+    one = occlusion_grids(scorer, grid=4, window=3, batch_size=1)
+    many = occlusion_grids(scorer, grid=4, window=3, batch_size=6, progress=lambda f, msg: seen.append((f, msg)))
+    torch.testing.assert_close(one, many, rtol=1e-4, atol=1e-4)
+    assert [round(f, 3) for f, _ in seen] == [0.375, 0.75, 1.0] and seen[-1][1] == "occlusion 16/16"
 
 
 def test_unsupported_combinations_are_refused(fixed):
@@ -153,7 +210,11 @@ def test_unsupported_combinations_are_refused(fixed):
         occlusion_grids(scorer, grid=2, mode="insertion", layer="patch_embed")
     with pytest.raises(AttributionError, match="mode"):
         occlusion_grids(scorer, grid=2, mode="sideways")
-    with pytest.raises(AttributionError, match="neutral grey"):
+    with pytest.raises(AttributionError, match="replaces pixels with a picture"):
         occlusion_grids(scorer, grid=2, layer="patch_embed", baseline="zeros")
     with pytest.raises(AttributionError, match="whole patches"):
         occlusion_grids(scorer, grid=3, window=2)
+    with pytest.raises(AttributionError, match="window must be between"):
+        occlusion_grids(scorer, grid=2, window=3)
+    with pytest.raises(AttributionError, match="one cell at a time"):
+        occlusion_grids(scorer, grid=4, window=2, mode="insertion")
