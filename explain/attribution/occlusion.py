@@ -59,8 +59,11 @@ def occlusion_grids(
     mode: str = "deletion",
     batch_size: int = 16,
     progress: Progress | None = None,
+    smooth: int = 0,
 ) -> Tensor:
-    """Occlusion maps for every scored span: float32 (P, side, side)."""
+    """Occlusion maps for every scored span: float32 (P, side, side). With centred occluders
+    (`window` > 1), `smooth` = r > 0 gives each cell the mean drop of the occluders centred within
+    r cells of it (a soft-edged occluder), which steadies the map where evidence is spread."""
     if mode not in MODES:
         raise AttributionError(f"unknown occlusion mode '{mode}': use one of {', '.join(MODES)}")
     if mode != "deletion":
@@ -82,8 +85,10 @@ def occlusion_grids(
     if layer == "patch_embed" and baseline not in REFERENCE_IMAGES:
         pictures = ", ".join(REFERENCE_IMAGES)
         raise AttributionError(f"pixel occlusion (layer 'patch_embed') replaces pixels with a picture: use {pictures}")
+    if smooth < 0 or (smooth and window == 1):
+        raise AttributionError("smoothing (smooth >= 1) applies to centred occluders (window > 1) only")
     if window > 1:
-        return _centred(scorer, grid, window, layer, baseline, batch_size, progress)
+        return _centred(scorer, grid, window, layer, baseline, batch_size, progress, smooth)
     mask = cell_mask(side, grid)
     total = 1 + -(-grid * grid // batch_size)  # Captum's calls: the unablated pass, then the batches
     calls = [0]
@@ -141,7 +146,7 @@ def centred_occluders(side: int, grid: int, window: int) -> Tensor:
 
 
 def _centred(
-    scorer: PhraseScorer, grid: int, window: int, layer: str, baseline: str, batch_size: int, progress
+    scorer: PhraseScorer, grid: int, window: int, layer: str, baseline: str, batch_size: int, progress, smooth: int
 ) -> Tensor:
     """Deletion with an occluder of window x window cells centred on each cell: (P, side, side)."""
     side = scorer.grid_side
@@ -172,7 +177,20 @@ def _centred(
                 progress(part.stop / n, f"occlusion {part.stop}/{n}")
     c = side // grid
     cells = drops.T.reshape(-1, grid, grid)
+    if smooth:
+        cells = neighbourhood_mean(cells, smooth)
     return cells.repeat_interleave(c, 1).repeat_interleave(c, 2)
+
+
+def neighbourhood_mean(cells: Tensor, radius: int) -> Tensor:
+    """(P, g, g) -> each cell's mean over the cells within `radius` of it (inside the grid)."""
+    k = 2 * radius + 1
+    pad = (radius,) * 4
+    total = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(cells.unsqueeze(1), pad), k, 1, divisor_override=1)
+    count = torch.nn.functional.avg_pool2d(
+        torch.nn.functional.pad(torch.ones_like(cells[:1]).unsqueeze(1), pad), k, 1, divisor_override=1
+    )
+    return (total / count).squeeze(1)
 
 
 def _insertion(scorer: PhraseScorer, *, grid: int, layer: str, baseline: str, batch_size: int, progress) -> Tensor:

@@ -195,6 +195,16 @@ def test_centred_window_pinned_values(fixed):
     torch.testing.assert_close(grids[0, ::2, ::2], torch.tensor(PINNED_4X4_WINDOW2_GRAIN), rtol=1e-4, atol=1e-4)
 
 
+def test_smoothing_averages_the_occluders_centred_nearby(fixed):
+    scorer = fixed.scorer()
+    raw = occlusion_grids(scorer, grid=4, window=2, baseline="grain")[:, ::2, ::2]  # (P, 4, 4) cells
+    smooth = occlusion_grids(scorer, grid=4, window=2, baseline="grain", smooth=1)[:, ::2, ::2]
+    torch.testing.assert_close(smooth[:, 1, 2], raw[:, 0:3, 1:4].mean((1, 2)), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(smooth[:, 0, 0], raw[:, 0:2, 0:2].mean((1, 2)), rtol=1e-5, atol=1e-6)  # corner: 4 cells
+    with pytest.raises(AttributionError, match="centred occluders"):
+        occlusion_grids(scorer, grid=4, smooth=1)
+
+
 def test_centred_window_batching_and_progress(fixed):
     scorer = fixed.scorer()
     seen = []
