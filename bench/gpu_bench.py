@@ -12,7 +12,8 @@ project's own code (Detector, its backends, explain.attribution):
 - time to first token after the image arrives (check_image + Detector.stream), decode tokens/s over
   256 forced tokens at batch 1, for plain generate and each fast plan, and where their greedy
   tokens first differ;
-- all gradient maps for the 10 phrases of a 128-token answer, and a 12 x 12 occlusion run;
+- all gradient maps for the 10 phrases of a 128-token answer, a 12 x 12 occlusion run and the
+  default (24 x 24) one;
 - peak GPU memory for generation plus gradient maps; the same in 4-bit where bitsandbytes runs;
 - throughput with 4 concurrent requests.
 
@@ -568,6 +569,7 @@ def attribution_section(detector, checked, res: dict, key: str = "attribution", 
         ("gradient_replicated_b4", dict(method="gradient", batch_size=4, gradient_strategy="replicated"), 1),
         ("occlusion12_b16", dict(method="occlusion", grid=12, batch_size=16), 1),
         ("occlusion12_b32", dict(method="occlusion", grid=12, batch_size=32), 1),
+        ("occlusion24_default_b32", dict(method="occlusion", batch_size=32), 1),
     ]
     for name, kw, reps in runs:
         if only and name not in only:
@@ -838,6 +840,7 @@ def summary(res: dict) -> str:
         f"gradient maps replicated b4 {g('attribution/gradient_replicated_b4')}",
         f"occlusion 12x12 b16 {g('attribution/occlusion12_b16')}",
         f"occlusion 12x12 b32 {g('attribution/occlusion12_b32')}",
+        f"occlusion default (24x24 cells, 8-patch occluders) b32 {g('attribution/occlusion24_default_b32')}",
         f"peak memory {g('peak_memory')}",
         f"concurrency {g('concurrency')}",
         f"4bit {g('4bit')}",

@@ -79,7 +79,7 @@ def test_other_methods(case, method, kw):
     if method == "occlusion":
         assert len({v for r in maps[0].grid for v in r}) <= 9  # one value per cell
         # a third of the crop: 3 cells -> the cell alone
-        assert (maps[0].extra["window"], maps[0].extra["occlusion_mode"]) == (1, "deletion")
+        assert (maps[0].extra["window"], maps[0].extra["smooth"], maps[0].extra["occlusion_mode"]) == (1, 0, "deletion")
         assert maps[0].extra["baseline"] == "grain"
 
 
@@ -87,8 +87,11 @@ def test_occlusion_defaults_to_centred_occluders_a_third_of_the_crop_wide(case):
     detector, checked, explanation = case
     maps = attribute(detector, checked, explanation, "occlusion", with_reliance=False, with_faithfulness=False)
     scorer = scorer_for(detector, checked, explanation)
-    expected = occlusion_grids(scorer, grid=12, window=4, baseline="grain")
-    assert [(m.extra["cells"], m.extra["window"], m.extra["baseline"]) for m in maps] == [(12, 4, "grain")] * 3
+    expected = occlusion_grids(scorer, grid=24, window=8, smooth=1, baseline="grain")
+    settings = [(m.extra["cells"], m.extra["window"], m.extra["smooth"], m.extra["baseline"]) for m in maps]
+    assert settings == [(24, 8, 1, "grain")] * 3
+    coarse = attribute(detector, checked, explanation, "occlusion", grid=12, with_reliance=False, with_faithfulness=False)
+    assert (coarse[0].extra["window"], coarse[0].extra["smooth"]) == (4, 1)
     for m, grid in zip(maps, expected, strict=True):
         torch.testing.assert_close(torch.tensor(m.grid), grid, rtol=1e-4, atol=1e-5)
         assert len({v for r in m.grid for v in r}) > 1
