@@ -4,8 +4,8 @@
     python bench/attribution_cpu.py [--model toy] pointing --n 200 [--seed 2026] [--variants gradient:projector ...]
 
 `speed` times `explain.attribution.attribute` for one explanation of a held-out toy fake: all
-gradient maps (maps only, then with reliance and faithfulness), occlusion 12 x 12 and Integrated
-Gradients; median of `--repeat` runs after one warm-up, on `--threads` CPU threads.
+gradient maps (maps only, then with reliance and faithfulness), occlusion (the 24 x 24 default and
+12 x 12) and Integrated Gradients; median of `--repeat` runs after one warm-up, on `--threads` CPU threads.
 
 `pointing` explains `--n` held-out fakes of the toy world through the Detector (as an upload would
 be; `--answers truth` teacher-forces the world's true answer instead) and, for every planted artifact that one phrase names (kind and region), asks whether that
@@ -163,8 +163,9 @@ def speed(args) -> dict:
         "gradient patch_embed (maps only)": dict(
             method="gradient", layer="patch_embed", with_reliance=False, with_faithfulness=False
         ),
+        "occlusion default, 24x24 (maps only)": dict(method="occlusion", with_reliance=False, with_faithfulness=False),
+        "occlusion default + reliance + faithfulness": dict(method="occlusion"),
         "occlusion 12x12 (maps only)": dict(method="occlusion", grid=12, with_reliance=False, with_faithfulness=False),
-        "occlusion 12x12 + reliance + faithfulness": dict(method="occlusion", grid=12),
         "ig 16 steps (maps only)": dict(method="ig", with_reliance=False, with_faithfulness=False),
     }
     result = {

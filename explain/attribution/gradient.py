@@ -2,14 +2,14 @@
 
 Two strategies compute the same maps (tests pin them equal):
 
-- "shared" (default): one batch-1 forward pass scores every phrase at once, then one backward pass
-  per phrase through the retained graph, `batch_size` phrases at a time as one vmapped backward
-  (`torch.autograd.grad(..., is_grads_batched=True)`). The forward work is shared by all phrases,
-  and the language model's layers recompute their activations during the backward pass instead of
-  keeping them (recompute.py): on the 7B model this keeps the maps within the memory target
-  (bench/RESULTS.md). Captum's layer methods need one forward per
-  target, so this strategy drives autograd directly, with Captum's definition of the quantity
-  (gradient of the target with respect to the layer's output, times that output).
+- "shared" (default): one batch-1 forward pass scores every phrase at once, then the phrases'
+  backward passes run through that one graph, `batch_size` phrases at a time as one vmapped pass
+  (`torch.autograd.grad(..., is_grads_batched=True)`; one pass per phrase where an operator cannot
+  be vmapped). The language model's layers recompute their activations during the backward pass
+  instead of keeping them (recompute.py): on the 7B model this keeps the maps within the memory
+  target (bench/RESULTS.md). Captum's layer methods need one forward per target, so this strategy
+  drives autograd directly, computing Captum's quantity (the target's gradient with respect to the
+  layer's output, times that output); tests check it against Captum.
 - "replicated": Captum's `LayerGradientXActivation` on the input replicated once per phrase, with
   per-example `target`s: one forward/backward pair for `batch_size` phrases, but `batch_size`
   copies of every activation. SmoothGrad (`smooth` > 0, Captum `NoiseTunnel`) always uses it.
