@@ -23,6 +23,8 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from .scoring import AttributionError, submodule
+
 _switch = threading.local()
 _WRAPPED = "_spot_recompute_wrapped"
 _install_lock = threading.Lock()
@@ -30,16 +32,11 @@ _install_lock = threading.Lock()
 
 def decoder_layers(model: nn.Module) -> nn.ModuleList | None:
     """The language model's decoder layers (transformers 5 and 4.x layouts), or None."""
-    for path in ("model.language_model.layers", "language_model.model.layers", "model.layers"):
-        obj = model
-        try:
-            for part in path.split("."):
-                obj = getattr(obj, part)
-        except AttributeError:
-            continue
-        if isinstance(obj, nn.ModuleList):
-            return obj
-    return None
+    try:
+        layers = submodule(model, "model.language_model.layers", "language_model.model.layers", "model.layers")
+    except AttributionError:
+        return None
+    return layers if isinstance(layers, nn.ModuleList) else None
 
 
 def _wrap(layer: nn.Module) -> None:

@@ -72,7 +72,7 @@ def spans_of(explanation: Explanation, *, verdict_token: bool = False) -> list[S
     return spans
 
 
-def _module(model: nn.Module, *names: str) -> nn.Module:
+def submodule(model: nn.Module, *names: str) -> nn.Module:
     """The first of `names` (dotted paths) that exists on the model: transformers 5 keeps the
     submodules under `model.model`, 4.x on the top level."""
     for name in names:
@@ -87,12 +87,12 @@ def _module(model: nn.Module, *names: str) -> nn.Module:
 
 
 def projector_of(model: nn.Module) -> nn.Module:
-    return _module(model, "model.multi_modal_projector", "multi_modal_projector")
+    return submodule(model, "model.multi_modal_projector", "multi_modal_projector")
 
 
 def patch_embedding_of(model: nn.Module) -> nn.Module:
     """The ViT's patch embedding convolution: output (B, C, 24, 24), one column per 14-px patch."""
-    return _module(
+    return submodule(
         model,
         "model.vision_tower.embeddings.patch_embedding",  # transformers 5: CLIPVisionModel
         "model.vision_tower.vision_model.embeddings.patch_embedding",
@@ -257,7 +257,7 @@ class PhraseScorer:
         b = image_tokens.shape[0]
         embeds = self.text_embeds.expand(b, -1, -1)
         embeds = embeds.index_copy(1, self.image_positions, image_tokens.to(embeds.dtype))
-        lm = _module(self.model, "model.language_model", "language_model")
+        lm = submodule(self.model, "model.language_model", "language_model")
         out = lm(
             inputs_embeds=embeds,
             attention_mask=self.attention_mask.expand(b, -1),
