@@ -15,10 +15,12 @@ pointing game (bench/ATTRIBUTION_RESULTS.md). Each map also carries the phrase's
 log-probs), its visual reliance (score minus the score with a neutral mid-grey image; near zero or
 negative = a language prior, `extra["language_prior"]`) and deletion/insertion AUCs (faithfulness.py).
 
-Methods: "gradient" (Captum LayerGradientXActivation; fast), "occlusion" (Captum FeatureAblation /
-Occlusion over g x g cells; on demand), "ig" (Captum IntegratedGradients / LayerIntegratedGradients).
-One module per method; scoring.py defines the score they all explain, placement.py puts maps on the
-picture and plays the pointing game.
+Methods: "gradient" (gradient x activation, Captum's LayerGradientXActivation quantity with one
+shared forward pass; fast), "occlusion" (occluders centred on every cell of a g x g grid, or Captum
+FeatureAblation of single cells; on demand), "ig" (Captum IntegratedGradients /
+LayerIntegratedGradients). One module per method; scoring.py defines the score they all explain,
+recompute.py keeps backward passes within memory, placement.py puts maps on the picture and plays
+the pointing game.
 """
 
 from __future__ import annotations
