@@ -116,13 +116,14 @@ def attribute(
     alone, phrase_index -1). `progress(fraction, message)` is called as the work advances.
 
     `grid` is the occlusion's cells a side, `window` the side of its occluder in cells (centred on
-    each cell; 1 = the cell alone; default a third of the grid), `smooth` the radius in cells
-    over which centred occluders' drops are averaged (default 1 with windows, 0 without) and `occlusion_mode` "deletion", or with `window=1` also
-    "insertion" or "both"; `reduce` how gradient maps fold channels ("l2": magnitude, "sum":
-    signed); `baseline` what a removed patch becomes (default "grain" for occlusion, "zeros" for IG
-    and the faithfulness curves; reliance always uses the neutral grey image);
-    `batch_size` bounds the copies in one forward pass, or for gradient maps the phrases of one
-    backward pass (halved on out-of-memory); `gradient_strategy` is "shared" (one forward for all
+    each cell; 1 = the cell alone; default a third of the grid), `smooth` the radius in cells over
+    which centred occluders' drops are averaged (default 1 with windows, 0 without) and
+    `occlusion_mode` "deletion", or with `window=1` also "insertion" or "both"; `reduce` how
+    gradient maps fold channels ("l2": magnitude, "sum": signed); `baseline` what a removed patch
+    becomes (default "grain" for occlusion, "zeros" for IG and the faithfulness curves; reliance
+    always uses the neutral grey image); `batch_size` bounds the copies in one forward pass, or for
+    gradient maps the phrases of one backward pass (halved on out-of-memory); `gradient_strategy`
+    is "shared" (one forward for all
     phrases) or "replicated" (Captum on one input copy a phrase; see gradient.py)."""
     if method not in METHODS:
         raise AttributionError(f"unknown attribution method '{method}': use one of {', '.join(METHODS)}")
