@@ -123,8 +123,8 @@ def attribute(
     becomes (default "grain" for occlusion, "zeros" for IG and the faithfulness curves; reliance
     always uses the neutral grey image); `batch_size` bounds the copies in one forward pass, or for
     gradient maps the phrases of one backward pass (halved on out-of-memory); `gradient_strategy`
-    is "shared" (one forward for all
-    phrases) or "replicated" (Captum on one input copy a phrase; see gradient.py)."""
+    is "shared" (one forward for all phrases) or "replicated" (Captum on one input copy a phrase;
+    see gradient.py)."""
     if method not in METHODS:
         raise AttributionError(f"unknown attribution method '{method}': use one of {', '.join(METHODS)}")
     if layer not in LAYERS:
