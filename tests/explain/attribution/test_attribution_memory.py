@@ -53,7 +53,8 @@ def test_fifty_attributions_do_not_grow_memory(small_detector):
     def run(i: int) -> None:
         # alternate methods so every code path's buffers are exercised
         method = ("gradient", "occlusion", "ig")[i % 3]
-        maps = attribute(small_detector, checked, explanation, method, grid=2, ig_steps=2, faithfulness_steps=2)
+        # grid 8 of 8 patches: occluders of 3 x 3 patches centred on every patch, smoothed (the default shape)
+        maps = attribute(small_detector, checked, explanation, method, grid=8, ig_steps=2, faithfulness_steps=2)
         assert len(maps) == 3 and len(maps[0].grid) == 8
 
     for i in range(3):  # warm-up: lazy initialisations, allocator pools
