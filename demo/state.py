@@ -319,7 +319,8 @@ class AppState:
                         progress: Callable[[float, str], None] | None) -> list[PhraseMap]:
         from explain.attribution import attribute  # noqa: PLC0415 - loaded when first needed
 
-        return attribute(self.detector, checked, explanation, method, progress=progress)
+        return attribute(self.detector, checked, explanation, method, progress=progress,
+                         grid=self.config.occlusion_grid)
 
     # ------------------------------------------------------------------ the model, for the page
     @property

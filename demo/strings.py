@@ -34,7 +34,7 @@ EN: dict[str, str] = {
     "status_streaming": "Writing the explanation…",
     "status_done": "Done in {seconds:.1f} s ({tokens} tokens). Computing the maps…",
     "status_maps_done": "Maps ready. Click a phrase to see where it looks.",
-    "status_occlusion": "Hiding one part of the picture at a time and rescoring every phrase (576 times)…",
+    "status_occlusion": "Hiding one part of the picture at a time and rescoring every phrase…",
     "unseen_margin": "outside: not seen by the model",
     "model_line": "Model: **{model}**{revision} · licence: {license}",
     "toy_banner": "⚠️ {notice}",

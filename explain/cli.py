@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="one JSON line per image")
     p.add_argument("--maps", default="none", choices=MAP_METHODS, help="attribution maps per phrase")
+    p.add_argument(
+        "--occlusion-grid",
+        type=int,
+        default=24,
+        choices=(1, 2, 3, 4, 6, 8, 12, 24),
+        help="cells a side of occlusion maps (24: 576 rescorings; 12: 4x faster, coarser)",
+    )
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--prompt", default=None, help="override the paper's prompt (must contain <image>)")
     p.add_argument("--rule", default="word", choices=("word", "substring"), help="verdict rule (substring = paper's)")
@@ -58,10 +65,10 @@ def _provenance(data: bytes) -> dict | None:
     return read_provenance(data).to_json()
 
 
-def _maps(detector, checked, explanation: Explanation, method: str) -> list[dict]:
+def _maps(detector, checked, explanation: Explanation, method: str, grid: int) -> list[dict]:
     from .attribution import attribute, maps_to_json
 
-    return maps_to_json(attribute(detector, checked, explanation, method=method))
+    return maps_to_json(attribute(detector, checked, explanation, method=method, grid=grid))
 
 
 def judge(detector, path: str, args, limits: IntakeLimits, out) -> bool:
@@ -103,7 +110,7 @@ def judge(detector, path: str, args, limits: IntakeLimits, out) -> bool:
     if not args.no_provenance:
         record["provenance"] = _provenance(data)
     if args.maps != "none":
-        record["maps"] = _maps(detector, checked, explanation, args.maps)
+        record["maps"] = _maps(detector, checked, explanation, args.maps, args.occlusion_grid)
     if args.json:
         print(json.dumps(record), file=out, flush=True)
     else:

@@ -67,6 +67,7 @@ def test_secrets_are_not_command_line_flags():
     ({"SPOT_QUANTIZATION": "3bit"}, "4bit or 8bit"),
     ({"SPOT_DTYPE": "int4"}, "SPOT_DTYPE"),
     ({"SPOT_SECRET_KEY": "short"}, "too short"),
+    ({"SPOT_OCCLUSION_GRID": "5"}, "must divide the 24 patches"),
 ])
 def test_bad_values_name_the_setting(env, words):
     with pytest.raises(ConfigError, match=words):

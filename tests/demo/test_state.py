@@ -74,6 +74,7 @@ def test_visitors_see_only_their_own(app, tmp_path):
     seen: list[float] = []
     _, occ = app.maps(pid, a, "occlusion", progress=lambda f, m: seen.append(f))
     assert len(occ) == n and {m.method for m in occ} == {"occlusion"}
+    assert {m.extra["cells"] for m in occ} == {app.config.occlusion_grid} == {24}
     assert seen and seen[-1] == 1.0  # the progress bar is fed to the end
     assert app.maps(pid, a, "occlusion")[1] is occ  # computed once, then from memory
     fid, updated = app.feedback(FeedbackForm(pid, verdict="right", consent=False), a)

@@ -44,6 +44,22 @@ def test_mixed_batch_json(tiny_checkpoint, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_maps_join_the_json_line(tiny_checkpoint, tmp_path):
+    image = tmp_path / "landscape.png"
+    image.write_bytes(png_bytes(640, 360))
+    common = [str(image), "--model", str(tiny_checkpoint), "--json", "--max-new-tokens", "8", "--device", "cpu"]
+    proc = _run([*common, "--maps", "occlusion", "--occlusion-grid", "12"])
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert len(record["maps"]) == len(record["phrases"]) > 0
+    for m in record["maps"]:
+        assert m["method"] == "occlusion" and (m["cells"], m["window"], m["baseline"]) == (12, 4, "grain")
+        assert len(m["grid"]) == 24 and all(len(row) == 24 for row in m["grid"])
+        assert m["crop_box"] == record["crop_box"] and m["reliance"] is not None
+    refused = _run([*common, "--maps", "occlusion", "--occlusion-grid", "5"])
+    assert refused.returncode == 2 and "--occlusion-grid" in refused.stderr
+
+
 def test_readable_output_streams_text(tiny_checkpoint, tmp_path):
     good = tmp_path / "a.png"
     good.write_bytes(png_bytes())
