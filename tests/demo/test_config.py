@@ -26,7 +26,7 @@ def test_every_flag_has_its_environment_variable():
     env = {"SPOT_MODEL": "toy", "SPOT_REVISION": "abc123", "SPOT_DEVICE": "cpu", "SPOT_DTYPE": "fp32",
            "SPOT_QUANTIZATION": "8bit", "SPOT_DECODER": "generate", "SPOT_DB_URL": "sqlite:////tmp/x.db", "SPOT_DATA_DIR": "/tmp/spotdata",
            "SPOT_HOST": "0.0.0.0", "SPOT_PORT": "8123", "SPOT_SHARE": "yes", "SPOT_MAX_UPLOAD_MB": "3.5",
-           "SPOT_MAX_PIXELS": "4e6", "SPOT_MAX_NEW_TOKENS": "64", "SPOT_CONCURRENCY": "3",
+           "SPOT_MAX_PIXELS": "4e6", "SPOT_MAX_NEW_TOKENS": "64", "SPOT_OCCLUSION_GRID": "12", "SPOT_CONCURRENCY": "3",
            "SPOT_QUEUE_SIZE": "10", "SPOT_RATE_LIMIT": "5", "SPOT_ADMIN_TOKEN": "tok",
            "SPOT_REVIEWERS": "alice, bob", "SPOT_SECRET_KEY": "k" * 32}
     assert {o.env for o in OPTIONS} == set(env), "this test must name every option"
@@ -36,6 +36,7 @@ def test_every_flag_has_its_environment_variable():
     assert (c.db_url, str(c.data_dir), c.host, c.port, c.share) == ("sqlite:////tmp/x.db", "/tmp/spotdata",
                                                                     "0.0.0.0", 8123, True)
     assert (c.max_upload_mb, c.max_pixels, c.max_new_tokens, c.concurrency) == (3.5, 4_000_000, 64, 3)
+    assert c.occlusion_grid == 12
     assert (c.queue_size, c.rate_limit, c.admin_token, c.reviewers) == (10, 5, "tok", ("alice", "bob"))
     assert c.secret_key == "k" * 32
 
