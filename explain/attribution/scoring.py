@@ -41,6 +41,8 @@ BASELINES = ("neutral", "grain", "zeros", "mean", "median")
 
 # model -> {reference image kind: (its pixel values, their vision features)}; entries go with the model
 _REFERENCE_FEATURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# image processor -> {(kind, size): pixel values}
+_REFERENCE_PIXELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class AttributionError(ValueError):
@@ -295,9 +297,18 @@ def reference_image(kind: str, size: int = 336):
 
 
 def reference_pixel_values(processor, kind: str = "neutral", *, size: int = 336) -> Tensor:
-    """A reference image through the model's own image processor."""
+    """A reference image through the model's own image processor; computed once per processor
+    (every attribution needs them; callers never modify the tensor)."""
     image_processor = getattr(processor, "image_processor", processor)
-    return image_processor(images=reference_image(kind, size), return_tensors="pt")["pixel_values"]
+    try:
+        per_processor = _REFERENCE_PIXELS.setdefault(image_processor, {})
+    except TypeError:  # a processor that cannot be weakly referenced: no cache
+        per_processor = {}
+    key = (kind, size)
+    if key not in per_processor:
+        image = reference_image(kind, size)
+        per_processor[key] = image_processor(images=image, return_tensors="pt")["pixel_values"]
+    return per_processor[key]
 
 
 def neutral_pixel_values(processor, *, size: int = 336) -> Tensor:

@@ -6,7 +6,13 @@ import torch
 from PIL import Image
 
 from explain.attribution.reliance import is_language_prior, scores_and_reliance
-from explain.attribution.scoring import NEUTRAL_RGB, neutral_pixel_values
+from explain.attribution.scoring import (
+    GRAIN_SIGMA,
+    NEUTRAL_RGB,
+    neutral_pixel_values,
+    reference_image,
+    reference_pixel_values,
+)
 from tests.explain.attribution.fixed_model import SIZE, image_processor, reference_scores
 
 
@@ -19,6 +25,18 @@ def test_neutral_image_is_mid_grey_through_the_processor():
     mean = torch.tensor([0.48145466, 0.4578275, 0.40821073])
     std = torch.tensor([0.26862954, 0.26130258, 0.27577711])
     torch.testing.assert_close(pv[0, :, 50, 60], (128 / 255 - mean) / std, rtol=1e-5, atol=1e-5)
+
+
+def test_grain_picture_is_seeded_film_grain_on_grey_computed_once_per_processor():
+    pixels = torch.tensor(list(reference_image("grain", SIZE).getdata()), dtype=torch.float64)
+    assert abs(float(pixels.mean()) - 128) < 0.5 and abs(float(pixels.std()) - GRAIN_SIGMA) < 0.3
+    assert list(reference_image("grain", SIZE).getdata()) == list(reference_image("grain", SIZE).getdata())
+    processor = image_processor()
+    grain = reference_pixel_values(processor, "grain", size=SIZE)
+    assert reference_pixel_values(processor, "grain", size=SIZE) is grain  # cached with the processor
+    # a fresh processor computes it again, to the same values
+    torch.testing.assert_close(reference_pixel_values(image_processor(), "grain", size=SIZE), grain)
+    assert not torch.allclose(grain, neutral_pixel_values(processor, size=SIZE))
 
 
 def test_reliance_is_score_minus_neutral_score(fixed):
