@@ -79,7 +79,7 @@ def occlusion_grids(
     if layer not in LAYERS:
         raise AttributionError(f"unknown attribution layer '{layer}': use one of {', '.join(LAYERS)}")
     side = scorer.grid_side
-    cell_mask(side, grid)  # checks the grid
+    mask = cell_mask(side, grid)  # also checks the grid
     if not 1 <= window <= grid:
         raise AttributionError(f"the occlusion window must be between 1 and {grid} cells, got {window}")
     if layer == "patch_embed" and baseline not in REFERENCE_IMAGES:
@@ -89,7 +89,6 @@ def occlusion_grids(
         raise AttributionError("smoothing (smooth >= 1) applies to centred occluders (window > 1) only")
     if window > 1:
         return _centred(scorer, grid, window, layer, baseline, batch_size, progress, smooth)
-    mask = cell_mask(side, grid)
     total = 1 + -(-grid * grid // batch_size)  # Captum's calls: the unablated pass, then the batches
     calls = [0]
 
