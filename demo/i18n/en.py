@@ -201,4 +201,7 @@ EN: dict[str, str] = {
     "cls_err_revealed": "This picture has been revealed: answers are closed.",
     "cls_err_pending_full": "That is too much for one lesson set; save it and start another.",
     "cls_err_pick_session": "Start or open a session first.",
+    # Gradio's own key that no catalog of Gradio 6 defines: its status announcer reads it to screen
+    # readers after every event, as the bare key "common.complete" unless a custom catalog has it
+    "common.complete": "Complete",
 }

@@ -195,4 +195,7 @@ ZH_CN: dict[str, str] = {
     "cls_err_revealed": "这张图片已经揭晓：不能再作答。",
     "cls_err_pending_full": "一个图片组装不下这么多；请先保存，再建立另一个。",
     "cls_err_pick_session": "请先开始或打开一次课堂。",
+    # Gradio's own key that no catalog of Gradio 6 defines: its status announcer reads it to screen
+    # readers after every event, as the bare key "common.complete" unless a custom catalog has it
+    "common.complete": "完成",
 }
