@@ -290,9 +290,10 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
             _wait_text(teacher.locator("#cls-t-reveal"), "模型认为", timeout_s=30)
             # the events of the switch end with Gradio's "complete" announcement, in Chinese too (Gradio's
             # catalogs lack the key; without ours a screen reader reads out "common.complete")
-            teacher.wait_for_function("() => window.__heard.length > 0", timeout=30_000)
+            teacher.wait_for_function("() => window.__heard.some(h => /^(完成|Complete)$|common\\./.test(h))",
+                                      timeout=30_000)
             heard = teacher.evaluate("window.__heard")
-            assert "完成" in heard and not [h for h in heard if "common." in h], heard
+            assert "完成" in heard and not [h for h in heard if h == "Complete" or "common." in h], heard
             # Gradio's own upload widget keeps the language the page started in (its texts are set
             # when it is drawn); everything of the classroom follows the switch
             left = _untranslated(teacher, extra_ok=TITLE_WORDS | GRADIO_UPLOAD_WIDGET)
