@@ -52,7 +52,7 @@ def _is_generator(fn: Callable) -> bool:
     return inspect.isgeneratorfunction(fn)
 
 
-def _request_address(request: gr.Request | None) -> str | None:
+def request_address(request: gr.Request | None) -> str | None:
     """The client's address, used only to key an in-memory rate limit (never stored)."""
     if request is None:
         return None
@@ -71,7 +71,7 @@ class Handlers:
 
     # ------------------------------------------------------------------ helpers
     def visitor_of(self, token: Any, request: gr.Request | None) -> Visitor:
-        return self.app.visitor(token, getattr(request, "session_hash", None), _request_address(request))
+        return self.app.visitor(token, getattr(request, "session_hash", None), request_address(request))
 
     def upload_path(self, image: Any) -> str | None:
         """The uploaded file's path, only if it lies in Gradio's upload folder.

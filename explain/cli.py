@@ -14,7 +14,7 @@ import os
 import sys
 from dataclasses import asdict
 
-from .images import ImageRejected, IntakeLimits, check_image, load_image_bytes
+from .images import CELL_GRIDS, GRID, ImageRejected, IntakeLimits, check_image, load_image_bytes
 from .loader import DECODERS, FAKEVLM_ID, ModelUnavailable, load_detector
 from .types import Explanation, TextDelta, VerdictReady
 
@@ -45,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--occlusion-grid",
         type=int,
-        default=24,
-        choices=(1, 2, 3, 4, 6, 8, 12, 24),
+        default=GRID,
+        choices=CELL_GRIDS,
         help="cells a side of occlusion maps (24: 576 rescorings; 12: 4x faster, coarser)",
     )
     p.add_argument("--max-new-tokens", type=int, default=256)

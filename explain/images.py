@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MODEL_SIZE = 336  # CLIP ViT-L/14-336: shortest edge and centre crop
 GRID = 24  # 336 / 14-px patches
+CELL_GRIDS = tuple(g for g in range(1, GRID + 1) if GRID % g == 0)  # grids of whole-patch cells: 1, 2, ..., 24
 NEUTRAL_GREY = (128, 128, 128)
 _MIB = 1024 * 1024
 

@@ -19,7 +19,7 @@ import pandas as pd
 from storage.classroom import ItemIn
 
 from .. import figures
-from ..handlers import _request_address
+from ..handlers import request_address
 from ..i18n import normalize, tr
 from ..state import UserError
 from . import cards
@@ -192,7 +192,7 @@ class ClassroomHandlers:
         if not self.svc.app.valid_token(token):  # joined before the page finished loading
             token = self.svc.app.new_visitor_token()
         # join codes are short: tries are limited per browser and per address (kept in memory only)
-        address = self.svc.app.visitor(None, "join", _request_address(request)).address_key
+        address = self.svc.app.visitor(None, "join", request_address(request)).address_key
         view = self.svc.join(token, code, nickname, lang, address_key=address)
         state = {"code": view.session.code, "item": None, "sig": None, "ready": None}
         status = tr("cls_joined", lang, nick=view.participant.nickname, title=view.session.title)

@@ -178,6 +178,7 @@ def attribute(
         )
         for e, d in zip(extra_of, deltas.tolist(), strict=True):
             e.update(ig_delta=d, baseline=ig_baseline)
+    curve_baseline = baseline or DEFAULT_BASELINE
     scores = neutral = reliance = None
     if with_reliance or with_faithfulness:
         scores, neutral, reliance = scores_and_reliance(scorer)
@@ -188,7 +189,7 @@ def attribute(
                 scorer,
                 grids,
                 steps=faithfulness_steps,
-                baseline=baseline or DEFAULT_BASELINE,
+                baseline=curve_baseline,
                 batch_size=bs,
                 progress=stage.faithfulness,
             ),
@@ -210,7 +211,7 @@ def attribute(
             extra["language_prior"] = is_language_prior(float(reliance[k]), scorer.n_tokens[k])
         c = curves[k]
         if c is not None:
-            extra["faithfulness_baseline"] = baseline or DEFAULT_BASELINE
+            extra["faithfulness_baseline"] = curve_baseline
             extra.update(fractions=c.fractions, deletion_curve=c.deletion, insertion_curve=c.insertion)
         maps.append(
             PhraseMap(

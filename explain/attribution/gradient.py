@@ -135,8 +135,7 @@ def _scores_with_activation(scorer: PhraseScorer, layer: str) -> tuple[Tensor, T
             tokens = projector_of(scorer.model)(feats)
         act = tokens.requires_grad_(True)
         return scorer.scores(act), act
-    if layer != "patch_embed":
-        raise AttributionError(f"unknown attribution layer '{layer}': use one of {', '.join(LAYERS)}")
+    # "patch_embed" (gradient_grids has checked the layer): the convolution's output, made a leaf
     captured: list[Tensor] = []
 
     def as_leaf(_module, _args, output):

@@ -9,7 +9,7 @@ phrase, the perturbed copies batched `batch_size` at a time.
 - `window=1`: each cell is removed alone (Captum `FeatureAblation` with a cell mask; every patch of
   a cell carries the cell's value). With `mode="insertion"` the cell is instead put back alone into
   an all-baseline image (score with only the cell minus score with none).
-- `window` = w > 1 (the default in `attribute`: 12 x 12 cells, w = 4): the occluder is w x w cells
+- `window` = w > 1 (the default in `attribute`: 24 x 24 cells, w = 8, `smooth=1`): the occluder is w x w cells
   centred on the cell (clipped at the crop's border), and the cell carries the drop of its own
   occluder: the occlusion sensitivity map of Zeiler and Fergus (2014), at a step of one cell.
   Evidence is redundant (an artifact spans several cells, and removing one of them leaves the rest
