@@ -2,7 +2,7 @@
 
     python app.py [--model auto|toy|ID|PATH] [--db URL] [--data-dir DIR] [--port P] ...
 
-Every flag is also an environment variable (see demo/config.py and the README).
+Every flag is also an environment variable (see demo/service/config.py and the README).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ if os.environ.get("SPACES_ZERO_GPU"):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from demo.config import ConfigError, parse_config
+    from demo.service.config import ConfigError, parse_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "httpx"):
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from demo.classroom import add_classroom
     from demo.i18n import I18N
-    from demo.state import AppState
+    from demo.service import AppState
     from demo.ui import build_demo, launch_options
 
     app = AppState(detector, store, config)

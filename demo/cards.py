@@ -9,9 +9,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from explain.confidence import is_uncertain
-from explain.provenance import GLOSSARY as _GLOSSARY
-
+from .service import PROVENANCE_GLOSSARY as _GLOSSARY
+from .service import is_uncertain
 from .strings import t
 
 _VERDICT_CLASS = {"fake": "fake", "real": "real", "undecided": "undecided"}

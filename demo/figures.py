@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from explain.types import Box, PhraseMap
+from .service import Box, PhraseMap
 
 # ColorBrewer PuOr (colour-blind safe), purple = against, orange = for; alpha ramps up from 0 at
 # the centre so an empty map is invisible.

@@ -1,6 +1,6 @@
 """Event handlers: translate Gradio inputs into AppState calls and AppState results into outputs.
 
-Kept thin on purpose: no model, storage or privacy logic here (that is demo/state.py). Each public
+Kept thin on purpose: no model, storage or privacy logic here (that is demo/service/). Each public
 handler has an explicit signature because Gradio names API parameters after it, and `None`
 defaults make parameters optional for `gradio_client`. `UserError` becomes `gr.Error`, whose
 message the visitor sees as it is.
@@ -8,60 +8,31 @@ message the visitor sees as it is.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from explain.confidence import is_uncertain
-
 from . import cards, figures
-from .state import AppState, ExplainView, ProgressReporter, Reviewer, UserError, Visitor
+from .events import user_errors
+from .service import (
+    AppState,
+    ExplainView,
+    FeedbackForm,
+    ProgressReporter,
+    Reviewer,
+    UserError,
+    Visitor,
+    is_uncertain,
+    maps_json,
+    request_address,
+)
 from .strings import t
 
 EXPLORER_COLUMNS = ["prediction", "feedback", "when", "verdict", "p_fake", "visitor says", "true label",
                     "category", "disputed", "review", "explanation"]
-
-
-def user_errors(fn: Callable) -> Callable:
-    """Turn UserError into gr.Error (shown to the visitor, no traceback) for plain and generator handlers."""
-    if _is_generator(fn):
-        @functools.wraps(fn)
-        def gen_wrapper(*args, **kwargs):
-            try:
-                yield from fn(*args, **kwargs)
-            except UserError as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
-        return gen_wrapper
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except UserError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-    return wrapper
-
-
-def _is_generator(fn: Callable) -> bool:
-    import inspect
-
-    return inspect.isgeneratorfunction(fn)
-
-
-def request_address(request: gr.Request | None) -> str | None:
-    """The client's address, used only to key an in-memory rate limit (never stored)."""
-    if request is None:
-        return None
-    headers = getattr(request, "headers", None) or {}
-    forwarded = headers.get("x-forwarded-for") if hasattr(headers, "get") else None
-    if forwarded:
-        return forwarded.split(",")[0].strip()
-    client = getattr(request, "client", None)
-    return getattr(client, "host", None)
 
 
 class Handlers:
@@ -192,7 +163,7 @@ class Handlers:
                                     opacity=float(opacity or 0.7)),
             gr.update(choices=choices, value=index),
             gr.update(visible=bool(prior)),
-            _maps_json(maps),
+            maps_json(maps),
             t("status_maps_done"),
         )
 
@@ -259,8 +230,6 @@ class Handlers:
         indices; category: a FakeClue category; consent: keep the picture for training.
         Returns a confirmation and the feedback record id.
         """
-        from .state import FeedbackForm
-
         form = FeedbackForm(prediction_id, verdict or None, true_label or None, list(agree or []),
                             list(disagree or []), corrected, category or None, comment, bool(consent))
         fid, updated = self.app.feedback(form, self.visitor_of(visitor, request))
@@ -338,8 +307,3 @@ class Handlers:
         why = "; ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))
         return str(path), t("export_done", count=count) + (f" {t('export_skipped', why=why)}" if why else "")
 
-
-def _maps_json(maps) -> list[dict]:
-    from explain.attribution import maps_to_json
-
-    return maps_to_json(list(maps))

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from storage import CATEGORIES
-
+from .service import CATEGORIES
 from .strings import t
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"

@@ -16,14 +16,13 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from . import cards
-from .config import AppConfig
+from .events import MODEL_SLOT
 from .handlers import Handlers
 from .layout import Layout, build_layout
-from .state import AppState
+from .service import AppConfig, AppState
 from .strings import t
 
 STYLE = Path(__file__).resolve().parent.parent / "assets" / "style.css"
-MODEL_SLOT = "model"  # one concurrency group for everything that runs the model
 
 
 def theme() -> gr.themes.Base:
@@ -37,7 +36,7 @@ def theme() -> gr.themes.Base:
 
 def build_demo(app: AppState) -> gr.Blocks:
     config = app.config
-    banner = cards.model_banner(app.model_id, getattr(app.detector, "revision", None), app.model_license,
+    banner = cards.model_banner(app.model_id, app.worker.revision, app.model_license,
                                 app.model_notice)
     about = t("about") + "\n\n" + banner
     with gr.Blocks(title=t("title"), analytics_enabled=False) as demo:

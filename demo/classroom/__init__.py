@@ -9,7 +9,7 @@ results, the clue glossary and printable handouts, in English and Simplified Chi
 See docs/classroom.md.
 """
 
+from ..service.classroom import Classroom
 from .page import ROUTE_PATH, add_classroom, build_classroom
-from .service import Classroom
 
 __all__ = ["ROUTE_PATH", "Classroom", "add_classroom", "build_classroom"]

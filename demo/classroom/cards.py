@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from html import escape
 
-from explain.glossary import GLOSSARY, GROUP_TITLES, clue_spans, clues_in, entry
-from storage.classroom import AnswerOut, Tally
+from explain.glossary import GLOSSARY, GROUP_TITLES, clues_in, entry
 
 from ..i18n import normalize, tr
+from ..service.classroom import AnswerOut, Tally
+from ..service.classroom.handout import marked
 
 CSS = """
 .cls-card { border-radius: 10px; padding: 12px 14px; border: 1px solid #d0d5dd; }
@@ -103,17 +104,6 @@ def reveal_card(verdict: str | None, p_fake: float | None, truth: str | None, re
         parts.append(f"<div class='cls-ref'><b>{escape(tr('cls_reference', lang))}</b> {marked(reference)}</div>")
     parts.append(f"<div class='cls-caveat'>{escape(tr('cls_caveat', lang))}</div></div>")
     return "".join(parts)
-
-
-def marked(text: str) -> str:
-    """`text` escaped, with every glossary clue it mentions marked (title on hover)."""
-    out, pos = [], 0
-    for start, end, key in clue_spans(text):
-        out.append(escape(text[pos:start]))
-        out.append(f"<mark data-clue='{escape(key)}'>{escape(text[start:end])}</mark>")
-        pos = end
-    out.append(escape(text[pos:]))
-    return "".join(out)
 
 
 def explanation_html(text: str, lang: str) -> str:

@@ -8,23 +8,19 @@ language the page shows. `UserError` becomes `gr.Error` (shown as it is). Pollin
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from storage.classroom import ItemIn
-
 from .. import figures
-from ..handlers import request_address
+from ..events import user_errors
 from ..i18n import normalize, tr
-from ..state import UserError
+from ..service import UserError, request_address
+from ..service.classroom import Classroom, ItemIn, RevealView, StudentView, Teacher, TeacherView, phrase_maps
 from . import cards
 from .layout import ANSWER_COLUMNS, PENDING_COLUMNS, RESULT_COLUMNS
-from .service import Classroom, RevealView, StudentView, Teacher, TeacherView, phrase_maps
 
 MAX_PENDING_BYTES = 300 * 1024 * 1024
 
@@ -35,25 +31,6 @@ def parse_context(ctx: Any) -> tuple[str, str]:
     lang, _, url = text.partition("|")
     url = url.split("?")[0].split("#")[0][:500]
     return normalize(lang), url if url.startswith(("http://", "https://")) else ""
-
-
-def user_errors(fn: Callable) -> Callable:
-    if inspect.isgeneratorfunction(fn):
-        @functools.wraps(fn)
-        def gen(*args: Any, **kwargs: Any) -> Iterator[Any]:
-            try:
-                yield from fn(*args, **kwargs)
-            except UserError as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
-        return gen
-
-    @functools.wraps(fn)
-    def plain(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except UserError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-    return plain
 
 
 def _table(columns: tuple[str, ...], rows: list[list[Any]], lang: str) -> pd.DataFrame:
@@ -278,7 +255,7 @@ class ClassroomHandlers:
     def _pending_rows(self, pending: list[ItemIn], examples: list[str] | None, lang: str) -> pd.DataFrame:
         rows = [[i.caption or "", tr(f"source_{i.source}", lang), tr(f"truth_{i.truth or 'unknown'}", lang)]
                 for i in pending]
-        from .service import example_truth  # noqa: PLC0415
+        from ..service.classroom import example_truth  # noqa: PLC0415
 
         rows += [[n, tr("source_example", lang), tr(f"truth_{example_truth(n) or 'unknown'}", lang)]
                  for n in (examples or [])]

@@ -16,8 +16,8 @@ import gradio as gr
 from gradio.i18n import I18nData
 
 from ..i18n import LANGUAGES, lab
+from ..service.classroom import example_files
 from . import cards
-from .service import example_files
 
 
 @dataclass

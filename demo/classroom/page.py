@@ -19,12 +19,12 @@ from functools import partial
 
 import gradio as gr
 
+from ..events import MODEL_SLOT
 from ..i18n import LANGUAGES, tr
-from ..state import AppState
-from ..ui import MODEL_SLOT
+from ..service import AppState
+from ..service.classroom import Classroom
 from .handlers import STUDENT_OUTPUTS, TEACHER_OUTPUTS, ClassroomHandlers
 from .layout import ClassroomLayout, build_classroom_layout
-from .service import Classroom
 
 ROUTE_NAME = "Classroom"
 ROUTE_PATH = "classroom"

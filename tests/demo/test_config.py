@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from demo.config import OPTIONS, ConfigError, parse_config
+from demo.service.config import OPTIONS, ConfigError, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,9 +10,9 @@ import zipfile
 import pytest
 
 from demo import cards, figures
-from demo.config import parse_config
+from demo.service.config import parse_config
 from demo.handlers import Handlers
-from demo.state import AppState, FeedbackForm, ModelLock, RateLimiter, Reviewer, UserError, finished_phrases
+from demo.service import AppState, FeedbackForm, ModelLock, RateLimiter, Reviewer, UserError, finished_phrases
 from explain.types import PhraseMap
 from storage import Store
 
@@ -279,7 +279,7 @@ def test_gpu_work_arguments_cross_a_process_boundary(app, tmp_path):
 
     import gradio as gr
 
-    from demo.state import ProgressReporter, gpu
+    from demo.service import ProgressReporter, gpu
 
     v = app.visitor("F" * 32, "s")
     _, pid = _run(app, png_file(tmp_path / "a.png"), v)

@@ -93,8 +93,8 @@ def cstore(store):
 @pytest.fixture
 def app(detector, tmp_path):
     """The app's real state on a SQLite store (the model side does not depend on the backend)."""
-    from demo.config import parse_config
-    from demo.state import AppState
+    from demo.service.config import parse_config
+    from demo.service import AppState
     from storage import Store
 
     config = parse_config(["--data-dir", str(tmp_path / "appdata"), "--rate-limit", "1000",
@@ -108,7 +108,7 @@ def app(detector, tmp_path):
 
 @pytest.fixture
 def svc(app):
-    from demo.classroom.service import Classroom
+    from demo.service.classroom import Classroom
 
     s = Classroom(app)
     yield s
@@ -119,7 +119,7 @@ def svc(app):
 
 
 class ClassroomServer:
-    """`python -m demo.classroom` (the app with its classroom page) in a subprocess, restartable on
+    """`python app.py` (the app with its classroom page) in a subprocess, restartable on
     the same port and data folder."""
 
     def __init__(self, tmp: Path, model: str) -> None:
@@ -144,7 +144,7 @@ class ClassroomServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOT_", "GRADIO_"))}
         env.update({"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(upload_dir),
                     "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"})
-        cmd = [sys.executable, "-m", "demo.classroom", "--model", self.model, "--device", "cpu", "--host",
+        cmd = [sys.executable, str(ROOT / "app.py"), "--model", self.model, "--device", "cpu", "--host",
                "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data_dir), "--rate-limit", "1000",
                "--max-new-tokens", "64", "--concurrency", "2"]
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the server

@@ -12,8 +12,8 @@ import time
 import pytest
 from PIL import Image
 
-from demo.classroom import fakeclue
-from demo.classroom.fakeclue import FakeClueUnavailable, balanced, label_of, reference_of, sample_from_row
+from demo.service.classroom import fakeclue
+from demo.service.classroom.fakeclue import FakeClueUnavailable, balanced, label_of, reference_of, sample_from_row
 
 from .conftest import png_bytes
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from demo.classroom.handlers import STUDENT_OUTPUTS, TEACHER_OUTPUTS, ClassroomHandlers, parse_context
-from demo.classroom.service import example_files
+from demo.service.classroom import example_files
 from demo.i18n import tr
 
 SKIP = gr.skip()

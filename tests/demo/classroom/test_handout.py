@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demo.classroom import handout
-from demo.classroom.handout import FontMissing, HandoutItem, HandoutMap, handout_html, handout_pdf, key_phrases
+from demo.service.classroom import handout
+from demo.service.classroom.handout import FontMissing, HandoutItem, HandoutMap, handout_html, handout_pdf, key_phrases
 from demo.i18n import tr
 
 TEXT = ("This is a fake image. The upper left region is covered in coloured speckles. "

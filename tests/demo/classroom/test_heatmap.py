@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demo.classroom import heatmap
+from demo.service.classroom import heatmap
 
 
 def test_colours_follow_the_sign():

@@ -8,9 +8,9 @@ import io
 
 import pytest
 
-from demo.classroom.service import Classroom, csv_cell, example_files, example_truth
+from demo.service.classroom import Classroom, csv_cell, example_files, example_truth
 from demo.i18n import tr
-from demo.state import UserError
+from demo.service import UserError
 
 from .conftest import png_bytes
 

@@ -1,7 +1,7 @@
 """Handouts for offline lessons: one printable HTML page, or PDF pages, per picture.
 
 A handout shows the picture, the model's verdict and explanation, the heatmaps of the key phrases
-(drawn with Pillow, demo/classroom/heatmap.py), the ground truth when known, how the class voted,
+(drawn with Pillow, heatmap.py beside this file), the ground truth when known, how the class voted,
 and the glossary entries of the clues the explanation mentions. `handout_html` gives a
 self-contained page (images inline) that any browser prints; `handout_pdf` gives PDF bytes made
 with fpdf2 (pure Python).
@@ -27,12 +27,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from explain.glossary import GLOSSARY, clues_in, entry
+from explain.glossary import GLOSSARY, clue_spans, clues_in, entry
 from explain.types import Box
 
-from ..i18n import normalize, tr
+from ...i18n import normalize, tr
 from . import heatmap
-from .cards import marked
 
 LATIN_FONTS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -372,3 +371,14 @@ def _pdf_page(doc: _Pdf, item: HandoutItem) -> None:
     doc.para(tr("ho_caveat", lang), 8.5)
     if item.model_id:
         doc.para(tr("ho_model", lang, model=item.model_id), 8.5)
+
+
+def marked(text: str) -> str:
+    """`text` escaped, with every glossary clue it mentions marked (title on hover)."""
+    out, pos = [], 0
+    for start, end, key in clue_spans(text):
+        out.append(escape(text[pos:start]))
+        out.append(f"<mark data-clue='{escape(key)}'>{escape(text[start:end])}</mark>")
+        pos = end
+    out.append(escape(text[pos:]))
+    return "".join(out)

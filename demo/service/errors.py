@@ -1,0 +1,11 @@
+"""The one exception of the application layer: a sentence meant for the visitor.
+
+Every verb of the service raises `UserError` for what a visitor can fix or should know; the UI turns
+it into Gradio's `gr.Error` (demo/events.py) and shows `str(err)` as it is, with no traceback.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Something the visitor can fix or should know; `str(err)` is shown as it is."""

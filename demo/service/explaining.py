@@ -1,0 +1,199 @@
+"""Explaining a picture: check the upload, stream the model's answer, store it, then its maps.
+
+The verbs of `AppState` (demo/service/state.py) that run the model. Snapshots (`ExplainView`) go
+back to the UI as the answer grows; the finished analysis stays in the results cache for maps and
+feedback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from explain.images import CheckedImage, ImageRejected, load_image_file, model_view
+from explain.phrases import split_phrases
+from explain.types import Explanation, PhraseMap, TextDelta, VerdictReady
+from storage import MapIn, PhraseSpan, PredictionIn, StorageError
+
+from ..strings import t
+from .errors import UserError
+from .results import Analysis, ExplainView
+from .visitors import Visitor
+
+log = logging.getLogger(__name__)
+
+METHODS = ("gradient", "occlusion")
+
+
+def finished_phrases(text: str, final: bool) -> tuple[str, ...]:
+    """The phrases of a partial answer that are complete (all of them once the answer is final)."""
+    phrases = split_phrases(text, [])
+    if not phrases:
+        return ()
+    texts = tuple(p.text for p in phrases)
+    if final or text.rstrip().endswith((".", "!", "?", ";", ":")):
+        return texts
+    return texts[:-1]
+
+
+def read_provenance_json(data: bytes) -> dict | None:
+    """Provenance findings of the original bytes as JSON, or None when the reader is unavailable.
+
+    Reading metadata must never stop an explanation: any failure becomes an error entry.
+    """
+    try:
+        from explain.provenance import read_provenance  # noqa: PLC0415
+    except ImportError:
+        return None
+    try:
+        return read_provenance(data).to_json()
+    except Exception as exc:  # noqa: BLE001 - untrusted metadata; the model's answer still counts
+        log.warning("provenance reading failed: %s", exc)
+        return {"findings": [], "errors": [f"metadata could not be read ({type(exc).__name__})"]}
+
+
+
+def _image_format_key(fmt: str) -> str:
+    return {"JPEG": "jpeg", "MPO": "jpeg"}.get(fmt, fmt.lower())
+
+
+
+def maps_json(maps: list[PhraseMap]) -> list[dict]:
+    """Maps as JSON-ready dicts (the API's raw values)."""
+    from explain.attribution import maps_to_json  # noqa: PLC0415 - attribution loads torch
+
+    return maps_to_json(list(maps))
+
+
+class ExplainMixin:
+    """`AppState`'s verbs that run the model: explain a picture, attribute its phrases."""
+
+    # ------------------------------------------------------------------ intake
+    def check_upload(self, path: str | None) -> tuple[CheckedImage, bytes]:
+        """Read and check an uploaded file (raises UserError with the intake's sentence)."""
+        if not path:
+            raise UserError(t("err_no_image"))
+        with self._lock:
+            hit = self._checked.get(path)
+        if hit is not None:
+            return hit
+        try:
+            checked = load_image_file(path, self.limits)
+        except ImageRejected as exc:
+            raise UserError(str(exc)) from None
+        # load_image_file read the bytes once to check them; keep the very same bytes for storage
+        data = Path(path).read_bytes()
+        if hashlib.sha256(data).hexdigest() != checked.sha256:  # the file changed under us
+            raise UserError(t("err_no_image"))
+        with self._lock:
+            self._checked[path] = (checked, data)
+            while len(self._checked) > 8:
+                self._checked.popitem(last=False)
+        return checked, data
+
+    def precheck(self, path: str | None, visitor: Visitor) -> str | None:
+        """What the validator says before a request takes a model slot: None when fine."""
+        try:
+            self._rate(self.explain_rate, visitor, count=False)
+            self.check_upload(path)
+        except UserError as exc:
+            return str(exc)
+        return None
+
+    # ------------------------------------------------------------------ explanation
+    def explain(self, path: str | None, visitor: Visitor) -> Iterator[ExplainView]:
+        """Check the upload, stream the model's answer, store the prediction; yields snapshots."""
+        self._rate(self.explain_rate, visitor, count=True)
+        checked, data = self.check_upload(path)
+        with self._lock:
+            self._checked.pop(path, None)
+        provenance = read_provenance_json(data)
+        view = ExplainView("checked", checked, model_view(checked), provenance)
+        yield view
+        text = ""
+        explanation: Explanation | None = None
+        try:
+            with self.model_lock.shared():
+                for item in self.worker.stream(checked, self.config.max_new_tokens):
+                    if isinstance(item, TextDelta):
+                        text += item.text
+                        view = replace(view, stage="text", text=text, phrases=finished_phrases(text, False))
+                        yield view
+                    elif isinstance(item, VerdictReady):
+                        view = replace(view, stage="verdict", verdict=item.verdict, p_fake=item.p_fake)
+                        yield view
+                    elif isinstance(item, Explanation):
+                        explanation = item
+        except (MemoryError, RuntimeError, ValueError) as exc:
+            log.exception("model failure")
+            raise UserError(t("err_model", error=type(exc).__name__)) from None
+        if explanation is None:  # the stream ended without an answer (cancelled)
+            raise UserError(t("err_model", error="no answer"))
+        prediction_id = self._save_prediction(visitor, checked, explanation, provenance)
+        analysis = Analysis(prediction_id, visitor.client_hash, checked, data, explanation, provenance)
+        self.results.remember(analysis)
+        yield replace(view, stage="done", text=explanation.text,
+                      phrases=tuple(p.text for p in explanation.phrases), verdict=explanation.verdict,
+                      p_fake=explanation.p_fake, prediction_id=prediction_id, explanation=explanation)
+
+    def _save_prediction(self, visitor: Visitor, checked: CheckedImage, explanation: Explanation,
+                         provenance: dict | None) -> int:
+        tm = explanation.timings
+        record = PredictionIn(
+            client_hash=visitor.client_hash, image_sha256=checked.sha256,
+            image_format=_image_format_key(checked.format), image_width=checked.width,
+            image_height=checked.height, model_id=explanation.model_id or self.model_id,
+            model_revision=self.worker.revision or "", prompt=explanation.prompt,
+            text=explanation.text, verdict=explanation.verdict, p_fake=explanation.p_fake,
+            phrases=[PhraseSpan(p.text, p.char_start, p.char_end) for p in explanation.phrases],
+            timings={"preprocess_s": tm.preprocess_s, "first_token_s": tm.first_token_s,
+                     "total_s": tm.total_s, "tokens_per_s": tm.tokens_per_s,
+                     "new_tokens": float(tm.new_tokens)},
+            provenance=provenance,
+        )
+        try:
+            return self.store.save_prediction(record)
+        except StorageError as exc:
+            raise UserError(t("err_storage", error=str(exc))) from None
+
+    # ------------------------------------------------------------------ maps
+    def maps(self, prediction_id: Any, visitor: Visitor, method: str = "gradient",
+             progress: Callable[[float, str], None] | None = None) -> tuple[Analysis, list[PhraseMap]]:
+        """Maps for every phrase of a visitor's prediction (computed once per method, then cached)."""
+        if method not in METHODS:
+            raise UserError(t("err_bad_method", method=method))
+        a = self._analysis(prediction_id, visitor)
+        if method not in a.maps:
+            try:
+                with self.model_lock.exclusive():
+                    if method not in a.maps:  # a twin request may have made them while we waited
+                        a.maps[method] = self.worker.attribute(a.checked, a.explanation, method, progress)
+                        self._save_maps(a, a.maps[method])
+            except (MemoryError, RuntimeError, ValueError) as exc:
+                log.exception("attribution failure")
+                raise UserError(t("err_model", error=type(exc).__name__)) from None
+        return a, a.maps[method]
+
+    def _save_maps(self, a: Analysis, maps: list[PhraseMap]) -> None:
+        def done(future) -> None:
+            if future.exception() is not None:  # the maps are still shown; only keeping them failed
+                log.warning("could not store maps of prediction %s: %s", a.prediction_id, future.exception())
+
+        try:
+            self.store.save_maps_async(a.prediction_id, [
+                MapIn(m.phrase_index, m.method, m.grid, tuple(m.crop_box), m.score, m.reliance,
+                      m.deletion_auc, m.insertion_auc) for m in maps]).add_done_callback(done)
+        except StorageError as exc:
+            log.warning("could not queue maps for storage: %s", exc)
+
+    def cached_maps(self, prediction_id: Any, visitor: Visitor, method: str) -> tuple[Analysis, list[PhraseMap]] | None:
+        """Maps already computed (no model call), or None."""
+        try:
+            a = self._analysis(prediction_id, visitor)
+        except UserError:
+            return None
+        return (a, a.maps[method]) if method in a.maps else None

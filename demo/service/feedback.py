@@ -1,0 +1,146 @@
+"""Feedback and review: a visitor's judgement of a prediction, reviewers' sign-in, review and export.
+
+The verbs of `AppState` (demo/service/state.py) that write what people say. Pictures are kept only
+with consent; only reviewers review and export (FakeClue format, storage/export.py).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import shutil
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from storage import CATEGORIES, FeedbackIn, NotFound, StorageError
+
+from ..strings import t
+from .errors import UserError
+from .visitors import Reviewer, Visitor
+
+
+@dataclass(frozen=True)
+class FeedbackForm:
+    prediction_id: int | None
+    verdict: str | None = None  # "right" | "wrong" | None
+    true_label: str | None = None  # "real" | "fake" | "unsure" | None
+    agree: Sequence[int] = ()
+    disagree: Sequence[int] = ()
+    corrected: str | None = None
+    category: str | None = None
+    comment: str | None = None
+    consent: bool = False
+
+
+
+class FeedbackMixin:
+    """`AppState`'s verbs for feedback, reviewer sign-in, review and export."""
+
+    # ------------------------------------------------------------------ feedback
+    def feedback(self, form: FeedbackForm, visitor: Visitor) -> tuple[int, bool]:
+        """Save (or update) the visitor's feedback; returns (record id, was an update)."""
+        pid = self.parse_prediction_id(form.prediction_id)
+        verdict_correct = {"right": True, "wrong": False, None: None, "": None}.get(form.verdict, "bad")
+        if verdict_correct == "bad":
+            raise UserError(t("fb_bad_choice", value=form.verdict, field=t("fb_verdict")))
+        if form.true_label not in (None, "", "real", "fake", "unsure"):
+            raise UserError(t("fb_bad_choice", value=form.true_label, field=t("fb_true_label")))
+        if form.category not in (None, "") and form.category not in CATEGORIES:
+            raise UserError(t("fb_bad_choice", value=form.category, field=t("fb_category")))
+        agree, disagree = self._indices(form.agree), self._indices(form.disagree)
+        both = sorted(set(agree) & set(disagree))
+        if both:
+            raise UserError(t("fb_both_votes", phrases=", ".join(str(i + 1) for i in both)))
+        corrected = (form.corrected or "").strip() or None
+        comment = (form.comment or "").strip() or None
+        if (verdict_correct is None and not form.true_label and not agree and not disagree
+                and not corrected and not form.category and not comment):
+            raise UserError(t("fb_empty"))
+        self._rate(self.feedback_rate, visitor, count=True)
+        votes = {i: "agree" for i in agree} | {i: "disagree" for i in disagree}
+        a = self.results.get(pid)
+        owner = a.owner if a is not None and visitor.owns(a.owner) else visitor.client_hash
+        record = FeedbackIn(prediction_id=pid, client_hash=owner,
+                            verdict_correct=verdict_correct, true_label=form.true_label or None,
+                            phrase_votes=votes, corrected_explanation=corrected,
+                            category=form.category or None, comment=comment, consent=bool(form.consent))
+        image_bytes = a.data if form.consent and a is not None and visitor.owns(a.owner) else None
+        try:
+            existed = self.store.get_feedback(pid, owner) is not None
+            fid = self.store.save_feedback(record, image_bytes=image_bytes)
+        except NotFound:
+            raise UserError(t("err_not_found")) from None
+        except StorageError as exc:
+            raise UserError(t("err_storage", error=str(exc))) from None
+        return fid, existed
+
+    @staticmethod
+    def _indices(values: Sequence[Any] | None) -> list[int]:
+        out = []
+        for v in values or ():
+            try:
+                i = int(v)
+            except (TypeError, ValueError):
+                raise UserError(t("fb_bad_phrase", index=v)) from None
+            if i < 0 or i > 10_000:
+                raise UserError(t("fb_bad_phrase", index=v))
+            out.append(i)
+        return out
+
+    # ------------------------------------------------------------------ reviewers
+    def login_with_token(self, token: str | None, visitor: Visitor) -> Reviewer:
+        if not self.config.admin_token:
+            raise UserError(t("reviewer_off"))
+        self._rate(self.login_rate, visitor, count=True)
+        given = (token or "").encode()
+        if not hmac.compare_digest(given, self.config.admin_token.encode()):
+            raise UserError(t("reviewer_bad"))
+        return Reviewer("admin", "token")
+
+    def login_with_profile(self, username: str | None) -> Reviewer | None:
+        if not username:
+            return None
+        allowed = {r.lower() for r in self.config.reviewers}
+        if username.lower() not in allowed:
+            raise UserError(t("reviewer_not_allowed", name=username))
+        return Reviewer(username, "huggingface")
+
+    @staticmethod
+    def _require(reviewer: Reviewer | None) -> Reviewer:
+        if not isinstance(reviewer, Reviewer):
+            raise UserError(t("reviewer_needed"))
+        return reviewer
+
+    def review(self, feedback_id: Any, state: str, reviewer: Reviewer | None) -> None:
+        who = self._require(reviewer)
+        try:
+            fid = int(feedback_id)
+        except (TypeError, ValueError):
+            raise UserError(t("review_no_feedback")) from None
+        try:
+            self.store.review(fid, state, f"{who.via}:{who.name}")
+        except StorageError as exc:
+            raise UserError(str(exc)) from None
+
+    def export(self, reviewer: Reviewer | None, fmt: str = "fakeclue") -> tuple[Path, int, dict[str, int]]:
+        """Accepted, consented feedback as a zip in FakeClue format (reviewers only)."""
+        self._require(reviewer)
+        from storage.export import export  # noqa: PLC0415
+
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = self._export_dir / f"spot-{fmt}-{stamp}-{secrets.token_hex(3)}"
+        try:
+            report = export(self.store.export_rows(accepted_only=True), fmt, out)
+        except StorageError as exc:
+            raise UserError(str(exc)) from None
+        archive = out.with_suffix(".zip")
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+            for p in sorted(out.rglob("*")):
+                if p.is_file():
+                    z.write(p, p.relative_to(out))
+        shutil.rmtree(out, ignore_errors=True)
+        return archive, report.records, dict(report.skipped)

@@ -1,0 +1,130 @@
+"""GPU scheduling: the ZeroGPU decorator, the model lock, and the worker that runs the detector.
+
+On ZeroGPU the GPU exists only inside `spaces.GPU` calls, each run in a process forked from this
+one; `ModelWorker` wraps the detector's two GPU verbs (stream an answer, attribute it) so that only
+their arguments cross into that process, never the model. Everywhere else the wrappers are the
+plain functions. `ModelLock` lets explanations share the model while attributions get it alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from explain.images import CheckedImage
+from explain.types import Explanation, PhraseMap
+
+
+def gpu(duration: int) -> Callable[[Callable], Callable]:
+    """`spaces.GPU(duration=...)` on Hugging Face ZeroGPU; elsewhere the function itself.
+
+    The `spaces` package makes its decorator a no-op off ZeroGPU; importing it is guarded so the app
+    also runs where it is not installed.
+    """
+    try:
+        import spaces  # noqa: PLC0415 - optional, and it must be imported after gradio
+    except Exception:  # noqa: BLE001 - not installed, or refuses to import in this process
+        return lambda fn: fn
+    return spaces.GPU(duration=duration)
+
+
+@dataclass(frozen=True)
+class ProgressReporter:
+    """Adapts a progress bar called as `target(fraction, desc=message)` (Gradio's) to the
+    `(fraction, message)` callback the attribution takes. Picklable when its target is, so it can
+    cross into a ZeroGPU worker process with the other arguments."""
+
+    target: Any
+
+    def __call__(self, fraction: float, message: str) -> None:
+        self.target(fraction, desc=message)
+
+
+class ModelLock:
+    """Explanations may share the model; attributions need it alone (writer-preferring RW lock).
+
+    Captum hooks the model's modules while it attributes, and such hooks fire for every forward
+    pass through the module, from any thread: a generation running beside an attribution would
+    corrupt its maps (or break its backward pass). Generation alone is safe to overlap.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class ModelWorker:
+    """The detector and its GPU calls, as the service uses them.
+
+    Bound methods wrapped by `gpu()`: on ZeroGPU only their arguments (picture, answer, method) are
+    pickled into the GPU worker, never the model, which the forked worker already has.
+    """
+
+    def __init__(self, detector: Any, occlusion_grid: int) -> None:
+        self.detector = detector
+        self.occlusion_grid = occlusion_grid
+        self.stream = gpu(duration=120)(self._stream_impl)
+        self.attribute = gpu(duration=240)(self._attribute_impl)
+
+    def _stream_impl(self, checked: CheckedImage, max_new_tokens: int) -> Iterator[Any]:
+        yield from self.detector.stream(checked, max_new_tokens=max_new_tokens)
+
+    def _attribute_impl(self, checked: CheckedImage, explanation: Explanation, method: str,
+                        progress: Callable[[float, str], None] | None) -> list[PhraseMap]:
+        from explain.attribution import attribute  # noqa: PLC0415 - loaded when first needed
+
+        return attribute(self.detector, checked, explanation, method, progress=progress,
+                         grid=self.occlusion_grid)
+
+    @property
+    def model_id(self) -> str:
+        return getattr(self.detector, "model_id", "?")
+
+    @property
+    def revision(self) -> str | None:
+        return getattr(self.detector, "revision", None)
+
+    @property
+    def notice(self) -> str | None:
+        return getattr(self.detector, "notice", None)
+
+    @property
+    def license(self) -> str:
+        return getattr(self.detector, "license", "")
+
+    @property
+    def is_toy(self) -> bool:
+        return bool(getattr(self.detector, "is_toy", False))

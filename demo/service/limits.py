@@ -1,0 +1,65 @@
+"""Per-visitor limits kept in memory: sliding-window rate limits and the request address they key.
+
+Nothing here is stored: addresses are hashed in memory (demo/service/visitors.py) and only ever
+used to key these counters.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+RATE_WINDOW_S = 600.0
+
+
+class RateLimiter:
+    """Sliding-window request counts per key, in memory only."""
+
+    def __init__(self, limit: int, window_s: float = RATE_WINDOW_S, clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.window_s = window_s
+        self.clock = clock
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _prune(self, key: str, now: float) -> deque[float]:
+        q = self._hits.setdefault(key, deque())
+        while q and q[0] <= now - self.window_s:
+            q.popleft()
+        return q
+
+    def wait_s(self, key: str) -> float:
+        """Seconds until `key` may go again (0 when it may now); does not count a hit."""
+        with self._lock:
+            now = self.clock()
+            q = self._prune(key, now)
+            return 0.0 if len(q) < self.limit else q[0] + self.window_s - now
+
+    def hit(self, key: str) -> float:
+        """Count a hit if allowed and return 0, else return the seconds to wait (nothing counted)."""
+        with self._lock:
+            now = self.clock()
+            q = self._prune(key, now)
+            if len(q) >= self.limit:
+                return q[0] + self.window_s - now
+            q.append(now)
+            if len(self._hits) > 50_000:  # forget idle keys rather than grow without bound
+                for k in [k for k, v in self._hits.items() if not v][:10_000]:
+                    del self._hits[k]
+            return 0.0
+
+
+def request_address(request: Any) -> str | None:
+    """The client's address of a web request (Gradio's, or anything with `headers` and `client`),
+    used only to key an in-memory rate limit (never stored)."""
+    if request is None:
+        return None
+    headers = getattr(request, "headers", None) or {}
+    forwarded = headers.get("x-forwarded-for") if hasattr(headers, "get") else None
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None)

@@ -1,0 +1,115 @@
+"""`AppState`: what a visitor, a reviewer and the classroom can do with the model and the store.
+
+One `AppState` is built per process by app.py and passed down (no module-level globals). It owns
+the model worker (demo/service/gpu.py), the Store (storage/), the results cache
+(demo/service/results.py) and the per-visitor limits; its verbs live in one module per concern:
+explaining.py (explain, maps), feedback.py (feedback, review, export), explorer.py (history, reopen).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from explain.images import CheckedImage, IntakeLimits
+from storage import Store
+
+from ..strings import t
+from .config import AppConfig
+from .errors import UserError
+from .explaining import ExplainMixin
+from .explorer import ExplorerMixin
+from .feedback import FeedbackMixin
+from .gpu import ModelLock, ModelWorker
+from .limits import RateLimiter
+from .results import Analysis, ResultsCache
+from .visitors import Pseudonyms, Visitor, new_visitor_token, valid_token
+
+_IP_FACTOR = 4  # the per-address fallback allows this many visitors' worth of requests
+
+
+class AppState(ExplainMixin, FeedbackMixin, ExplorerMixin):
+    def __init__(self, detector, store: Store, config: AppConfig, *,
+                 clock: Callable[[], float] = time.monotonic, cache_items: int = 64,
+                 cache_bytes: int = 512 * 1024 * 1024):
+        self.detector = detector
+        self.worker = ModelWorker(detector, config.occlusion_grid)
+        self.store = store
+        self.config = config
+        self.limits = IntakeLimits(max_bytes=config.max_upload_bytes, max_pixels=config.max_pixels)
+        self.results = ResultsCache(cache_items, cache_bytes)
+        self._checked: OrderedDict[str, tuple[CheckedImage, bytes]] = OrderedDict()  # validator -> handler
+        self._lock = threading.Lock()
+        self.model_lock = ModelLock()
+        self.pseudonyms = Pseudonyms(store.client_hash)
+        self.explain_rate = RateLimiter(config.rate_limit, clock=clock)
+        self.feedback_rate = RateLimiter(config.rate_limit, clock=clock)
+        self.address_rate = RateLimiter(config.rate_limit * _IP_FACTOR, clock=clock)
+        self.login_rate = RateLimiter(10, clock=clock)
+        self._export_dir = Path(tempfile.mkdtemp(prefix="spot-export-"))
+
+    # ------------------------------------------------------------------ the model, for the page
+    @property
+    def model_id(self) -> str:
+        return self.worker.model_id
+
+    @property
+    def model_notice(self) -> str | None:
+        return self.worker.notice
+
+    @property
+    def model_license(self) -> str:
+        return self.worker.license
+
+    @property
+    def is_toy(self) -> bool:
+        return self.worker.is_toy
+
+    # ------------------------------------------------------------------ visitors
+    new_visitor_token = staticmethod(new_visitor_token)
+    valid_token = staticmethod(valid_token)
+
+    def visitor(self, token: Any, session_hash: str | None, address: str | None = None) -> Visitor:
+        """The visitor's pseudonym: from their browser token, else (API clients) their session."""
+        return self.pseudonyms.visitor(token, session_hash, address)
+
+    def _rate(self, limiter: RateLimiter, visitor: Visitor, *, count: bool) -> None:
+        waits = [limiter.hit(visitor.client_hash) if count else limiter.wait_s(visitor.client_hash)]
+        if visitor.address_key:
+            k = f"{id(limiter)}:{visitor.address_key}"
+            waits.append(self.address_rate.hit(k) if count else self.address_rate.wait_s(k))
+        wait = max(waits)
+        if wait > 0:
+            raise UserError(t("err_rate", limit=limiter.limit, minutes=int(limiter.window_s // 60),
+                              wait=int(wait) + 1))
+
+
+    # ------------------------------------------------------------------ recent results
+    def _analysis(self, prediction_id: Any, visitor: Visitor) -> Analysis:
+        pid = self.parse_prediction_id(prediction_id)
+        a = self.results.get(pid, touch=True)
+        if a is not None and visitor.owns(a.owner):
+            return a
+        # same message for "someone else's" as for "gone": ids cannot be probed
+        if a is None and self.store.get_prediction(pid, visitor.client_hash) is not None:
+            raise UserError(t("err_expired"))
+        raise UserError(t("err_not_found"))
+
+    @staticmethod
+    def parse_prediction_id(value: Any) -> int:
+        try:
+            pid = int(str(value).strip().lstrip("#"))
+        except (TypeError, ValueError):
+            raise UserError(t("fb_need_prediction")) from None
+        if pid <= 0:
+            raise UserError(t("fb_need_prediction"))
+        return pid
+
+    def close(self) -> None:
+        shutil.rmtree(self._export_dir, ignore_errors=True)
