@@ -1,7 +1,7 @@
 """Start-up configuration: every command-line flag is also an environment variable.
 
 One table (`OPTIONS`) is the single source: the argument parser, the environment lookup and the
-README check in tests/demo/test_config.py all read it, so a flag cannot exist undocumented.
+README check in tests/demo/service/test_config.py all read it, so a flag cannot exist undocumented.
 Precedence: command line > environment > default. Secrets (admin token, secret key) are read from
 the environment only, so they never show up in a process list or a shell history.
 """

@@ -84,7 +84,7 @@ def test_attribute_and_feedback_reach_the_database(server, explained):
     assert heat is not None and multiples is not None
 
     # the faithful occlusion maps go through the same endpoint (method "occlusion"); on a CPU they take
-    # long, so test_state.py checks them on the tiny model and the browser/GPU runs show them here
+    # long, so tests/demo/service/test_state.py checks them on the tiny model and the browser/GPU runs show them here
     with pytest.raises(Exception, match="Unknown map method"):
         client.predict(str(pid), "saliency", 0, 0.6, api_name="/attribute")
 

@@ -1,4 +1,4 @@
-"""FakeClue pulls (demo/classroom/fakeclue.py): records read the dataset's way, and every failure of
+"""FakeClue pulls (demo/service/classroom/fakeclue.py): records read the dataset's way, and every failure of
 the online path (offline mode, no route to the Hub, a refusal) is one clear sentence, fast. The
 Hub itself is out of reach here: the tests stop at the real network call, made to loopback."""
 

@@ -16,7 +16,7 @@ from demo.service import AppState, FeedbackForm, ModelLock, RateLimiter, Reviewe
 from explain.types import PhraseMap
 from storage import Store
 
-from .conftest import png_file
+from ..conftest import png_file
 
 
 class Clock:

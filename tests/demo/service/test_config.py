@@ -11,7 +11,7 @@ import pytest
 
 from demo.service.config import OPTIONS, ConfigError, parse_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_defaults_work_on_a_fresh_machine(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""Handout heatmaps drawn with Pillow (demo/classroom/heatmap.py): colours mean what the app's
+"""Handout heatmaps drawn with Pillow (demo/service/classroom/heatmap.py): colours mean what the app's
 maps mean, the map sits on the crop box, and what the model never saw is dimmed."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The classroom service (demo/classroom/service.py) with the real model, maps and store: a lesson from
+"""The classroom service (demo/service/classroom) with the real model, maps and store: a lesson from
 building to results, what each person may see, exports and handouts, and refusals in words."""
 
 from __future__ import annotations

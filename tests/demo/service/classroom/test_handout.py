@@ -1,4 +1,4 @@
-"""Handouts (demo/classroom/handout.py): the printable page says what it must and escapes what it
+"""Handouts (demo/service/classroom/handout.py): the printable page says what it must and escapes what it
 shows; the PDF is a real PDF that renders (pdftoppm) with the picture and the maps on the page,
 in English and in Chinese."""
 
