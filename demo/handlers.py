@@ -19,8 +19,8 @@ import pandas as pd
 from explain.confidence import is_uncertain
 
 from . import cards, figures
+from .i18n import t
 from .state import AppState, ExplainView, ProgressReporter, Reviewer, UserError, Visitor
-from .strings import t
 
 EXPLORER_COLUMNS = ["prediction", "feedback", "when", "verdict", "p_fake", "visitor says", "true label",
                     "category", "disputed", "review", "explanation"]

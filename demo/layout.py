@@ -14,7 +14,7 @@ import gradio as gr
 
 from storage import CATEGORIES
 
-from .strings import t
+from .i18n import t
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")

@@ -48,7 +48,7 @@ from storage import (
 )
 
 from .config import AppConfig
-from .strings import t
+from .i18n import t
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from gradio.utils import get_upload_folder
 from . import cards
 from .config import AppConfig
 from .handlers import Handlers
+from .i18n import t
 from .layout import Layout, build_layout
 from .state import AppState
-from .strings import t
 
 STYLE = Path(__file__).resolve().parent.parent / "assets" / "style.css"
 MODEL_SLOT = "model"  # one concurrency group for everything that runs the model

@@ -27,9 +27,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from explain.glossary import GLOSSARY, clues_in, entry
+from explain.glossary import clues_in
 from explain.types import Box
 
+from ..glossary import GLOSSARY, entry
 from ..i18n import normalize, tr
 from . import heatmap
 from .cards import marked

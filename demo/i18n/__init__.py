@@ -1,14 +1,20 @@
-"""Interface languages: one catalog per language, used two ways.
+"""The one message catalog of the UI: every text of the main page, the classroom and the clue
+glossary, in every language, used three ways.
 
 - In the browser: `I18N` (a `gr.I18n` of every catalog) is passed to `launch(i18n=I18N)`, and static
   labels are written as `lab("key")`; Gradio translates them in the page, following the browser's
   language or the one picked in the page (or in Gradio's Settings panel).
 - On the server: `tr("key", lang, **values)` for text that handlers make (messages, cards), in the
   language the page reports with each event.
+- `t("key", **values)`: the English text, for the main page (English only for now).
+
+Files: en.py + en_glossary.py hold `EN`, the reference catalog; zh_cn.py + zh_cn_glossary.py hold
+`ZH_CN`. Only `i18n()`, `lab()` and `I18N` import gradio (lazily): the rest serves Gradio-free code.
 
 To add a language: write `demo/i18n/<code>.py` with a dict holding every key of `en.EN` (same
-placeholders), and add it to `LANGUAGES` with its BCP 47 code as Gradio spells it (e.g. "fr",
-"pt-BR", "zh-TW"). tests/demo/classroom/test_i18n.py checks that every catalog is complete.
+placeholders; the glossary's `gl_` keys included), and add it to `LANGUAGES` with its BCP 47 code as
+Gradio spells it (e.g. "fr", "pt-BR", "zh-TW"). tests/demo/classroom/test_i18n.py checks that every
+catalog is complete.
 """
 
 from __future__ import annotations
@@ -54,6 +60,11 @@ def tr(key: str, lang: Any = DEFAULT, /, **values: Any) -> str:
     if text is None:
         text = EN[key]  # a KeyError here is a bug: every key must be in the English catalog
     return text.format(**values) if values else text
+
+
+def t(key: str, /, **values: Any) -> str:
+    """The English text for `key`, formatted with `values` (the main page's texts)."""
+    return tr(key, DEFAULT, **values)
 
 
 @lru_cache(maxsize=1)
