@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from demo.classroom import add_classroom
-    from demo.i18n import I18N
+    from demo.labels import i18n
     from demo.service import AppState
     from demo.ui import build_demo, launch_options
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     classroom = add_classroom(demo, app)  # the /classroom page for teachers and students
     signal.signal(signal.SIGTERM, _stop)  # a stopped container still finishes its queued writes
     try:
-        demo.launch(**launch_options(config), i18n=I18N)
+        demo.launch(**launch_options(config), i18n=i18n())
     finally:
         classroom.close()
         app.close()

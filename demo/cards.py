@@ -9,9 +9,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from .i18n import EN, t
 from .service import PROVENANCE_GLOSSARY as _GLOSSARY
 from .service import is_uncertain
-from .strings import t
 
 _VERDICT_CLASS = {"fake": "fake", "real": "real", "undecided": "undecided"}
 
@@ -24,7 +24,7 @@ def verdict_card(verdict: str | None, p_fake: float | None, *, pending: bool = F
         return ("<div class='spot-card spot-pending' id='spot-verdict'>"
                 f"<div class='spot-label'>{escape(t('status_thinking'))}</div></div>")
     key = _VERDICT_CLASS.get(verdict, "undecided")
-    label = t(f"verdict_{key}")
+    label = t(f"verdict_label_{key}")
     parts = [f"<div class='spot-card spot-{key}' id='spot-verdict' data-verdict='{key}'>",
              f"<div class='spot-label'>{escape(label)}</div>"]
     if p_fake is not None:
@@ -59,8 +59,8 @@ def evidence_panel(provenance: dict[str, Any] | None) -> str:
     for f in findings:
         strength = str(f.get("strength", "info"))
         points = str(f.get("points_to", "none"))
-        strength_txt = t(f"strength_{strength}") if f"strength_{strength}" in _known() else strength
-        points_txt = t(f"points_{points}") if f"points_{points}" in _known() else ""
+        strength_txt = t(f"strength_{strength}") if f"strength_{strength}" in EN else strength
+        points_txt = t(f"points_{points}") if f"points_{points}" in EN else ""
         badge = f"<span class='spot-strength spot-s-{escape(strength)}'>{escape(strength_txt)}</span>"
         direction = f" <span class='spot-points'>{escape(points_txt)}</span>" if points_txt else ""
         about = _GLOSSARY.get(str(f.get("kind")), {}).get("text")
@@ -74,12 +74,6 @@ def evidence_panel(provenance: dict[str, Any] | None) -> str:
         rows.append(f"<div class='spot-ev-errors'>{escape(t('evidence_errors', errors='; '.join(map(str, errors))))}</div>")
     rows.append("</div>")
     return "".join(rows)
-
-
-def _known() -> set[str]:
-    from .strings import EN
-
-    return set(EN)
 
 
 def model_banner(model_id: str, revision: str | None, license_text: str, notice: str | None) -> str:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import cards, figures
 from .events import user_errors
+from .i18n import t
 from .service import (
     AppState,
     ExplainView,
@@ -29,7 +30,6 @@ from .service import (
     maps_json,
     request_address,
 )
-from .strings import t
 
 EXPLORER_COLUMNS = ["prediction", "feedback", "when", "verdict", "p_fake", "visitor says", "true label",
                     "category", "disputed", "review", "explanation"]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import gradio as gr
 
+from .i18n import t
 from .service import CATEGORIES
-from .strings import t
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")

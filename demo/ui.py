@@ -18,9 +18,9 @@ from gradio.utils import get_upload_folder
 from . import cards
 from .events import MODEL_SLOT
 from .handlers import Handlers
+from .i18n import t
 from .layout import Layout, build_layout
 from .service import AppConfig, AppState
-from .strings import t
 
 STYLE = Path(__file__).resolve().parent.parent / "assets" / "style.css"
 

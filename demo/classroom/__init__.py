@@ -2,9 +2,9 @@
 results, the clue glossary and printable handouts, in English and Simplified Chinese.
 
     from demo.classroom import add_classroom
-    from demo.i18n import I18N
+    from demo.labels import i18n
     classroom = add_classroom(demo, app)          # the page at /classroom
-    demo.launch(**launch_options(config), i18n=I18N)
+    demo.launch(**launch_options(config), i18n=i18n())
 
 See docs/classroom.md.
 """

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from html import escape
 
-from explain.glossary import GLOSSARY, GROUP_TITLES, clues_in, entry
-
 from ..i18n import normalize, tr
+from ..i18n.glossary import GLOSSARY, clues_in, entry, group_title
 from ..service.classroom import AnswerOut, Tally
 from ..service.classroom.handout import marked
 
@@ -135,10 +134,9 @@ def clue_cards(text: str, lang: str) -> str:
 
 def glossary_html(lang: str) -> str:
     lang = normalize(lang)
-    titles = GROUP_TITLES.get(lang, GROUP_TITLES["en"])
     parts = [f"<div class='cls-glossary' id='cls-glossary-list' lang='{escape(lang)}'>"]
     for group in ("pixels", "file"):
-        parts.append(f"<h3>{escape(titles[group])}</h3>")
+        parts.append(f"<h3>{escape(group_title(group, lang))}</h3>")
         parts.extend(clue_card(k, lang, anchor=True) for k, c in GLOSSARY.items() if c.group == group)
     parts.append("</div>")
     return "".join(parts)

@@ -15,7 +15,8 @@ from typing import Any
 import gradio as gr
 from gradio.i18n import I18nData
 
-from ..i18n import LANGUAGES, lab
+from ..i18n import LANGUAGES
+from ..labels import lab
 from ..service.classroom import example_files
 from . import cards
 

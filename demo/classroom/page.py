@@ -3,7 +3,7 @@
 
     demo = build_demo(app)                 # demo/ui.py
     classroom = add_classroom(demo, app)   # adds /classroom; keep it to close() at exit
-    demo.launch(**launch_options(config), i18n=I18N)
+    demo.launch(**launch_options(config), i18n=i18n())
 
 Languages: static labels are Gradio i18n keys, translated in the browser (demo/i18n); the browser
 also tells every event the language it shows (CONTEXT_JS), so text made on the server matches.

@@ -1,19 +1,24 @@
-"""Interface languages: one catalog per language, used two ways.
+"""The one message catalog of the UI: every text of the main page, the classroom and the clue
+glossary, in every language, used three ways.
 
-- In the browser: `I18N` (a `gr.I18n` of every catalog) is passed to `launch(i18n=I18N)`, and static
+- In the browser: demo/labels.py hands every catalog to Gradio (`launch(i18n=i18n())`), and static
   labels are written as `lab("key")`; Gradio translates them in the page, following the browser's
   language or the one picked in the page (or in Gradio's Settings panel).
 - On the server: `tr("key", lang, **values)` for text that handlers make (messages, cards), in the
   language the page reports with each event.
+- `t("key", **values)`: the English text, for the main page (English only for now).
+
+Files: en.py + en_glossary.py hold `EN`, the reference catalog; zh_cn.py + zh_cn_glossary.py hold
+`ZH_CN`. Nothing here imports gradio: the catalog serves the Gradio-free application layer too.
 
 To add a language: write `demo/i18n/<code>.py` with a dict holding every key of `en.EN` (same
-placeholders), and add it to `LANGUAGES` with its BCP 47 code as Gradio spells it (e.g. "fr",
-"pt-BR", "zh-TW"). tests/demo/classroom/test_i18n.py checks that every catalog is complete.
+placeholders; the glossary's `gl_` keys included), and add it to `LANGUAGES` with its BCP 47 code as
+Gradio spells it (e.g. "fr", "pt-BR", "zh-TW"). tests/demo/classroom/test_i18n.py checks that every
+catalog is complete.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from .en import EN
@@ -56,23 +61,6 @@ def tr(key: str, lang: Any = DEFAULT, /, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
-@lru_cache(maxsize=1)
-def i18n() -> Any:
-    """The `gr.I18n` holding every catalog (for `launch(i18n=...)`)."""
-    import gradio as gr  # noqa: PLC0415 - the server-side `tr` must not need Gradio
-
-    return gr.I18n(**{code: dict(catalog) for code, (_, catalog) in LANGUAGES.items()})
-
-
-def lab(key: str) -> Any:
-    """A label Gradio translates in the browser."""
-    if key not in EN:
-        raise KeyError(f"no English text for i18n key {key!r}")
-    return i18n()(key)
-
-
-def __getattr__(name: str) -> Any:
-    # `from demo.i18n import I18N` builds the gr.I18n on first use
-    if name == "I18N":
-        return i18n()
-    raise AttributeError(name)
+def t(key: str, /, **values: Any) -> str:
+    """The English text for `key`, formatted with `values` (the main page's texts)."""
+    return tr(key, DEFAULT, **values)

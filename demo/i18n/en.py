@@ -1,13 +1,152 @@
-"""English texts of the classroom (the reference catalog: every other language has the same keys).
+"""English texts of every page (main page, classroom, clue glossary): the reference catalog.
 
-Placeholders in braces are filled on the server (`tr(key, lang, **values)`); texts used as Gradio
-i18n labels (`lab(key)`) have none, since the browser translates them as they are.
+Every other language has the same keys with the same placeholders (tests/demo/classroom/test_i18n.py
+checks). Key prefixes: none for the main page, `cls_` for the classroom (plus its shared vocabulary
+`verdict_`, `guess_`, `truth_`, `source_`, `ho_` for handouts), `gl_` for the clue glossary (in
+en_glossary.py). Placeholders in braces are filled on the server (`tr(key, lang, **values)`, or
+`t(key, **values)` on the English main page); texts used as Gradio i18n labels (`lab(key)`) have
+none, since the browser translates them as they are. Pure data, hence longer than other modules.
 """
 
 from __future__ import annotations
 
-EN: dict[str, str] = {
-    # page
+from .en_glossary import GLOSSARY_EN
+
+_PAGES: dict[str, str] = {
+    # main page: page
+    "title": "Spot the Fake",
+    "subtitle": "Is this picture AI-generated? A vision-language model answers, explains why in words, "
+    "and shows which parts of the picture each sentence rests on.",
+    "tab_check": "Check a picture",
+    "tab_explorer": "Explorer",
+    "tab_about": "About",
+    "upload_label": "Picture (upload, drop or paste)",
+    "examples_label": "Or try an example",
+    "run_button": "Explain",
+    "crop_label": "What the model saw (336×336 centre crop)",
+    "explanation_label": "The model's explanation",
+    "chips_label": "Phrases: click one to see where it looks",
+    "map_method_label": "Map",
+    "map_fast": "fast (gradient)",
+    "map_faithful": "faithful (occlusion, slower)",
+    "opacity_label": "Map opacity",
+    "heatmap_label": "Where the selected phrase looks",
+    "multiples_label": "All phrases side by side",
+    "details_label": "Details (JSON)",
+    "maps_json_label": "Maps (JSON)",
+    "status_ready": "Upload a picture, paste one, or pick an example.",
+    "status_checking": "Checking the picture…",
+    "status_thinking": "The model is looking at the picture…",
+    "status_streaming": "Writing the explanation…",
+    "status_done": "Done in {seconds:.1f} s ({tokens} tokens). Computing the maps…",
+    "status_maps_done": "Maps ready. Click a phrase to see where it looks.",
+    "status_occlusion": "Hiding one part of the picture at a time and rescoring every phrase…",
+    "unseen_margin": "outside: not seen by the model",
+    "model_line": "Model: **{model}**{revision} · licence: {license}",
+    "toy_banner": "⚠️ {notice}",
+    "no_image_kept": "The picture was not kept (no consent), so the map is drawn on a blank canvas.",
+    # main page: verdict card
+    "verdict_label_fake": "AI-generated (fake)",
+    "verdict_label_real": "Real photo",
+    "verdict_label_undecided": "No clear verdict",
+    "verdict_prob": "The model's own probability that it is fake: <b>{pct}</b>",
+    "verdict_prob_missing": "The model gave no probability for this answer.",
+    "verdict_uncertain": "Uncertain: the model is close to 50/50 here. Treat this verdict as a guess.",
+    "verdict_undecided_note": "The answer did not say 'real' or 'fake' where the verdict should be.",
+    "verdict_caveat": "A model's opinion, not proof. It can be wrong, especially on pictures unlike its training data.",
+    # main page: evidence panel
+    "evidence_title": "Evidence in the file",
+    "evidence_intro": "What the file's own data says. This is context, not a second verdict: metadata can be "
+    "forged or stripped.",
+    "evidence_none": "Nothing to report in the file's data.",
+    "evidence_what": "what is this?",
+    "evidence_errors": "Could not read part of the file's data: {errors}",
+    "strength_strong": "strong",
+    "strength_moderate": "moderate",
+    "strength_weak": "weak",
+    "strength_info": "context",
+    "points_ai": "points to AI",
+    "points_camera": "points to a camera",
+    "points_processed": "points to editing / re-encoding",
+    # main page: chips
+    "chip_prior": "{text}  ⚠ language prior",
+    "prior_legend": "⚠ marks a phrase the model would say about almost any picture: it rests on its "
+    "language habits more than on this image.",
+    # main page: feedback
+    "feedback_title": "Was the model right?",
+    "fb_verdict": "The verdict was",
+    "fb_right": "right",
+    "fb_wrong": "wrong",
+    "fb_true_label": "The picture really is",
+    "fb_label_real": "real",
+    "fb_label_fake": "AI-generated",
+    "fb_label_unsure": "not sure",
+    "fb_agree": "Phrases I agree with",
+    "fb_disagree": "Phrases I disagree with",
+    "fb_corrected": "A better explanation (optional)",
+    "fb_category": "What is in the picture",
+    "fb_category_none": "(choose)",
+    "fb_comment": "Anything else (optional)",
+    "fb_consent": "You may keep this picture and my feedback to improve the model (otherwise the "
+    "picture is not stored)",
+    "fb_submit": "Send feedback",
+    "fb_saved": "Thank you! Saved as feedback record **#{id}**{updated}. You can change your answers and "
+    "send again: the same record is updated.",
+    "fb_saved_updated": " (updated)",
+    "fb_need_prediction": "Explain a picture first, then tell us what you think.",
+    "fb_both_votes": "A phrase cannot be both agreed and disagreed with: {phrases}",
+    "fb_bad_phrase": "Unknown phrase number {index}.",
+    "fb_empty": "Please answer at least one question before sending.",
+    "fb_bad_choice": "'{value}' is not a valid answer for {field}.",
+    # main page: errors
+    "err_no_image": "Please upload or paste a picture first.",
+    "err_rate": "You are going fast: at most {limit} requests per {minutes} minutes. Please wait {wait} s.",
+    "err_busy": "The server is busy; please try again in a minute.",
+    "err_expired": "This result is no longer in memory (the server restarted or it is old). Please run the "
+    "picture again.",
+    "err_not_found": "There is no such result, or it is not yours.",
+    "err_model": "The model failed on this picture: {error}",
+    "err_storage": "Could not save: {error}",
+    "err_bad_method": "Unknown map method {method!r}.",
+    # main page: explorer
+    "explorer_intro": "Your own earlier results in this browser. Reviewers can sign in to see everyone's "
+    "feedback.",
+    "explorer_refresh": "Refresh",
+    "explorer_filter_verdict": "Model verdict",
+    "explorer_filter_disagree": "Only disagreements",
+    "explorer_filter_category": "Category",
+    "explorer_filter_review": "Review state",
+    "explorer_any": "any",
+    "explorer_rows": "Results",
+    "explorer_open": "Open the selected row",
+    "explorer_nothing": "Nothing here yet.",
+    "explorer_pick": "Select a row in the table first.",
+    "explorer_reopened": "Prediction #{id}: {verdict}{p}",
+    "reviewer_token": "Reviewer token",
+    "reviewer_login": "Sign in as reviewer",
+    "reviewer_ok": "Signed in as reviewer **{name}**.",
+    "reviewer_bad": "That token is not right.",
+    "reviewer_off": "Token sign-in is switched off on this server (no SPOT_ADMIN_TOKEN).",
+    "reviewer_not_allowed": "@{name} is not on this Space's reviewer list.",
+    "reviewer_needed": "Only reviewers can do that.",
+    "review_accept": "Accept correction",
+    "review_reject": "Reject correction",
+    "review_done": "Feedback #{id} marked {state}.",
+    "review_no_feedback": "The selected row has no feedback to review.",
+    "export_button": "Export accepted feedback",
+    "export_done": "Exported {count} records (accepted, consented, with a category).",
+    "export_skipped": "Left out: {why}.",
+    # main page: about
+    "about": (
+        "**How to read the maps.** Orange cells support the selected phrase, purple ones speak against "
+        "it; the dashed box is the 336×336 centre crop the model actually looks at, and the dimmed "
+        "margins are never seen. The fast map is a gradient estimate; the faithful map hides each "
+        "patch in turn and measures how much the phrase loses, which is slower and closer to the truth.\n\n"
+        "**Privacy.** Your browser keeps a random token; the server stores only a keyed hash of it, never "
+        "your IP address. Pictures are stored only if you tick the consent box. Only reviewers see other "
+        "people's feedback."
+    ),
+    # classroom: page
     "nav_home": "Home",
     "cls_nav": "Classroom",
     "cls_title_md": "# Classroom: spot the fake together\nLook first, guess, then learn to see the clues the model sees.",
@@ -15,7 +154,7 @@ EN: dict[str, str] = {
     "cls_tab_student": "Join a class",
     "cls_tab_teacher": "Teacher",
     "cls_tab_glossary": "Clue glossary",
-    # student
+    # classroom: student
     "cls_student_intro": "Enter the code your teacher shows and a nickname. No account: nothing about you is "
     "stored but the nickname, which only your teacher sees.",
     "cls_join_code": "Class code",
@@ -37,7 +176,7 @@ EN: dict[str, str] = {
     "cls_no_answer_given": "You did not answer this picture.",
     "cls_progress": "**{title}** · picture {n} of {total}",
     "cls_session_closed": "This class session is closed.",
-    # reveal
+    # classroom: reveal
     "cls_model_says": "The model says",
     "cls_model_thinking": "The model is looking…",
     "cls_p_fake": "its own probability that it is AI-generated: {pct}%",
@@ -61,7 +200,7 @@ EN: dict[str, str] = {
     "cls_unseen": "not seen by the model",
     "cls_clues_in_phrase": "Clues in this phrase",
     "cls_no_clues": "This phrase names no clue from the glossary.",
-    # teacher: key
+    # classroom: teacher: key
     "cls_teacher_intro": "Build a lesson set of pictures, start a session, and share its code with your class. "
     "You need no account: a secret teacher key identifies you.",
     "cls_teacher_key": "Teacher key",
@@ -71,7 +210,7 @@ EN: dict[str, str] = {
     "cls_key_new": "Your new teacher key is `{key}`. It is shown only this once and kept in this browser; "
     "write it down to use it elsewhere. Whoever has it can run your sessions and read your class's answers.",
     "cls_key_ok": "Teacher key accepted.",
-    # teacher: building
+    # classroom: teacher: building
     "cls_build_title": "1. Build a lesson set",
     "cls_set_title": "Title of the lesson",
     "cls_upload": "Upload pictures",
@@ -87,7 +226,7 @@ EN: dict[str, str] = {
     "cls_set_saved": "Lesson set **{code}** saved: *{title}*, {n} picture(s). Share the set code with other teachers; "
     "start a class session below.",
     "cls_default_title": "Spot the fake",
-    # teacher: session
+    # classroom: teacher: session
     "cls_start_title": "2. Start a class session",
     "cls_set_code": "Set code",
     "cls_start_session": "Start a session",
@@ -122,7 +261,7 @@ EN: dict[str, str] = {
     "cls_files": "Downloads",
     "cls_yes": "yes",
     "cls_picture_n": "picture {n} of {total}",
-    # table columns
+    # classroom: table columns
     "cls_col_picture": "#",
     "cls_col_caption": "Picture",
     "cls_col_source": "Source",
@@ -138,11 +277,11 @@ EN: dict[str, str] = {
     "cls_col_nickname": "Nickname",
     "cls_col_answer": "Answer",
     "cls_col_reason": "Why",
-    # glossary
+    # classroom: glossary
     "cls_glossary_intro": "Every clue the explanations mention: what to look for, and why generators leave it.",
     "gl_look_for": "What to look for:",
     "gl_why": "Why it happens:",
-    # vocabulary
+    # classroom: vocabulary
     "verdict_real": "Real photo",
     "verdict_fake": "AI-generated",
     "verdict_undecided": "Undecided",
@@ -155,7 +294,7 @@ EN: dict[str, str] = {
     "source_upload": "upload",
     "source_example": "example",
     "source_fakeclue": "FakeClue",
-    # handout
+    # classroom: handout
     "ho_picture": "The picture",
     "ho_model_says": "The model says:",
     "ho_not_run": "The model has not looked at this picture yet.",
@@ -174,7 +313,7 @@ EN: dict[str, str] = {
     "ho_model": "Model: {model}",
     "ho_font_missing": "This server has no Chinese font for PDFs (install fonts-wqy-microhei or fonts-noto-cjk, "
     "or set SPOT_CJK_FONT); use the printable page instead.",
-    # errors
+    # classroom: errors
     "cls_err_key": "That is not a teacher key. Make a new one, or paste the key you wrote down.",
     "cls_err_browser": "This browser has no classroom id yet; reload the page.",
     "cls_err_rate": "Too many tries; please wait {wait} s.",
@@ -205,3 +344,7 @@ EN: dict[str, str] = {
     # readers after every event, as the bare key "common.complete" unless a custom catalog has it
     "common.complete": "Complete",
 }
+
+if _PAGES.keys() & GLOSSARY_EN.keys():
+    raise RuntimeError(f"keys in both en.py and en_glossary.py: {sorted(_PAGES.keys() & GLOSSARY_EN.keys())}")
+EN: dict[str, str] = {**_PAGES, **GLOSSARY_EN}

@@ -1,9 +1,138 @@
-"""简体中文 (Simplified Chinese) texts of the classroom: the same keys and placeholders as en.py."""
+"""简体中文 (Simplified Chinese) texts of every page: the same keys and placeholders as en.py.
+
+Pure data, hence longer than other modules; the glossary's texts are in zh_cn_glossary.py.
+"""
 
 from __future__ import annotations
 
-ZH_CN: dict[str, str] = {
-    # page
+from .zh_cn_glossary import GLOSSARY_ZH_CN
+
+_PAGES: dict[str, str] = {
+    # main page: page
+    "title": "识破假图",
+    "subtitle": "这张图片是 AI 生成的吗？由一个视觉语言模型作答，用文字解释原因，并标出每句话依据的是图片的哪些部分。",
+    "tab_check": "检查图片",
+    "tab_explorer": "浏览记录",
+    "tab_about": "关于",
+    "upload_label": "图片（上传、拖放或粘贴）",
+    "examples_label": "或者试试示例",
+    "run_button": "解释",
+    "crop_label": "模型看到的内容（336×336 中心裁剪）",
+    "explanation_label": "模型的解释",
+    "chips_label": "短语：点击一个，查看它依据的位置",
+    "map_method_label": "热力图",
+    "map_fast": "快速（梯度）",
+    "map_faithful": "可靠（遮挡法，较慢）",
+    "opacity_label": "热力图不透明度",
+    "heatmap_label": "所选短语依据的位置",
+    "multiples_label": "所有短语并排对比",
+    "details_label": "详细信息（JSON）",
+    "maps_json_label": "热力图（JSON）",
+    "status_ready": "上传或粘贴一张图片，或选择一个示例。",
+    "status_checking": "正在检查图片……",
+    "status_thinking": "模型正在观察图片……",
+    "status_streaming": "正在生成解释……",
+    "status_done": "用时 {seconds:.1f} 秒（{tokens} 个词元）。正在计算热力图……",
+    "status_maps_done": "热力图已就绪。点击一个短语，查看它依据的位置。",
+    "status_occlusion": "正在逐块遮挡图片，并重新给每个短语打分……",
+    "unseen_margin": "外侧：模型没有看到",
+    "model_line": "模型：**{model}**{revision} · 许可证：{license}",
+    "toy_banner": "⚠️ 注意：{notice}",
+    "no_image_kept": "图片没有保存（未获同意），所以热力图画在空白画布上。",
+    # main page: verdict card
+    "verdict_label_fake": "AI 生成（假图）",
+    "verdict_label_real": "真实照片",
+    "verdict_label_undecided": "没有明确结论",
+    "verdict_prob": "模型自己估计是假图的概率：<b>{pct}</b>",
+    "verdict_prob_missing": "模型没有给出这个答案的概率。",
+    "verdict_uncertain": "不确定：模型在这里接近五五开，请把这个结论当作猜测。",
+    "verdict_undecided_note": "答案中本该给出结论的地方没有说“真”或“假”。",
+    "verdict_caveat": "这只是模型的判断，不是证据。它可能出错，尤其是遇到与训练数据差别很大的图片时。",
+    # main page: evidence panel
+    "evidence_title": "文件中的证据",
+    "evidence_intro": "文件自身数据所显示的信息。这只是背景信息，不是第二个结论：元数据可能被伪造或删除。",
+    "evidence_none": "文件数据中没有可报告的内容。",
+    "evidence_what": "这是什么？",
+    "evidence_errors": "无法读取文件的部分数据：{errors}",
+    "strength_strong": "强",
+    "strength_moderate": "中等",
+    "strength_weak": "弱",
+    "strength_info": "背景",
+    "points_ai": "指向 AI",
+    "points_camera": "指向相机拍摄",
+    "points_processed": "指向编辑/重新编码",
+    # main page: chips
+    "chip_prior": "{text}  ⚠ 语言先验",
+    "prior_legend": "⚠ 标记的短语是模型几乎对任何图片都会说的话：它依据的更多是语言习惯，而不是这张图片。",
+    # main page: feedback
+    "feedback_title": "模型说对了吗？",
+    "fb_verdict": "结论是",
+    "fb_right": "对的",
+    "fb_wrong": "错的",
+    "fb_true_label": "这张图片其实是",
+    "fb_label_real": "真实照片",
+    "fb_label_fake": "AI 生成",
+    "fb_label_unsure": "不确定",
+    "fb_agree": "我同意的短语",
+    "fb_disagree": "我不同意的短语",
+    "fb_corrected": "更好的解释（可选）",
+    "fb_category": "图片内容",
+    "fb_category_none": "（请选择）",
+    "fb_comment": "其他意见（可选）",
+    "fb_consent": "允许保存这张图片和我的反馈，用于改进模型（否则不保存图片）",
+    "fb_submit": "提交反馈",
+    "fb_saved": "谢谢！已保存为反馈记录 **#{id}**{updated}。你可以修改答案后再次提交，更新的是同一条记录。",
+    "fb_saved_updated": "（已更新）",
+    "fb_need_prediction": "请先解释一张图片，再告诉我们你的看法。",
+    "fb_both_votes": "一个短语不能同时被同意和不同意：{phrases}",
+    "fb_bad_phrase": "未知的短语编号 {index}。",
+    "fb_empty": "提交前请至少回答一个问题。",
+    "fb_bad_choice": "“{value}”不是 {field} 的有效答案。",
+    # main page: errors
+    "err_no_image": "请先上传或粘贴一张图片。",
+    "err_rate": "操作太快了：每 {minutes} 分钟最多 {limit} 次请求。请等待 {wait} 秒。",
+    "err_busy": "服务器繁忙，请一分钟后再试。",
+    "err_expired": "这个结果已不在内存中（服务器已重启或结果太旧）。请重新运行这张图片。",
+    "err_not_found": "没有这个结果，或者它不属于你。",
+    "err_model": "模型处理这张图片时出错：{error}",
+    "err_storage": "无法保存：{error}",
+    "err_bad_method": "未知的热力图方法 {method!r}。",
+    # main page: explorer
+    "explorer_intro": "你之前在这个浏览器中得到的结果。审核员登录后可以看到所有人的反馈。",
+    "explorer_refresh": "刷新",
+    "explorer_filter_verdict": "模型结论",
+    "explorer_filter_disagree": "只看有异议的",
+    "explorer_filter_category": "类别",
+    "explorer_filter_review": "审核状态",
+    "explorer_any": "全部",
+    "explorer_rows": "结果",
+    "explorer_open": "打开所选行",
+    "explorer_nothing": "这里还没有内容。",
+    "explorer_pick": "请先在表格中选择一行。",
+    "explorer_reopened": "预测 #{id}：{verdict}{p}",
+    "reviewer_token": "审核员令牌",
+    "reviewer_login": "以审核员身份登录",
+    "reviewer_ok": "已以审核员 **{name}** 的身份登录。",
+    "reviewer_bad": "令牌不正确。",
+    "reviewer_off": "本服务器已关闭令牌登录（未设置 SPOT_ADMIN_TOKEN）。",
+    "reviewer_not_allowed": "@{name} 不在本 Space 的审核员名单中。",
+    "reviewer_needed": "只有审核员可以执行此操作。",
+    "review_accept": "接受更正",
+    "review_reject": "拒绝更正",
+    "review_done": "反馈 #{id} 已标记为 {state}。",
+    "review_no_feedback": "所选行没有可审核的反馈。",
+    "export_button": "导出已接受的反馈",
+    "export_done": "已导出 {count} 条记录（已接受、已同意、有类别）。",
+    "export_skipped": "未导出：{why}。",
+    # main page: about
+    "about": (
+        "**如何看热力图。** 橙色格子支持所选短语，紫色格子与之相反；虚线框是模型实际看到的 336×336 中心裁剪区域，"
+        "变暗的边缘部分模型从未看到。快速热力图是基于梯度的估计；可靠热力图依次遮挡每个小块，测量短语因此损失多少，"
+        "速度较慢，但更接近真实情况。\n\n"
+        "**隐私。** 你的浏览器保存一个随机令牌；服务器只保存它的带密钥哈希值，从不保存你的 IP 地址。只有勾选同意框，"
+        "图片才会被保存。只有审核员能看到其他人的反馈。"
+    ),
+    # classroom: page
     "nav_home": "首页",
     "cls_nav": "课堂",
     "cls_title_md": "# 课堂：一起找出假图\n先看，再猜，然后学会看出模型所看到的线索。",
@@ -11,7 +140,7 @@ ZH_CN: dict[str, str] = {
     "cls_tab_student": "加入课堂",
     "cls_tab_teacher": "教师",
     "cls_tab_glossary": "线索词汇表",
-    # student
+    # classroom: student
     "cls_student_intro": "输入老师展示的课堂代码和一个昵称。无需注册：除了昵称之外不保存任何关于你的信息，"
     "而且只有你的老师能看到昵称。",
     "cls_join_code": "课堂代码",
@@ -33,7 +162,7 @@ ZH_CN: dict[str, str] = {
     "cls_no_answer_given": "你没有回答这张图片。",
     "cls_progress": "**{title}** · 第 {n} 张，共 {total} 张",
     "cls_session_closed": "本次课堂已结束。",
-    # reveal
+    # classroom: reveal
     "cls_model_says": "模型认为",
     "cls_model_thinking": "模型正在观察……",
     "cls_p_fake": "它自己估计是 AI 生成的概率：{pct}%",
@@ -57,7 +186,7 @@ ZH_CN: dict[str, str] = {
     "cls_unseen": "模型没有看到这部分",
     "cls_clues_in_phrase": "这个短语中的线索",
     "cls_no_clues": "这个短语没有提到词汇表中的线索。",
-    # teacher: key
+    # classroom: teacher: key
     "cls_teacher_intro": "建立一组课堂图片，开始一次课堂，并把代码分享给全班。无需注册：一个秘密的教师密钥就能识别你。",
     "cls_teacher_key": "教师密钥",
     "cls_teacher_key_info": "保存在本浏览器中。请记下来，以便在其他电脑上使用你的图片组和课堂。",
@@ -66,7 +195,7 @@ ZH_CN: dict[str, str] = {
     "cls_key_new": "你的新教师密钥是 `{key}`。它只显示这一次，并保存在本浏览器中；请记下来以便在别处使用。"
     "任何拥有它的人都可以主持你的课堂并查看全班的答案。",
     "cls_key_ok": "教师密钥已接受。",
-    # teacher: building
+    # classroom: teacher: building
     "cls_build_title": "1. 建立课堂图片组",
     "cls_set_title": "课程标题",
     "cls_upload": "上传图片",
@@ -82,7 +211,7 @@ ZH_CN: dict[str, str] = {
     "cls_set_saved": "图片组 **{code}** 已保存：《{title}》，共 {n} 张图片。可以把图片组代码分享给其他老师；"
     "在下方开始一次课堂。",
     "cls_default_title": "找出假图",
-    # teacher: session
+    # classroom: teacher: session
     "cls_start_title": "2. 开始课堂",
     "cls_set_code": "图片组代码",
     "cls_start_session": "开始课堂",
@@ -117,7 +246,7 @@ ZH_CN: dict[str, str] = {
     "cls_files": "下载",
     "cls_yes": "是",
     "cls_picture_n": "第 {n} 张，共 {total} 张",
-    # table columns
+    # classroom: table columns
     "cls_col_picture": "序号",
     "cls_col_caption": "图片",
     "cls_col_source": "来源",
@@ -133,11 +262,11 @@ ZH_CN: dict[str, str] = {
     "cls_col_nickname": "昵称",
     "cls_col_answer": "答案",
     "cls_col_reason": "理由",
-    # glossary
+    # classroom: glossary
     "cls_glossary_intro": "解释中提到的所有线索：要看什么，以及生成器为什么会留下它。",
     "gl_look_for": "要看什么：",
     "gl_why": "为什么会这样：",
-    # vocabulary
+    # classroom: vocabulary
     "verdict_real": "真实照片",
     "verdict_fake": "AI 生成",
     "verdict_undecided": "无法判断",
@@ -150,7 +279,7 @@ ZH_CN: dict[str, str] = {
     "source_upload": "上传",
     "source_example": "示例",
     "source_fakeclue": "FakeClue 数据集",
-    # handout
+    # classroom: handout
     "ho_picture": "图片",
     "ho_model_says": "模型认为：",
     "ho_not_run": "模型还没有看过这张图片。",
@@ -168,7 +297,7 @@ ZH_CN: dict[str, str] = {
     "ho_model": "模型：{model}",
     "ho_font_missing": "本服务器没有可用于 PDF 的中文字体（请安装 fonts-wqy-microhei 或 fonts-noto-cjk，"
     "或设置 SPOT_CJK_FONT）；请改用可打印的网页。",
-    # errors
+    # classroom: errors
     "cls_err_key": "这不是教师密钥。请新建一个，或粘贴你记下的密钥。",
     "cls_err_browser": "这个浏览器还没有课堂标识；请刷新页面。",
     "cls_err_rate": "尝试次数太多；请等待 {wait} 秒。",
@@ -199,3 +328,5 @@ ZH_CN: dict[str, str] = {
     # readers after every event, as the bare key "common.complete" unless a custom catalog has it
     "common.complete": "完成",
 }
+
+ZH_CN: dict[str, str] = {**_PAGES, **GLOSSARY_ZH_CN}

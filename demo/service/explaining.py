@@ -19,7 +19,7 @@ from explain.phrases import split_phrases
 from explain.types import Explanation, PhraseMap, TextDelta, VerdictReady
 from storage import MapIn, PhraseSpan, PredictionIn, StorageError
 
-from ..strings import t
+from ..i18n import t
 from .errors import UserError
 from .results import Analysis, ExplainView
 from .visitors import Visitor

@@ -13,7 +13,7 @@ from explain.images import ImageRejected, IntakeLimits, check_image
 from explain.types import PhraseMap
 from storage import FeedbackFilter, FeedbackOut, PredictionOut, StorageError
 
-from ..strings import t
+from ..i18n import t
 from .errors import UserError
 from .visitors import Reviewer, Visitor
 

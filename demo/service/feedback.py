@@ -18,7 +18,7 @@ from typing import Any
 
 from storage import CATEGORIES, FeedbackIn, NotFound, StorageError
 
-from ..strings import t
+from ..i18n import t
 from .errors import UserError
 from .visitors import Reviewer, Visitor
 

@@ -20,7 +20,7 @@ from typing import Any
 from explain.images import CheckedImage, IntakeLimits
 from storage import Store
 
-from ..strings import t
+from ..i18n import t
 from .config import AppConfig
 from .errors import UserError
 from .explaining import ExplainMixin

@@ -27,10 +27,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from explain.glossary import GLOSSARY, clue_spans, clues_in, entry
+from explain.glossary import clue_spans, clues_in
 from explain.types import Box
 
 from ...i18n import normalize, tr
+from ...i18n.glossary import GLOSSARY, entry
 from . import heatmap
 
 LATIN_FONTS = (

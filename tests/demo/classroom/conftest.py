@@ -93,8 +93,8 @@ def cstore(store):
 @pytest.fixture
 def app(detector, tmp_path):
     """The app's real state on a SQLite store (the model side does not depend on the backend)."""
-    from demo.service.config import parse_config
     from demo.service import AppState
+    from demo.service.config import parse_config
     from storage import Store
 
     config = parse_config(["--data-dir", str(tmp_path / "appdata"), "--rate-limit", "1000",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from demo.classroom import cards
 from demo.i18n import tr
-from explain.glossary import GLOSSARY, entry
+from demo.i18n.glossary import GLOSSARY, entry
 from storage.classroom import AnswerOut, Tally
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -8,9 +8,9 @@ import io
 
 import pytest
 
-from demo.service.classroom import Classroom, csv_cell, example_files, example_truth
 from demo.i18n import tr
 from demo.service import UserError
+from demo.service.classroom import Classroom, csv_cell, example_files, example_truth
 
 from .conftest import png_bytes
 

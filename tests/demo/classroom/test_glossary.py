@@ -1,5 +1,6 @@
-"""The clue glossary (explain/glossary.py): complete, matched by the toy model's own sentences,
-includes the provenance evidence kinds, translated, and safe on any input."""
+"""The clue glossary (demo/i18n/glossary.py: entries and their texts; explain/glossary.py: matching): complete,
+matched by the toy model's own sentences, includes the provenance evidence kinds, translated, and safe on any
+input."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import re
 
 import pytest
 
+from demo.i18n.glossary import GLOSSARY, TRANSLATIONS, entry
 from explain import glossary
-from explain.glossary import GLOSSARY, TOY_KIND_CLUES, TRANSLATIONS, clue_spans, clues_in, entry
+from explain.glossary import TOY_KIND_CLUES, clue_spans, clues_in
 from explain.provenance import GLOSSARY as PROVENANCE_GLOSSARY
 from explain.toy import texts
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from demo.classroom.handlers import STUDENT_OUTPUTS, TEACHER_OUTPUTS, ClassroomHandlers, parse_context
-from demo.service.classroom import example_files
 from demo.i18n import tr
+from demo.service.classroom import example_files
 
 SKIP = gr.skip()
 ZH = "zh-CN|http://127.0.0.1:7860/classroom"

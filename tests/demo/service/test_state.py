@@ -10,9 +10,9 @@ import zipfile
 import pytest
 
 from demo import cards, figures
-from demo.service.config import parse_config
 from demo.handlers import Handlers
 from demo.service import AppState, FeedbackForm, ModelLock, RateLimiter, Reviewer, UserError, finished_phrases
+from demo.service.config import parse_config
 from explain.types import PhraseMap
 from storage import Store
 

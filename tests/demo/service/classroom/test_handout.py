@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from demo.i18n import tr
 from demo.service.classroom import handout
 from demo.service.classroom.handout import FontMissing, HandoutItem, HandoutMap, handout_html, handout_pdf, key_phrases
-from demo.i18n import tr
 
 TEXT = ("This is a fake image. The upper left region is covered in coloured speckles. "
         "A checkerboard pattern left by upsampling is visible in the lower left region.")
