@@ -44,7 +44,6 @@ def _triton_available() -> bool:
     return True
 
 
-
 class StaticCacheBackend:
     """Greedy decoding with a static KV cache and a CUDA-graph decode step (see the module doc).
 

@@ -221,6 +221,7 @@ def _check_geometry(width: int, height: int, limits: IntakeLimits) -> None:
             f"(at most {limits.max_aspect:g}:1).",
         )
 
+
 def _decode(img: ImageFile.ImageFile, limits: IntakeLimits) -> None:
     fmt = signature_name_for_format(img.format)
     try:
@@ -237,6 +238,7 @@ def _decode(img: ImageFile.ImageFile, limits: IntakeLimits) -> None:
     w, h = img.size
     if w * h > limits.max_pixels:
         raise bomb(img.size)
+
 
 def _frames_note(img: Image.Image, fmt: str) -> str | None:
     try:
@@ -260,6 +262,7 @@ def _tile_rawmode(tile: object) -> str:
     if isinstance(args, tuple) and args:
         args = args[0]
     return args if isinstance(args, str) else ""
+
 
 def _bytes_after_png_end(data: bytes) -> int:
     """Bytes after the IEND chunk (0 when none or when the chunk walk does not reach IEND)."""

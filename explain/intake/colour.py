@@ -39,7 +39,6 @@ def apply_orientation(img: Image.Image, orientation: int, notes: list[str]) -> I
     return img.transpose(method)
 
 
-
 def to_rgb(img: Image.Image, notes: list[str]) -> Image.Image:
     mode = img.mode
     if mode == "RGB" and "transparency" not in img.info:

@@ -18,7 +18,6 @@ def bomb(size: tuple[int, int] | None) -> ImageRejected:
     )
 
 
-
 def decode_failure(exc: BaseException, what: str) -> ImageRejected:
     text = str(exc).lower()
     truncated = isinstance(exc, EOFError) or any(

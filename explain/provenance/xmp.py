@@ -57,7 +57,6 @@ _RDF_STRUCTURE = {"rdf:li", "rdf:Alt", "rdf:Seq", "rdf:Bag", "rdf:Description", 
 _MAX_VALUES_PER_PROPERTY = 32
 
 
-
 @dataclass
 class XmpFacts:
     """Values of the wanted properties, keyed "prefix:Local"; DigitalSourceType in an unexpected
