@@ -90,7 +90,7 @@ def variant_grids(scorer, spec: str):
 
 
 def load(model: str, device: str = "cpu"):
-    from explain.loader import load_detector
+    from explain.model import load_detector
 
     return load_detector(model, device=device, dtype="fp32")
 
@@ -105,7 +105,7 @@ def _fake(job: tuple[int, int]):
 
 def held_out_fakes(seed: int, n: int, workers: int):
     """(sample, CheckedImage) for fakes 0..n-1 of world `seed`, drawn by `workers` processes."""
-    from explain.images import check_image
+    from explain.intake import check_image
 
     jobs = [(seed, i) for i in range(n)]
     if workers <= 1:
@@ -136,7 +136,7 @@ def truth_explanation(detector, text: str):
 
 
 def held_out_fake(seed: int, index: int):
-    from explain.images import check_image
+    from explain.intake import check_image
     from explain.toy import world
 
     sample = world.generate(seed, index, label="fake")

@@ -86,8 +86,8 @@ def build(device: str = "cuda"):
     """The 7B-shape model and a processor made by the project's loader from the reference configs."""
     import torch
 
-    from explain.checkpoints import PREPROCESSOR_CONFIG, build_7b_shape_model
-    from explain.loader import load_processor
+    from explain.model import load_processor
+    from tests.factories.checkpoints import PREPROCESSOR_CONFIG, build_7b_shape_model
 
     t0 = time.perf_counter()
     torch.manual_seed(0)
@@ -122,7 +122,7 @@ def sample_image(seed: int, w: int = 1024, h: int = 768) -> bytes:
 
 
 def checked_images(n: int):
-    from explain.images import check_image
+    from explain.intake import check_image
 
     return [check_image(sample_image(i)) for i in range(n)]
 
@@ -130,7 +130,7 @@ def checked_images(n: int):
 def forced_explanation(detector, n_tokens: int = ANSWER_TOKENS):
     """A FakeVLM-like answer of exactly n_tokens tokens: 9 short sentences and a long tenth."""
     from explain.decoding import IncrementalDecoder
-    from explain.detector import PROMPT
+    from explain.model.detector import PROMPT
     from explain.phrases import split_phrases
     from explain.types import Explanation, Timings
 
@@ -291,7 +291,7 @@ def gemv_sweep() -> dict:
     import torch
     import torch.nn.functional as F
 
-    from explain import fastdecode_triton as tk
+    from explain.decoding import kernels as tk
 
     shapes = {"qkv": (12288, 4096), "o": (4096, 4096), "gate_up": (22016, 4096), "down": (4096, 11008),
               "lm_head": (32000, 4096)}  # fmt: skip
@@ -345,7 +345,7 @@ def gemv_sweep() -> dict:
 def apply_gemv_configs(configs: dict) -> None:
     if not configs:
         return
-    from explain import fastdecode_triton as tk
+    from explain.decoding import kernels as tk
 
     for key, cfg in configs.items():
         tk.GEMV_CONFIGS[key] = tuple(cfg)
@@ -404,8 +404,8 @@ def ttft_probe(model, processor, images, vids, backend) -> dict:
     backend's marks, and with the backend's own dedicated thread."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from explain.detector import Detector
-    from explain.fastdecode import StaticCacheBackend
+    from explain.decoding import StaticCacheBackend
+    from explain.model.detector import Detector
 
     det = Detector(model, processor, backend=backend)
     inputs = det.prepare(images[0])
@@ -458,9 +458,9 @@ def decode_section(model, processor, images, res: dict) -> dict:
     """Warm-up, TTFT and tokens/s per backend, and greedy agreement with plain generate."""
     import torch
 
-    from explain.detector import Detector, GenerateBackend
-    from explain.fastdecode import StaticCacheBackend
-    from explain.images import check_image
+    from explain.decoding import GenerateBackend, StaticCacheBackend
+    from explain.intake import check_image
+    from explain.model.detector import Detector
 
     out: dict = {}
     det = Detector(model, processor, backend=GenerateBackend())
@@ -684,8 +684,8 @@ def fresh_warmup_main(gemv_configs: dict) -> None:
     t_start = time.perf_counter()
     import torch
 
-    from explain.detector import Detector
-    from explain.fastdecode import StaticCacheBackend
+    from explain.decoding import StaticCacheBackend
+    from explain.model.detector import Detector
 
     apply_gemv_configs(gemv_configs)
     t_import = time.perf_counter() - t_start
@@ -745,8 +745,8 @@ def quantize_4bit_in_place(model) -> int:
 def four_bit_section(model, processor, images, res: dict) -> None:
     import torch
 
-    from explain.detector import Detector, GenerateBackend
-    from explain.fastdecode import StaticCacheBackend
+    from explain.decoding import GenerateBackend, StaticCacheBackend
+    from explain.model.detector import Detector
 
     out: dict = {}
     try:
@@ -910,7 +910,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"model: {res['model']}")
     images = checked_images(3)
     backends = section("decode", lambda: decode_section(model, processor, images, res)) or {}
-    from explain.detector import Detector
+    from explain.model.detector import Detector
 
     fast = backends.get("static-triton") or backends.get("static-torch")
     det = Detector(model, processor, backend=fast) if fast else Detector(model, processor)

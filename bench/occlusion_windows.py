@@ -177,7 +177,7 @@ def constructions(arr, fake: dict, j: int, windows, seed: int, rise: int):
 
 
 def analyse(args) -> None:
-    from explain.images import crop_to_original
+    from explain.intake import crop_to_original
 
     hits: dict = defaultdict(lambda: [0, 0])
     for stem in args.stems:

@@ -34,7 +34,7 @@ from _machine import cpu_model  # bench/ is on sys.path when a bench script runs
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from explain.provenance import samples as s  # noqa: E402
+from tests.factories import provenance_samples as s  # noqa: E402
 
 
 def _big_camera_jpeg() -> bytes:

@@ -14,8 +14,8 @@ import os
 import sys
 from dataclasses import asdict
 
-from .images import CELL_GRIDS, GRID, ImageRejected, IntakeLimits, check_image, load_image_bytes
-from .loader import DECODERS, FAKEVLM_ID, ModelUnavailable, load_detector
+from .intake import CELL_GRIDS, GRID, ImageRejected, IntakeLimits, check_image, load_image_bytes
+from .model import DECODERS, FAKEVLM_ID, ModelUnavailable, load_detector
 from .types import Explanation, TextDelta, VerdictReady
 
 MAP_METHODS = ("gradient", "occlusion", "ig", "none")

@@ -16,14 +16,14 @@ if str(ROOT) not in sys.path:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     """A random-weight llava-hf checkpoint written by the project's own builder (FakeVLM's layout)."""
-    from explain.checkpoints import build_tiny_random
+    from tests.factories.checkpoints import build_tiny_random
 
     return build_tiny_random(tmp_path_factory.mktemp("tiny-ckpt"), seed=0)
 
 
 @pytest.fixture(scope="session")
 def tiny_detector(tiny_checkpoint):
-    from explain.loader import load_detector
+    from explain.model import load_detector
 
     return load_detector(str(tiny_checkpoint), device="cpu")
 

@@ -3,7 +3,7 @@
 The grid's row r, column c is the 14-px patch at rows [14r, 14r + 14) and columns [14c, 14c + 14)
 of the 336 x 336 centre crop the model saw. The crop is a box in original (EXIF-rotated) pixels
 (`CheckedImage.crop_box_f`, exact floats; `crop_box`, the integer box covering it); the helpers of
-explain.images move points and cells between the two, so any renderer can overlay a map.
+explain.intake move points and cells between the two, so any renderer can overlay a map.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ..images import MODEL_SIZE, crop_to_original, grid_cell_box
+from ..intake import MODEL_SIZE, crop_to_original, grid_cell_box
 from ..types import PhraseMap
 
 BoxF = tuple[float, float, float, float]

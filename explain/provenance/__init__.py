@@ -8,7 +8,7 @@ Readers, one module per kind of evidence, all working from one bounded metadata 
 
 - `content_credentials.py`: C2PA manifests (signer, signature, hard binding, trust, actions,
   digital source type, claimed generator), via c2pa-python;
-- `xmp.py`: IPTC digital source type and other AI-disclosure labels;
+- `disclosure.py`: IPTC digital source type and other AI-disclosure labels (parsed by `xmp.py`);
 - `generators.py`: Stable Diffusion WebUI / ComfyUI / NovelAI / InvokeAI / ... settings, and
   generator names in software fields;
 - `camera.py`: EXIF make, model, lens, capture time, GPS presence (never coordinates);
@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 from .camera import camera_findings
 from .content_credentials import c2pa_findings
+from .disclosure import xmp_findings
 from .findings import (
     GLOSSARY,
     KINDS,
@@ -40,7 +41,6 @@ from .generators import generator_findings
 from .limits import clean_text
 from .reencoding import editing_findings, no_metadata_findings, reencoding_findings
 from .sources import Sources, gather
-from .xmp import xmp_findings
 
 __all__ = [
     "GLOSSARY",

@@ -1,7 +1,7 @@
 """Measure the toy model on freshly generated images, through the project's own detector path.
 
-Each image of `world.generate(seed, i)` is encoded as PNG bytes, checked by `explain.images.
-check_image` and explained by `Detector.explain` (loaded by `explain.loader.load_detector`), exactly
+Each image of `world.generate(seed, i)` is encoded as PNG bytes, checked by `explain.intake.
+check_image` and explained by `Detector.explain` (loaded by `explain.model.load_detector`), exactly
 as an upload in the app would be. With `maps`, `explain.attribution.attribute` maps every phrase
 and the pointing game asks, for each planted artifact whose kind and region one phrase names,
 whether that phrase's map maximum (centre of the strongest patch, in original pixels through the
@@ -95,8 +95,8 @@ def evaluate(
             raise RuntimeError(f"attribution not available yet ({exc})") from None
         if maps not in METHODS or maps == "none":
             raise ValueError(f"unknown map method '{maps}': use one of {', '.join(m for m in METHODS if m != 'none')}")
-    from ..images import check_image
-    from ..loader import load_detector
+    from ..intake import check_image
+    from ..model import load_detector
 
     t_load = time.perf_counter()
     detector = detector or load_detector(model, device=device, dtype=dtype)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from ..images import crop_box_for
+from ..intake import crop_box_for
 from . import texts
 
 MODEL_SIZE = 336  # the crop the model sees

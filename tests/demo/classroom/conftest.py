@@ -26,7 +26,7 @@ SECRET = b"classroom-test-secret-0123456789abcdef"
 def classroom_model(request) -> str:
     """The model the classroom tests run: SPOT_TEST_MODEL, else the toy model when shipped, else the
     suite's tiny random checkpoint in FakeVLM's layout (plumbing only: its words mean nothing)."""
-    from explain.loader import TOY_MODEL_DIR
+    from explain.model import TOY_MODEL_DIR
 
     if os.environ.get("SPOT_TEST_MODEL"):
         return os.environ["SPOT_TEST_MODEL"]
@@ -37,7 +37,7 @@ def classroom_model(request) -> str:
 
 @pytest.fixture(scope="session")
 def detector(classroom_model):
-    from explain.loader import load_detector
+    from explain.model import load_detector
 
     return load_detector(classroom_model, device="cpu")
 

@@ -319,7 +319,7 @@ def test_auto_on_a_machine_without_fakevlm_serves_the_toy_with_a_banner(tmp_path
     import json
 
     from demo.ui import build_demo
-    from explain.loader import load_detector
+    from explain.model import load_detector
 
     monkeypatch.delenv("SPACE_ID", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -85,8 +85,8 @@ def fixed_pixel_values(seed: int = 0) -> torch.Tensor:
 def image_processor():
     import json
 
-    from explain.checkpoints import PREPROCESSOR_CONFIG
-    from explain.loader import pil_image_processor_class
+    from explain.model import pil_image_processor_class
+    from tests.factories.checkpoints import PREPROCESSOR_CONFIG
 
     cfg = json.loads(PREPROCESSOR_CONFIG.read_text())
     cfg.pop("image_processor_type", None)

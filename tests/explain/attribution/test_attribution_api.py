@@ -10,7 +10,7 @@ import torch
 
 from explain.attribution import AttributionError, attribute, maps_to_json, occlusion_grids, scorer_for
 from explain.decoding import IncrementalDecoder
-from explain.images import check_image
+from explain.intake import check_image
 from explain.phrases import split_phrases
 from explain.types import Explanation, Timings
 from tests.conftest import png_bytes

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from explain.attribution import attribute
-from explain.images import check_image
+from explain.intake import check_image
 from tests.conftest import png_bytes
 from tests.explain.attribution.test_attribution_api import explanation_for
 
@@ -26,8 +26,8 @@ RSS_GROWTH_LIMIT = 16 * 1024 * 1024  # allocator slack; a retained graph or scor
 def small_detector(tmp_path_factory):
     from transformers import LlavaForConditionalGeneration
 
-    from explain.checkpoints import build_tokenizer, tiny_config, write_checkpoint
-    from explain.loader import load_detector
+    from explain.model import load_detector
+    from tests.factories.checkpoints import build_tokenizer, tiny_config, write_checkpoint
 
     tokenizer = build_tokenizer()
     config = tiny_config(tokenizer, vision_hidden=16, text_hidden=16)

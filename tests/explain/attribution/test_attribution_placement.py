@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 from explain.attribution.placement import argmax_cell, cell_box_original, map_argmax_original, pointing_hit
-from explain.images import check_image
-from explain.loader import load_processor
+from explain.intake import check_image
+from explain.model import load_processor
 from explain.types import PhraseMap
 
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from explain.loader import TOY_MODEL_DIR
+from explain.model import TOY_MODEL_DIR
 
 CARD = TOY_MODEL_DIR / "MODEL_CARD.md"
 CI_SEED = 4242  # fresh: training used worlds 0 and 1, the model card's evaluation another seed
@@ -40,7 +40,7 @@ def test_files_are_in_the_llava_hf_layout():
 
 @pytest.fixture(scope="module")
 def toy_detector():
-    from explain.loader import load_detector
+    from explain.model import load_detector
 
     return load_detector("toy", device="cpu")
 
@@ -60,7 +60,7 @@ def one_thread():
 def test_plain_transformers_loads_it_and_expands_576_image_tokens():
     from transformers import LlavaForConditionalGeneration
 
-    from explain.loader import load_processor
+    from explain.model import load_processor
     from explain.toy import world
     from explain.toy.tokenizer import PROMPT
 

@@ -8,8 +8,8 @@ from explain.toy.train import TrainConfig, train
 
 
 def test_a_few_training_steps_write_a_checkpoint_the_loader_accepts(tmp_path):
-    from explain.images import check_image
-    from explain.loader import load_detector
+    from explain.intake import check_image
+    from explain.model import load_detector
     from explain.toy import world
     from explain.toy.evaluate import png_bytes
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explain.images import original_to_crop
+from explain.intake import original_to_crop
 from explain.toy import texts, world
 
 
@@ -125,7 +125,7 @@ def test_patch_labels_mark_the_artifact_patches(samples):
 
 
 def test_model_view_is_what_the_pil_clip_processor_sees(samples):
-    from explain.loader import pil_image_processor_class
+    from explain.model import pil_image_processor_class
     from explain.toy.model import PREPROCESSOR_CONFIG
 
     processor = pil_image_processor_class()(

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from explain.loader import (
+from explain.model import (
     FAKEVLM_ID,
     TOY_MODEL_DIR,
     ModelUnavailable,
@@ -106,7 +106,7 @@ def test_folder_without_safetensors_is_refused(tiny_checkpoint, tmp_path):
 
 
 def test_quantization_needs_a_gpu(tiny_checkpoint):
-    from explain.loader import load_detector
+    from explain.model import load_detector
 
     with pytest.raises(ModelUnavailable, match="GPU"):
         load_detector(str(tiny_checkpoint), device="cpu", quantization="4bit")

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image, features
 
 from explain.provenance import read_provenance
-from explain.provenance import samples as s
 from explain.provenance.container import read_container, sniff_format
+from tests.factories import provenance_samples as s
 
 AI_XMP = s.xmp_packet({"Iptc4xmpExt:DigitalSourceType": s.AI_SOURCE})
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explain.images import (
+from explain.intake import (
     GRID,
     MODEL_SIZE,
     NEUTRAL_GREY,
@@ -39,9 +39,9 @@ from explain.images import (
     resized_size,
 )
 
-# The repo's copy of FakeVLM's preprocessor config (tests/explain/test_checkpoints.py checks it
+# The repo's copy of FakeVLM's preprocessor config (tests/factories/test_checkpoints.py checks it
 # against shared/reference).
-REFERENCE = Path(__file__).resolve().parents[2] / "assets" / "reference" / "preprocessor_config.json"
+REFERENCE = Path(__file__).resolve().parents[3] / "assets" / "reference" / "preprocessor_config.json"
 
 GREY = NEUTRAL_GREY
 SVG = (

@@ -15,9 +15,9 @@ import pytest
 import torch
 from PIL import Image
 
-from explain.detector import Detector, GenerateBackend
-from explain.fastdecode import StaticCacheBackend, auto_backend, fuse_weights, unsupported_reason
-from explain.loader import TOY_MODEL_DIR, load_detector
+from explain.decoding import GenerateBackend, StaticCacheBackend, auto_backend, fuse_weights, unsupported_reason
+from explain.model import TOY_MODEL_DIR, load_detector
+from explain.model.detector import Detector
 from tests.conftest import png_bytes
 
 IMAGES = [(0, 500, 300), (1, 336, 336), (2, 200, 640)]
@@ -249,7 +249,7 @@ def test_triton_kernels_match_the_torch_step_in_the_interpreter(tiny_checkpoint,
     """The GPU plan's kernels, run by triton's CPU interpreter, give the torch plan's tokens."""
     script = tmp_path / "check.py"
     script.write_text(_TRITON_CHECK)
-    path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")]))
+    path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[3]), os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=path)
     out = subprocess.run([sys.executable, str(script), str(tiny_checkpoint)], capture_output=True, text=True,
                          env=env, timeout=600)  # fmt: skip
@@ -260,19 +260,20 @@ def test_triton_kernels_match_the_torch_step_in_the_interpreter(tiny_checkpoint,
 _TRITON_CHECK = """
 import sys, torch
 from PIL import Image
-from explain import fastdecode as fd
-from explain.loader import load_detector
+from explain.decoding.engine import Engine
+from explain.decoding.layout import fuse_weights, layout_of
+from explain.model import load_detector
 det = load_detector(sys.argv[1], device="cpu")
-lay = fd._layout(det.model)
+lay = layout_of(det.model)
 fused = {}
 for i, layer in enumerate(lay.layers):
-    fused[("qkv", i)] = fd.fuse_weights([layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj])
-    fused[("gate_up", i)] = fd.fuse_weights([layer.mlp.gate_proj, layer.mlp.up_proj])
+    fused[("qkv", i)] = fuse_weights([layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj])
+    fused[("gate_up", i)] = fuse_weights([layer.mlp.gate_proj, layer.mlp.up_proj])
 inputs = det.prepare(Image.new("RGB", (400, 300), (90, 140, 30)))
 seqs = {}
 for plan in ("torch", "triton"):
     with torch.inference_mode():
-        eng = fd._Engine(det.model, lay, 768, plan=plan, fused=fused, use_graph=False, prefill="own")
+        eng = Engine(det.model, lay, 768, plan=plan, fused=fused, use_graph=False, prefill="own")
         eng.vids.copy_(torch.tensor([1, 2]))
         eng.prefill(det.model, inputs)
         seq = []

@@ -6,7 +6,7 @@ import threading
 from PIL import Image
 
 from explain.decoding import IncrementalDecoder, verdict_token_ids
-from explain.detector import StreamCancelled, p_fake_from_logits
+from explain.model.detector import StreamCancelled, p_fake_from_logits
 from explain.types import Explanation, TextDelta, VerdictReady
 from tests.conftest import png_bytes
 
@@ -79,7 +79,7 @@ def test_incremental_decoder_never_splits_characters(tiny_detector):
 
 def test_forced_answer_gives_verdict_and_p_fake(tiny_detector):
     """Drive the real stream with a prompt whose answer we force through the logits processor."""
-    from explain.detector import Detector
+    from explain.model.detector import Detector
 
     det: Detector = tiny_detector
     answer = det.tokenizer.encode("This is a fake image. The sky is banded.", add_special_tokens=False)

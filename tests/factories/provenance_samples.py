@@ -1,6 +1,6 @@
 """Builds small image files carrying each kind of provenance evidence, from nothing.
 
-Used by the tests, the hostile-input bench and classroom demos: a JPEG with camera EXIF, a PNG
+Used by the tests and the hostile-input bench (bench/provenance_hostile.py): a JPEG with camera EXIF, a PNG
 with Stable Diffusion WebUI or ComfyUI settings, XMP with an IPTC digital source type, a file
 signed with C2PA Content Credentials (by a throwaway test certificate made here, never trusted
 by anyone else), tampered copies, and hostile files (huge chunks, XML bombs, broken JUMBF).
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from .container import JPEG_XMP_ID, PNG_SIGNATURE
+from explain.provenance.container import JPEG_XMP_ID, PNG_SIGNATURE
 
 AI_SOURCE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 AI_EDIT_SOURCE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"

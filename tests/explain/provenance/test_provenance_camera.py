@@ -9,8 +9,8 @@ import struct
 from PIL import Image
 
 from explain.provenance import read_provenance
-from explain.provenance import samples as s
 from explain.provenance.exif import MAKE, MODEL, parse_exif
+from tests.factories import provenance_samples as s
 
 
 def camera_finding(data: bytes):

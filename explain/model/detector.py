@@ -2,8 +2,8 @@
 
 `Detector.stream` yields TextDelta pieces as tokens are generated, one VerdictReady as soon as the
 verdict sentence is decoded, and finally the Explanation. Generation is transformers' own greedy
-`generate` (so streamed output is token-identical to it) running in a worker thread; a cancelled or
-abandoned stream stops it at the next token.
+`generate` (so streamed output is token-identical to it) or another backend of explain.decoding,
+running in a worker thread; a cancelled or abandoned stream stops it at the next token.
 """
 
 from __future__ import annotations
@@ -15,14 +15,12 @@ import time
 from collections.abc import Iterator
 
 import torch
-from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
-from transformers.generation.streamers import BaseStreamer
 
-from .decoding import IncrementalDecoder, verdict_token_ids
-from .loader import FAKEVLM_LICENSE, ModelChoice
-from .phrases import split_phrases
-from .types import Explanation, TextDelta, Timings, VerdictReady
-from .verdict import Rule, verdict_of, verdict_sentence_end
+from ..decoding import GenerateBackend, IncrementalDecoder, as_list, verdict_token_ids
+from ..phrases import split_phrases
+from ..types import Explanation, TextDelta, Timings, VerdictReady
+from ..verdict import Rule, verdict_of, verdict_sentence_end
+from .identity import FAKEVLM_LICENSE, HOW_TO_GET_FAKEVLM, ModelChoice
 
 PROMPT = "<image>Does the image looks real/fake?"  # the paper's evaluation prompt, grammar as published
 MAX_NEW_TOKENS = 256
@@ -34,69 +32,6 @@ TOY_WARNING = (
 
 class StreamCancelled(Exception):
     pass
-
-
-class _Emit(LogitsProcessor):
-    """Hands each step's 'real'/'fake' logits to the streamer that sees the token chosen from them."""
-
-    def __init__(self, ids: tuple[int, int]):
-        self.ids = list(ids)
-        self.last: tuple[float, float] = (float("nan"), float("nan"))
-
-    def __call__(self, input_ids, scores):
-        pair = scores[0, self.ids].float().tolist()
-        self.last = (pair[0], pair[1])
-        return scores
-
-
-class _Cancel(StoppingCriteria):
-    def __init__(self, event: threading.Event):
-        self.event = event
-
-    def __call__(self, input_ids, scores, **kwargs):
-        return self.event.is_set()
-
-
-class _CallbackStreamer(BaseStreamer):
-    """Calls emit(token, logits) for each new token; the first put() is the prompt and is skipped."""
-
-    def __init__(self, emit, logits: _Emit):
-        self.emit = emit
-        self.logits = logits
-        self.prompt_seen = False
-
-    def put(self, value):
-        if not self.prompt_seen:
-            self.prompt_seen = True
-            return
-        for t in value.reshape(-1).tolist():
-            self.emit(t, self.logits.last)
-
-    def end(self):
-        pass
-
-
-class GenerateBackend:
-    """Greedy decoding with transformers' own `generate`: the reference path, on any device.
-
-    A backend's `run` decodes greedily from `inputs`, calling `emit(token_id, (real_logit,
-    fake_logit))` for every new token (eos included), and returns when done or when `cancel` is set.
-    """
-
-    name = "generate"
-
-    def run(self, model, inputs, *, max_new_tokens: int, verdict_ids: tuple[int, int], cancel, emit) -> None:
-        logits = _Emit(verdict_ids)
-        with torch.inference_mode():
-            model.generate(
-                **inputs,
-                do_sample=False,
-                num_beams=1,
-                max_new_tokens=max_new_tokens,
-                streamer=_CallbackStreamer(emit, logits),
-                logits_processor=LogitsProcessorList([logits]),
-                stopping_criteria=StoppingCriteriaList([_Cancel(cancel)]),
-            )
 
 
 def p_fake_from_logits(real_logit: float, fake_logit: float) -> float:
@@ -135,8 +70,6 @@ class Detector:
         if not self.is_toy:
             return None
         reason = self.choice.fallback_reason if self.choice else None
-        from .loader import HOW_TO_GET_FAKEVLM
-
         lead = f"Serving the toy model because {reason}. {HOW_TO_GET_FAKEVLM} " if reason else ""
         return lead + TOY_WARNING
 
@@ -190,7 +123,7 @@ class Detector:
         worker = threading.Thread(target=work, name="spot-generate", daemon=True)
         worker.start()
         decoder = IncrementalDecoder(self.tokenizer)
-        eos = set(_as_list(self.model.generation_config.eos_token_id))
+        eos = set(as_list(self.model.generation_config.eos_token_id))
         steps: list[tuple[float, float]] = []
         t_first = None
         verdict_sent = False
@@ -271,9 +204,3 @@ class Detector:
         if idx is None or idx >= len(steps):
             return verdict, None, None
         return verdict, p_fake_from_logits(*steps[idx]), idx
-
-
-def _as_list(x) -> list[int]:
-    if x is None:
-        return []
-    return list(x) if isinstance(x, (list, tuple)) else [int(x)]

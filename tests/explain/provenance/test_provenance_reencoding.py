@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from explain.provenance import read_provenance
-from explain.provenance import samples as s
 from explain.provenance.container import read_container
 from explain.provenance.quantization import IJG_CHROMA, IJG_LUMA, estimate_quality, ijg_table
+from tests.factories import provenance_samples as s
 
 
 def checks(data: bytes) -> dict[str, object]:

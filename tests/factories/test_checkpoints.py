@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from explain.checkpoints import LLAVA_7B_CONFIG, PREPROCESSOR_CONFIG, REFERENCE_DIR
+from tests.factories.checkpoints import LLAVA_7B_CONFIG, PREPROCESSOR_CONFIG, REFERENCE_DIR
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "reference"
 

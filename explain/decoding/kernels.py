@@ -1,7 +1,7 @@
 """Triton kernels for one greedy decode step of a Llama language model at batch 1 (GPU only).
 
-Used by explain.fastdecode's "triton" plan, which captures a whole decode step (seven kernels a
-layer) in one CUDA graph. A step at batch 1 reads every weight once and does little arithmetic, so
+Used by the static-cache engine's "triton" plan (engine.py), which captures a whole decode step
+(seven kernels a layer) in one CUDA graph. A step at batch 1 reads every weight once and does little arithmetic, so
 its cost is memory traffic plus one launch gap per kernel: these kernels fuse what the reference
 module code does in many small launches (RMSNorm into the following matrix-vector product, the
 residual add and SiLU-gate into theirs, rotary embedding into the KV-cache write) and read only the
@@ -12,7 +12,7 @@ Rounding follows the reference modules (transformers' Llama in bf16): every plac
 code rounds to the model dtype, the kernels round too, so the remaining differences come from the
 order of float32 sums only.
 
-Importing this module needs triton; explain.fastdecode imports it only on CUDA.
+Importing this module needs triton; the engine imports it only on CUDA.
 """
 
 from __future__ import annotations

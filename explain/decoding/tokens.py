@@ -1,5 +1,5 @@
-"""Token-level helpers shared by the detector and the attribution: streaming detokenisation and the
-ids of the verdict words."""
+"""Token-level helpers shared by the detector, the backends and the attribution: streaming
+detokenisation, the ids of the verdict words, and eos ids as a list."""
 
 from __future__ import annotations
 
@@ -61,3 +61,10 @@ def verdict_token_ids(tokenizer) -> dict[str, int]:
         raise ValueError("this tokenizer does not encode 'real'/'fake' as one token each in the verdict sentence")
     i = diff[0]
     return {"real": a[i], "fake": b[i]}
+
+
+def as_list(x) -> list[int]:
+    """A token id setting (None, one id, or several, as generation configs hold eos) as a list."""
+    if x is None:
+        return []
+    return list(x) if isinstance(x, (list, tuple)) else [int(x)]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from explain.provenance import read_provenance
-from explain.provenance import samples as s
+from tests.factories import provenance_samples as s
 
 
 def generator_finding(data: bytes):

@@ -13,7 +13,7 @@ import tracemalloc
 import pytest
 
 from explain.provenance import Provenance, read_provenance
-from explain.provenance import samples as s
+from tests.factories import provenance_samples as s
 
 SANITY_S = 5.0
 SANITY_PEAK_BYTES = 64 * 1024 * 1024

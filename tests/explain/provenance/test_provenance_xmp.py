@@ -7,8 +7,8 @@ import struct
 import pytest
 
 from explain.provenance import read_provenance
-from explain.provenance import samples as s
 from explain.provenance.xmp import parse_xmp
+from tests.factories import provenance_samples as s
 
 DST = "Iptc4xmpExt:DigitalSourceType"
 

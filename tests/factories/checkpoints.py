@@ -1,7 +1,7 @@
 """Write llava-hf checkpoints offline, in exactly the file layout of FakeVLM on the Hub.
 
-`python -m explain.checkpoints tiny OUT_DIR` writes a tiny random-weight checkpoint (tests use it;
-loaded through the same loader as the Hub model). `build_7b_shape_model` builds a random-weight model
+`python -m tests.factories.checkpoints tiny OUT_DIR` (from the repo root) writes a tiny random-weight
+checkpoint (tests use it; loaded through the same loader as the Hub model). `build_7b_shape_model` builds a random-weight model
 of FakeVLM's exact shape for the GPU benchmark (never in CI: it is 7 B parameters).
 """
 
@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "assets" / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "assets" / "reference"
 LLAVA_7B_CONFIG = REFERENCE_DIR / "llava-1.5-7b-config.json"
 PREPROCESSOR_CONFIG = REFERENCE_DIR / "preprocessor_config.json"
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<image>"]
@@ -154,7 +154,7 @@ def build_7b_shape_model(*, device: str = "cuda", dtype=None, config_path: Path 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m explain.checkpoints", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.factories.checkpoints", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     tiny = sub.add_parser("tiny", help="write a tiny random-weight checkpoint in the llava-hf layout")
     tiny.add_argument("out_dir")

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from explain.provenance import read_provenance
-from explain.provenance import samples as s
 from explain.provenance.content_credentials import read_manifest_store
+from tests.factories import provenance_samples as s
 
 
 @pytest.fixture(scope="module")

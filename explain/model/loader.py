@@ -10,34 +10,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-log = logging.getLogger(__name__)
-
-FAKEVLM_ID = "lingcco/fakeVLM"
-FAKEVLM_LICENSE = "cc-by-nc-4.0"
-TOY_MODEL_DIR = Path(__file__).resolve().parent.parent / "assets" / "toy-fakevlm"
-# What a checkpoint download may fetch: weights as safetensors only, never pickles or code.
-ALLOWED_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.md"]
-HOW_TO_GET_FAKEVLM = (
-    f"To serve FakeVLM, run on a machine with a GPU and access to the Hugging Face Hub "
-    f"(or pre-download '{FAKEVLM_ID}' into the cache, or pass its folder with --model PATH)."
+from .identity import (
+    ALLOWED_FILES,
+    FAKEVLM_ID,
+    HOW_TO_GET_FAKEVLM,
+    TOY_MODEL_DIR,
+    ModelChoice,
+    ModelUnavailable,
 )
 
-
-class ModelUnavailable(RuntimeError):
-    """A requested checkpoint cannot be used; the message is one sentence naming the way out."""
-
-
-@dataclass(frozen=True)
-class ModelChoice:
-    spec: str  # what was asked for
-    path: Path  # local folder with the files
-    model_id: str  # a Hub id or the folder name, for display and storage
-    revision: str | None
-    is_toy: bool
-    fallback_reason: str | None = None  # set when auto fell back to the toy model
+log = logging.getLogger(__name__)
 
 
 def _cuda_available() -> bool:
@@ -206,8 +190,7 @@ DECODERS = ("auto", "generate", "static")
 
 def make_backend(decoder: str, model):
     """The greedy decoding backend: `auto` = the CUDA-graph static-cache path where it applies."""
-    from .detector import GenerateBackend
-    from .fastdecode import StaticCacheBackend, auto_backend
+    from ..decoding import GenerateBackend, StaticCacheBackend, auto_backend
 
     if decoder in (None, "", "auto"):
         return auto_backend(model)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from explain.provenance import GLOSSARY, KINDS, STRENGTH_MEANINGS, Finding, Provenance, read_provenance
-from explain.provenance import samples as s
+from tests.factories import provenance_samples as s
 
 
 @pytest.fixture(scope="module")
