@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
 
-    from explain.loader import ModelUnavailable, load_detector
+    from explain.model import ModelUnavailable, load_detector
     from storage import StorageError, Store
 
     try:

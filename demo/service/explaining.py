@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from explain.images import CheckedImage, ImageRejected, load_image_file, model_view
+from explain.intake import CheckedImage, ImageRejected, load_image_file, model_view
 from explain.phrases import split_phrases
 from explain.types import Explanation, PhraseMap, TextDelta, VerdictReady
 from storage import MapIn, PhraseSpan, PredictionIn, StorageError

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from explain.images import ImageRejected, IntakeLimits, check_image
+from explain.intake import ImageRejected, IntakeLimits, check_image
 from explain.types import PhraseMap
 from storage import FeedbackFilter, FeedbackOut, PredictionOut, StorageError
 

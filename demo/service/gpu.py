@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from explain.images import CheckedImage
+from explain.intake import CheckedImage
 from explain.types import Explanation, PhraseMap
 
 

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from explain.images import CheckedImage
+from explain.intake import CheckedImage
 from explain.types import Explanation, PhraseMap
 
 

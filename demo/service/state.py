@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from explain.images import CheckedImage, IntakeLimits
+from explain.intake import CheckedImage, IntakeLimits
 from storage import Store
 
 from ..i18n import t

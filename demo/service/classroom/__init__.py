@@ -29,7 +29,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from explain.images import CheckedImage, IntakeLimits
+from explain.intake import CheckedImage, IntakeLimits
 from storage.classroom import AnswerOut, ClassroomStore, ItemIn, Tally
 
 from ...i18n import tr

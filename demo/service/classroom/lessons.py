@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from explain.images import ImageRejected, check_image
+from explain.intake import ImageRejected, check_image
 from storage import StorageError, ValidationError
 from storage.classroom import (
     MAX_ITEMS,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from explain.images import CheckedImage, ImageRejected, IntakeLimits, check_image
+from explain.intake import CheckedImage, ImageRejected, IntakeLimits, check_image
 from explain.types import PhraseMap
 from storage import MapIn, NotFound, PhraseSpan, StorageError, ValidationError
 from storage.classroom import (
