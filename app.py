@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     app = AppState(detector, store, config)
     demo = build_demo(app)
     classroom = add_classroom(demo, app)  # the /classroom page for teachers and students
+    # uvicorn believes X-Forwarded-For only from these peers (its default trusts loopback, which would
+    # let any local client pick its own address and so its own rate limit); "" trusts nobody
+    os.environ["FORWARDED_ALLOW_IPS"] = ",".join(config.trusted_proxies)
     signal.signal(signal.SIGTERM, _stop)  # a stopped container still finishes its queued writes
     try:
         demo.launch(**launch_options(config), i18n=i18n())

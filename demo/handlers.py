@@ -26,6 +26,7 @@ from .service import (
     Reviewer,
     UserError,
     Visitor,
+    inputs,
     is_uncertain,
     maps_json,
     request_address,
@@ -143,6 +144,7 @@ class Handlers:
         Returns the selected phrase's heatmap, all phrases side by side, the chips (phrases resting
         on language prior are marked), the prior legend, the maps as JSON and a status line.
         """
+        opacity = inputs.fraction(opacity, t("opacity_field"), 0.7)
         v = self.visitor_of(visitor, request)
         method = method or "gradient"
         if method == "occlusion":
@@ -160,7 +162,7 @@ class Handlers:
             figures.small_multiples(analysis.checked.image, analysis.checked.image.size,
                                     [m for m in maps if 0 <= m.phrase_index < len(phrases)],
                                     [phrases[m.phrase_index] for m in maps if 0 <= m.phrase_index < len(phrases)],
-                                    opacity=float(opacity or 0.7)),
+                                    opacity=opacity),
             gr.update(choices=choices, value=index),
             gr.update(visible=bool(prior)),
             maps_json(maps),
@@ -184,7 +186,7 @@ class Handlers:
         if pm is not None:
             title += f"  ·  {t('map_faithful' if pm.method == 'occlusion' else 'map_fast')}"
         image = analysis.checked.image
-        return figures.heatmap_figure(image, image.size, pm, opacity=float(opacity or 0.7), title=title,
+        return figures.heatmap_figure(image, image.size, pm, opacity=opacity, title=title,
                                       unseen_label=t("unseen_margin"))
 
     @user_errors
@@ -198,6 +200,7 @@ class Handlers:
     def redraw(self, prediction_id: Any = None, method: str = "gradient", phrase: Any = None,
                opacity: float = 0.7, visitor: Any = None, request: gr.Request = None) -> tuple:
         """A chip click or the opacity slider: redraw from cached maps (no model call)."""
+        opacity = inputs.fraction(opacity, t("opacity_field"), 0.7)
         v = self.visitor_of(visitor, request)
         hit = self.app.cached_maps(prediction_id, v, method or "gradient")
         if hit is None:
@@ -230,8 +233,7 @@ class Handlers:
         indices; category: a FakeClue category; consent: keep the picture for training.
         Returns a confirmation and the feedback record id.
         """
-        form = FeedbackForm(prediction_id, verdict or None, true_label or None, list(agree or []),
-                            list(disagree or []), corrected, category or None, comment, bool(consent))
+        form = FeedbackForm(prediction_id, verdict, true_label, agree, disagree, corrected, category, comment, consent)
         fid, updated = self.app.feedback(form, self.visitor_of(visitor, request))
         return t("fb_saved", id=fid, updated=t("fb_saved_updated") if updated else ""), fid
 
@@ -256,13 +258,14 @@ class Handlers:
                       visitor: Any = None, request: gr.Request = None) -> tuple:
         if not str(selected or "").strip():
             raise UserError(t("explorer_pick"))
+        opacity = inputs.fraction(opacity, t("opacity_field"), 0.7)
         r = self.app.reopen(selected, self.visitor_of(visitor, request), reviewer)
         p = r.prediction
         phrases = [s.text for s in p.phrases]
         gradient = [m for m in r.maps if m.method == "gradient" and 0 <= m.phrase_index < len(phrases)]
         maps = gradient or [m for m in r.maps if 0 <= m.phrase_index < len(phrases)]
         plot = figures.small_multiples(r.image, r.size, maps, [phrases[m.phrase_index] for m in maps],
-                                       opacity=float(opacity or 0.7)) if maps else None
+                                       opacity=opacity) if maps else None
         fb = None
         if r.feedback is not None:
             f = r.feedback
@@ -298,8 +301,8 @@ class Handlers:
     def review(self, feedback_id: Any, state: str, reviewer: Reviewer | None) -> str:
         if feedback_id in (None, ""):
             raise UserError(t("review_no_feedback"))
-        self.app.review(feedback_id, state, reviewer)
-        return t("review_done", id=int(feedback_id), state=state)
+        fid = self.app.review(feedback_id, state, reviewer)
+        return t("review_done", id=fid, state=state)
 
     @user_errors
     def export(self, reviewer: Reviewer | None = None) -> tuple:

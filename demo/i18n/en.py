@@ -98,6 +98,9 @@ _PAGES: dict[str, str] = {
     "fb_bad_phrase": "Unknown phrase number {index}.",
     "fb_empty": "Please answer at least one question before sending.",
     "fb_bad_choice": "'{value}' is not a valid answer for {field}.",
+    "fb_consent_field": "keeping the picture",
+    "err_bad_value": "'{value}' is not a valid value for {field}.",
+    "opacity_field": "the map's opacity",
     # main page: errors
     "err_no_image": "Please upload or paste a picture first.",
     "err_rate": "You are going fast: at most {limit} requests per {minutes} minutes. Please wait {wait} s.",

@@ -88,6 +88,9 @@ _PAGES: dict[str, str] = {
     "fb_bad_phrase": "未知的短语编号 {index}。",
     "fb_empty": "提交前请至少回答一个问题。",
     "fb_bad_choice": "“{value}”不是 {field} 的有效答案。",
+    "fb_consent_field": "保留图片",
+    "err_bad_value": "“{value}”不是 {field} 的有效值。",
+    "opacity_field": "热力图的不透明度",
     # main page: errors
     "err_no_image": "请先上传或粘贴一张图片。",
     "err_rate": "操作太快了：每 {minutes} 分钟最多 {limit} 次请求。请等待 {wait} 秒。",

@@ -14,6 +14,7 @@ from explain.provenance import GLOSSARY as PROVENANCE_GLOSSARY
 from explain.types import Box, PhraseMap
 from storage import CATEGORIES
 
+from . import inputs
 from .config import AppConfig, ConfigError, parse_config
 from .errors import UserError
 from .explaining import METHODS, finished_phrases, maps_json
@@ -27,4 +28,4 @@ from .visitors import Reviewer, Visitor
 
 __all__ = ["CATEGORIES", "METHODS", "PROVENANCE_GLOSSARY", "Box", "PhraseMap", "is_uncertain", "maps_json", "Analysis", "AppConfig", "AppState", "ConfigError", "ExplainView", "FeedbackForm",
            "ModelLock", "ModelWorker", "ProgressReporter", "RateLimiter", "Reopened", "ResultsCache", "Reviewer",
-           "UserError", "Visitor", "finished_phrases", "gpu", "parse_config", "request_address"]
+           "UserError", "Visitor", "finished_phrases", "gpu", "inputs", "parse_config", "request_address"]

@@ -9,6 +9,7 @@ the environment only, so they never show up in a process list or a shell history
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ from explain.intake import CELL_GRIDS, GRID
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f", ""}
+SPACE_PROXIES = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
 _DTYPES = ("auto", "bfloat16", "float16", "float32", "bf16", "fp16", "fp32")
 
 
@@ -98,6 +100,14 @@ OPTIONS: tuple[Option, ...] = (
            "How many requests may wait in the queue before new ones are turned away."),
     Option("rate_limit", "SPOT_RATE_LIMIT", "--rate-limit", int, 30,
            "Explanations and feedback submissions allowed per visitor per 10 minutes."),
+    Option("trusted_proxies", "SPOT_TRUSTED_PROXIES", "--trusted-proxies", str, None,
+           "Comma-separated addresses or networks of the reverse proxies in front of the app, whose "
+           "`X-Forwarded-For` is believed (the right-most hop not in the list is the visitor's address, "
+           "used only for rate limits). Default: none (the socket's address), or the private networks "
+           "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 on a Space, where the platform's proxy forwards."),
+    Option("results_cache_mb", "SPOT_RESULTS_CACHE_MB", "--results-cache-mb", float, 512.0,
+           "Memory for visitors' recent results (kept for their maps and feedback), in MiB, counting each "
+           "upload and its decoded picture; the oldest results are dropped first (at most 64 are kept)."),
     Option("admin_token", "SPOT_ADMIN_TOKEN", None, str, None,
            "Reviewer password for the Explorer tab (environment only). Unset: token login is off.",
            secret=True),
@@ -129,6 +139,8 @@ class AppConfig:
     concurrency: int = 1
     queue_size: int = 64
     rate_limit: int = 30
+    trusted_proxies: tuple[str, ...] = ()
+    results_cache_mb: float = 512.0
     admin_token: str | None = field(default=None, repr=False)
     reviewers: tuple[str, ...] = ()
     secret_key: str | None = field(default=None, repr=False)
@@ -214,6 +226,9 @@ def parse_config(argv: Sequence[str] | None = None,
         values["db_url"] = f"sqlite:///{(data_dir / 'spot.sqlite3').resolve()}"
     if values["host"] is None:
         values["host"] = "0.0.0.0" if spaces else "127.0.0.1"  # noqa: S104 - a Space must listen
+    if values["trusted_proxies"] is None:
+        values["trusted_proxies"] = SPACE_PROXIES if spaces else ""
+    values["trusted_proxies"] = _networks(values["trusted_proxies"])
     values["reviewers"] = tuple(r.strip() for r in (values["reviewers"] or "").split(",") if r.strip())
     if values["quantization"] not in (None, "4bit", "8bit"):
         raise ConfigError(f"--quantization / SPOT_QUANTIZATION must be 4bit or 8bit, got {values['quantization']!r}")
@@ -227,6 +242,20 @@ def parse_config(argv: Sequence[str] | None = None,
     values["on_spaces"] = spaces
     known = {f.name for f in fields(AppConfig)}
     return AppConfig(**{k: v for k, v in values.items() if k in known})
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    out = []
+    for item in (x.strip() for x in raw.split(",")):
+        if not item:
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(f"--trusted-proxies / SPOT_TRUSTED_PROXIES: {item!r} is not an address or network "
+                              "(e.g. 10.0.0.0/8 or 127.0.0.1)") from None
+        out.append(item)
+    return tuple(out)
 
 
 def options_table_markdown() -> str:

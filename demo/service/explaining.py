@@ -21,7 +21,7 @@ from storage import MapIn, PhraseSpan, PredictionIn, StorageError
 
 from ..i18n import t
 from .errors import UserError
-from .results import Analysis, ExplainView
+from .results import Analysis, ExplainView, held_bytes
 from .visitors import Visitor
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,8 @@ class ExplainMixin:
             raise UserError(t("err_no_image"))
         with self._lock:
             self._checked[path] = (checked, data)
-            while len(self._checked) > 8:
+            while len(self._checked) > 8 or (len(self._checked) > 1 and sum(
+                    held_bytes(c, d) for c, d in self._checked.values()) > self._checked_bytes):
                 self._checked.popitem(last=False)
         return checked, data
 

@@ -19,6 +19,7 @@ from typing import Any
 from storage import CATEGORIES, FeedbackIn, NotFound, StorageError
 
 from ..i18n import t
+from . import inputs
 from .errors import UserError
 from .visitors import Reviewer, Visitor
 
@@ -33,7 +34,7 @@ class FeedbackForm:
     corrected: str | None = None
     category: str | None = None
     comment: str | None = None
-    consent: bool = False
+    consent: Any = False  # checked by `inputs.flag`: only a real yes keeps the picture
 
 
 
@@ -44,31 +45,29 @@ class FeedbackMixin:
     def feedback(self, form: FeedbackForm, visitor: Visitor) -> tuple[int, bool]:
         """Save (or update) the visitor's feedback; returns (record id, was an update)."""
         pid = self.parse_prediction_id(form.prediction_id)
-        verdict_correct = {"right": True, "wrong": False, None: None, "": None}.get(form.verdict, "bad")
-        if verdict_correct == "bad":
-            raise UserError(t("fb_bad_choice", value=form.verdict, field=t("fb_verdict")))
-        if form.true_label not in (None, "", "real", "fake", "unsure"):
-            raise UserError(t("fb_bad_choice", value=form.true_label, field=t("fb_true_label")))
-        if form.category not in (None, "") and form.category not in CATEGORIES:
-            raise UserError(t("fb_bad_choice", value=form.category, field=t("fb_category")))
-        agree, disagree = self._indices(form.agree), self._indices(form.disagree)
+        said = inputs.choice(form.verdict, ("right", "wrong"), t("fb_verdict"))
+        verdict_correct = None if said is None else said == "right"
+        true_label = inputs.choice(form.true_label, ("real", "fake", "unsure"), t("fb_true_label"))
+        category = inputs.choice(form.category, CATEGORIES, t("fb_category"))
+        consent = inputs.flag(form.consent, t("fb_consent_field"))
+        agree, disagree = inputs.indices(form.agree), inputs.indices(form.disagree)
         both = sorted(set(agree) & set(disagree))
         if both:
             raise UserError(t("fb_both_votes", phrases=", ".join(str(i + 1) for i in both)))
-        corrected = (form.corrected or "").strip() or None
-        comment = (form.comment or "").strip() or None
-        if (verdict_correct is None and not form.true_label and not agree and not disagree
-                and not corrected and not form.category and not comment):
+        corrected = (inputs.text(form.corrected, t("fb_corrected")) or "").strip() or None
+        comment = (inputs.text(form.comment, t("fb_comment")) or "").strip() or None
+        if (verdict_correct is None and not true_label and not agree and not disagree
+                and not corrected and not category and not comment):
             raise UserError(t("fb_empty"))
         self._rate(self.feedback_rate, visitor, count=True)
         votes = {i: "agree" for i in agree} | {i: "disagree" for i in disagree}
         a = self.results.get(pid)
         owner = a.owner if a is not None and visitor.owns(a.owner) else visitor.client_hash
         record = FeedbackIn(prediction_id=pid, client_hash=owner,
-                            verdict_correct=verdict_correct, true_label=form.true_label or None,
+                            verdict_correct=verdict_correct, true_label=true_label,
                             phrase_votes=votes, corrected_explanation=corrected,
-                            category=form.category or None, comment=comment, consent=bool(form.consent))
-        image_bytes = a.data if form.consent and a is not None and visitor.owns(a.owner) else None
+                            category=category, comment=comment, consent=consent)
+        image_bytes = a.data if consent and a is not None and visitor.owns(a.owner) else None
         try:
             existed = self.store.get_feedback(pid, owner) is not None
             fid = self.store.save_feedback(record, image_bytes=image_bytes)
@@ -77,19 +76,6 @@ class FeedbackMixin:
         except StorageError as exc:
             raise UserError(t("err_storage", error=str(exc))) from None
         return fid, existed
-
-    @staticmethod
-    def _indices(values: Sequence[Any] | None) -> list[int]:
-        out = []
-        for v in values or ():
-            try:
-                i = int(v)
-            except (TypeError, ValueError):
-                raise UserError(t("fb_bad_phrase", index=v)) from None
-            if i < 0 or i > 10_000:
-                raise UserError(t("fb_bad_phrase", index=v))
-            out.append(i)
-        return out
 
     # ------------------------------------------------------------------ reviewers
     def login_with_token(self, token: str | None, visitor: Visitor) -> Reviewer:
@@ -115,16 +101,14 @@ class FeedbackMixin:
             raise UserError(t("reviewer_needed"))
         return reviewer
 
-    def review(self, feedback_id: Any, state: str, reviewer: Reviewer | None) -> None:
+    def review(self, feedback_id: Any, state: str, reviewer: Reviewer | None) -> int:
         who = self._require(reviewer)
-        try:
-            fid = int(feedback_id)
-        except (TypeError, ValueError):
-            raise UserError(t("review_no_feedback")) from None
+        fid = inputs.record_id(feedback_id, "review_no_feedback")
         try:
             self.store.review(fid, state, f"{who.via}:{who.name}")
         except StorageError as exc:
             raise UserError(str(exc)) from None
+        return fid
 
     def export(self, reviewer: Reviewer | None, fmt: str = "fakeclue") -> tuple[Path, int, dict[str, int]]:
         """Accepted, consented feedback as a zip in FakeClue format (reviewers only)."""

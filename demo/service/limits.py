@@ -53,13 +53,14 @@ class RateLimiter:
 
 
 def request_address(request: Any) -> str | None:
-    """The client's address of a web request (Gradio's, or anything with `headers` and `client`),
-    used only to key an in-memory rate limit (never stored)."""
-    if request is None:
-        return None
-    headers = getattr(request, "headers", None) or {}
-    forwarded = headers.get("x-forwarded-for") if hasattr(headers, "get") else None
-    if forwarded:
-        return forwarded.split(",")[0].strip()
+    """The client's address of a web request (Gradio's, or anything with a `client`), used only to
+    key an in-memory rate limit (never stored).
+
+    It is the socket's peer as the web server resolved it: uvicorn's proxy-headers middleware reads
+    `X-Forwarded-For` only when the peer is one of the trusted proxies (`--trusted-proxies`, handed to
+    it as FORWARDED_ALLOW_IPS by app.py) and then takes the right-most hop that is not one of them.
+    The header itself is never read here: any client can write it.
+    """
     client = getattr(request, "client", None)
-    return getattr(client, "host", None)
+    host = getattr(client, "host", None)
+    return host if isinstance(host, str) and host else None

@@ -1,8 +1,10 @@
 """Recent results in memory: what a visitor's map requests and feedback need without a second upload.
 
 `ResultsCache` keeps the last analyses (checked picture, original bytes, explanation, maps) keyed by
-prediction id and tied to the visitor who made them, bounded by count and by bytes. Nobody but
-their owner reaches them (demo/service/state.py checks ownership).
+prediction id and tied to the visitor who made them, bounded by count and by the bytes they hold in
+memory: the upload as sent AND the decoded picture (a 120 KB PNG of 6000 x 6000 flat pixels decodes
+to 108 MB, so counting the upload alone let a few such files hold gigabytes). Nobody but their
+owner reaches them (demo/service/state.py checks ownership).
 """
 
 from __future__ import annotations
@@ -46,6 +48,14 @@ class ExplainView:
 
 
 
+def held_bytes(checked: CheckedImage, data: bytes) -> int:
+    """Memory an analysis holds: the upload's bytes plus its decoded picture (and the model's view)."""
+    image = checked.image
+    bands = len(image.getbands()) if image is not None else 0
+    decoded = image.width * image.height * bands if image is not None else 0
+    return len(data) + decoded + 336 * 336 * 3
+
+
 class ResultsCache:
     """Analyses by prediction id, least recently used first out (bounded by count and bytes)."""
 
@@ -60,9 +70,12 @@ class ResultsCache:
             self._items[analysis.prediction_id] = analysis
             self._items.move_to_end(analysis.prediction_id)
             while len(self._items) > self.max_items or (
-                len(self._items) > 1 and sum(len(a.data) for a in self._items.values()) > self.max_bytes
+                len(self._items) > 1 and self.held_bytes() > self.max_bytes
             ):
                 self._items.popitem(last=False)
+
+    def held_bytes(self) -> int:
+        return sum(held_bytes(a.checked, a.data) for a in self._items.values())
 
     def get(self, prediction_id: int, *, touch: bool = False) -> Analysis | None:
         with self._lock:

@@ -21,6 +21,7 @@ from explain.intake import CheckedImage, IntakeLimits
 from storage import Store
 
 from ..i18n import t
+from . import inputs
 from .config import AppConfig
 from .errors import UserError
 from .explaining import ExplainMixin
@@ -37,14 +38,17 @@ _IP_FACTOR = 4  # the per-address fallback allows this many visitors' worth of r
 class AppState(ExplainMixin, FeedbackMixin, ExplorerMixin):
     def __init__(self, detector, store: Store, config: AppConfig, *,
                  clock: Callable[[], float] = time.monotonic, cache_items: int = 64,
-                 cache_bytes: int = 512 * 1024 * 1024):
+                 cache_bytes: int | None = None):
+        cache_bytes = int(config.results_cache_mb * 1024 * 1024) if cache_bytes is None else cache_bytes
         self.detector = detector
         self.worker = ModelWorker(detector, config.occlusion_grid)
         self.store = store
         self.config = config
         self.limits = IntakeLimits(max_bytes=config.max_upload_bytes, max_pixels=config.max_pixels)
         self.results = ResultsCache(cache_items, cache_bytes)
-        self._checked: OrderedDict[str, tuple[CheckedImage, bytes]] = OrderedDict()  # validator -> handler
+        # the validator's checked picture, handed to the handler that runs next (bounded like the cache)
+        self._checked: OrderedDict[str, tuple[CheckedImage, bytes]] = OrderedDict()
+        self._checked_bytes = max(cache_bytes // 4, 1)
         self._lock = threading.Lock()
         self.model_lock = ModelLock()
         self.pseudonyms = Pseudonyms(store.client_hash)
@@ -103,13 +107,7 @@ class AppState(ExplainMixin, FeedbackMixin, ExplorerMixin):
 
     @staticmethod
     def parse_prediction_id(value: Any) -> int:
-        try:
-            pid = int(str(value).strip().lstrip("#"))
-        except (TypeError, ValueError):
-            raise UserError(t("fb_need_prediction")) from None
-        if pid <= 0:
-            raise UserError(t("fb_need_prediction"))
-        return pid
+        return inputs.record_id(value, "fb_need_prediction")
 
     def close(self) -> None:
         shutil.rmtree(self._export_dir, ignore_errors=True)

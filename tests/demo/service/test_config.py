@@ -28,7 +28,8 @@ def test_every_flag_has_its_environment_variable():
            "SPOT_HOST": "0.0.0.0", "SPOT_PORT": "8123", "SPOT_SHARE": "yes", "SPOT_MAX_UPLOAD_MB": "3.5",
            "SPOT_MAX_PIXELS": "4e6", "SPOT_MAX_NEW_TOKENS": "64", "SPOT_OCCLUSION_GRID": "12", "SPOT_CONCURRENCY": "3",
            "SPOT_QUEUE_SIZE": "10", "SPOT_RATE_LIMIT": "5", "SPOT_ADMIN_TOKEN": "tok",
-           "SPOT_REVIEWERS": "alice, bob", "SPOT_SECRET_KEY": "k" * 32}
+           "SPOT_REVIEWERS": "alice, bob", "SPOT_SECRET_KEY": "k" * 32,
+           "SPOT_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1", "SPOT_RESULTS_CACHE_MB": "256"}
     assert {o.env for o in OPTIONS} == set(env), "this test must name every option"
     c = parse_config([], env)
     assert (c.model, c.revision, c.device, c.dtype, c.quantization) == ("toy", "abc123", "cpu", "fp32", "8bit")
@@ -39,6 +40,7 @@ def test_every_flag_has_its_environment_variable():
     assert c.occlusion_grid == 12
     assert (c.queue_size, c.rate_limit, c.admin_token, c.reviewers) == (10, 5, "tok", ("alice", "bob"))
     assert c.secret_key == "k" * 32
+    assert (c.trusted_proxies, c.results_cache_mb) == (("10.0.0.0/8", "127.0.0.1"), 256.0)
 
 
 def test_command_line_beats_environment():
@@ -50,6 +52,13 @@ def test_command_line_beats_environment():
 def test_on_a_space_listen_everywhere(monkeypatch):
     c = parse_config([], {"SPACE_ID": "someone/spot-the-fake"})
     assert c.on_spaces and c.host == "0.0.0.0"
+    assert c.trusted_proxies == ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")  # the platform's proxy
+
+
+def test_no_proxy_is_trusted_by_default_off_a_space():
+    assert parse_config([], {}).trusted_proxies == ()
+    with pytest.raises(ConfigError, match="not an address or network"):
+        parse_config(["--trusted-proxies", "example.com"], {})
 
 
 def test_secrets_are_not_command_line_flags():
