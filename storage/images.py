@@ -4,7 +4,7 @@ The path is derived from the sha256 hex of the bytes and nothing else, so no use
 (file name, format, id) ever becomes part of a path. Writes are atomic: a private temp file in the
 same folder, fsync, rename, fsync of the folder. The store writes the file before the row that
 points at it, so a crash can leave a file without a row but never a row without its file;
-`sweep` removes such orphans (and stale temp files) at start-up.
+`sweep` removes such orphans (and stale temp files) at start-up, and `check` reports them.
 """
 
 from __future__ import annotations
@@ -100,6 +100,21 @@ class ImageFiles:
                 t = TMP_RE.match(entry.name)
                 if t:
                     yield t.group(1), entry, True
+
+    def check(self, stored: dict[str, int | None]) -> list[str]:
+        """Problems with the files, given the rows that say a file is kept (sha256 -> size): a kept
+        file missing or altered, and files with no such row (temp files included)."""
+        problems: list[str] = []
+        for sha, size in stored.items():
+            data = self.read(sha)
+            if data is None:
+                problems.append(f"image {sha} is marked stored but its file is missing")
+            elif len(data) != size or hashlib.sha256(data).hexdigest() != sha:
+                problems.append(f"image {sha}: file content does not match its hash")
+        for sha, path, is_temp in self.iter_files():
+            if is_temp or sha not in stored:
+                problems.append(f"orphan file {path.relative_to(self.data_dir)}")
+        return problems
 
     def sweep(self, stored: set[str], grace_s: float) -> tuple[int, int]:
         """Remove files whose sha is not in `stored`, and temp files, older than `grace_s` seconds
