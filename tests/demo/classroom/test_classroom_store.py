@@ -1,4 +1,4 @@
-"""storage/classroom.py on a real database (SQLite, and PostgreSQL when configured): lesson sets,
+"""storage/classroom/ on a real database (SQLite, and PostgreSQL when configured): lesson sets,
 sessions, joins, answers, reveals, tallies, owner checks, deletion, and answers surviving a restart."""
 
 from __future__ import annotations
