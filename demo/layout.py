@@ -13,9 +13,9 @@ from pathlib import Path
 import gradio as gr
 
 from .i18n import t
-from .service import CATEGORIES
+from .service import ASSETS_DIR, CATEGORIES
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
+EXAMPLES_DIR = ASSETS_DIR / "examples"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 

@@ -9,7 +9,6 @@ Everything else is private to the page.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -20,9 +19,9 @@ from .events import MODEL_SLOT
 from .handlers import Handlers
 from .i18n import t
 from .layout import Layout, build_layout
-from .service import AppConfig, AppState
+from .service import ASSETS_DIR, AppConfig, AppState
 
-STYLE = Path(__file__).resolve().parent.parent / "assets" / "style.css"
+STYLE = ASSETS_DIR / "style.css"
 
 
 def theme() -> gr.themes.Base:

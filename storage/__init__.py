@@ -5,7 +5,7 @@ byte-exact and content-addressed with consent only, Alembic migrations applied o
 exports for fine-tuning (`python -m storage export ...`). Never imports torch or gradio.
 
     from storage import Store, PredictionIn, FeedbackIn
-    store = Store.open("sqlite:///data/spot.db", "data")
+    store = Store.open("sqlite:///data/spot.sqlite3", "data")
     visitor = store.client_hash(session_id)
     pid = store.save_prediction(PredictionIn(client_hash=visitor, ...))
     store.save_feedback(FeedbackIn(prediction_id=pid, client_hash=visitor, ...), image_bytes=raw)

@@ -1,7 +1,7 @@
 """`python -m storage {export,push,delete,stats,check}`: the store's command line for operators.
 
 Database and data folder come from --db / --data-dir, else env SPOT_DB_URL / SPOT_DATA_DIR, else
-sqlite:///data/spot.db and ./data. User errors print one line on stderr and exit 1 (2 for bad
+the app's defaults (storage.db.default_url: `<data dir>/spot.sqlite3`, data dir ./data). User errors print one line on stderr and exit 1 (2 for bad
 arguments); there is no traceback for anything a user can cause.
 """
 
@@ -21,20 +21,19 @@ from .export import FORMATS, export
 from .hub import push
 from .store import Store
 
-DEFAULT_DB = "sqlite:///data/spot.db"
-DEFAULT_DATA_DIR = "data"
 # The CLI never pseudonymises visitors, so it must not create the app's key file as a side effect.
 _CLI_SECRET = b"storage-cli-computes-no-client-hashes"
 
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=os.environ.get("SPOT_DB_URL", DEFAULT_DB), metavar="URL",
-                        help="SQLAlchemy database URL (env SPOT_DB_URL; default %(default)s)")
-    common.add_argument("--data-dir", default=os.environ.get("SPOT_DATA_DIR", DEFAULT_DATA_DIR), metavar="DIR",
-                        help="folder with the stored images (env SPOT_DATA_DIR; default %(default)s)")
+    common.add_argument("--db", default=os.environ.get("SPOT_DB_URL") or None, metavar="URL",
+                        help=f"SQLAlchemy database URL (env SPOT_DB_URL; default the app's: {db.DB_FILE} "
+                             "in the data folder)")
+    common.add_argument("--data-dir", default=os.environ.get("SPOT_DATA_DIR") or str(db.default_data_dir()),
+                        metavar="DIR", help="folder with the stored images (env SPOT_DATA_DIR; default %(default)s)")
 
-    p = argparse.ArgumentParser(prog="python -m storage", description="Spot the Fake feedback store.")
+    p = argparse.ArgumentParser(prog="spot-storage", description="Spot the Fake feedback store.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     e = sub.add_parser("export", parents=[common], help="export consented feedback for fine-tuning")
@@ -60,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _open(args: argparse.Namespace) -> Store:
-    url = db.parse_url(args.db)
+    url = db.parse_url(args.db or db.default_url(args.data_dir))
     if url.get_backend_name() == "sqlite" and url.database and not url.database.startswith("file:") \
             and not Path(url.database).exists():
         raise StorageError(f"no database at {url.database} (check --db or SPOT_DB_URL)")

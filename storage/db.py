@@ -11,6 +11,8 @@ front instead of failing to upgrade a read lock halfway through.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,22 @@ from .errors import ConfigError, SchemaError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
+# The one default place of the data, for the app and every command line (they used to disagree).
+DB_FILE = "spot.sqlite3"
+DEFAULT_DATA_DIR = "data"
+SPACE_DATA_DIR = "/data"  # a Space's persistent volume, when it has one
+
+
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """`./data`, or `/data` on a Hugging Face Space (SPACE_ID set) that has a persistent volume."""
+    env = os.environ if environ is None else environ
+    on_space = bool(env.get("SPACE_ID")) and Path(SPACE_DATA_DIR).is_dir()
+    return Path(SPACE_DATA_DIR if on_space else DEFAULT_DATA_DIR)
+
+
+def default_url(data_dir: str | Path) -> str:
+    """The SQLite database the app and the CLIs use when no URL is given: `<data_dir>/spot.sqlite3`."""
+    return f"sqlite:///{(Path(data_dir).expanduser() / DB_FILE).resolve()}"
 
 
 def parse_url(url: str | URL) -> URL:

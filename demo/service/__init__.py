@@ -9,6 +9,7 @@ which owns the model, and records to storage/). The UI (demo/) imports it; it im
 storage/ and the message catalog (demo/i18n), never the UI.
 """
 
+from explain.assets import ASSETS_DIR
 from explain.confidence import is_uncertain
 from explain.provenance import GLOSSARY as PROVENANCE_GLOSSARY
 from explain.types import Box, PhraseMap
@@ -26,6 +27,6 @@ from .results import Analysis, ExplainView, ResultsCache
 from .state import AppState
 from .visitors import Reviewer, Visitor
 
-__all__ = ["CATEGORIES", "METHODS", "PROVENANCE_GLOSSARY", "Box", "PhraseMap", "is_uncertain", "maps_json", "Analysis", "AppConfig", "AppState", "ConfigError", "ExplainView", "FeedbackForm",
+__all__ = ["ASSETS_DIR", "CATEGORIES", "METHODS", "PROVENANCE_GLOSSARY", "Box", "PhraseMap", "is_uncertain", "maps_json", "Analysis", "AppConfig", "AppState", "ConfigError", "ExplainView", "FeedbackForm",
            "ModelLock", "ModelWorker", "ProgressReporter", "RateLimiter", "Reopened", "ResultsCache", "Reviewer",
            "UserError", "Visitor", "finished_phrases", "gpu", "inputs", "parse_config", "request_address"]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from explain.intake import CELL_GRIDS, GRID
+from storage.db import default_data_dir, default_url
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f", ""}
@@ -219,11 +220,11 @@ def parse_config(argv: Sequence[str] | None = None,
         values[opt.name] = _convert(opt, raw) if raw is not None else opt.default
 
     if values["data_dir"] is None:
-        values["data_dir"] = "/data" if spaces and Path("/data").is_dir() else "data"
+        values["data_dir"] = default_data_dir(env)
     data_dir = Path(values["data_dir"]).expanduser()
     values["data_dir"] = data_dir
     if values["db_url"] is None:
-        values["db_url"] = f"sqlite:///{(data_dir / 'spot.sqlite3').resolve()}"
+        values["db_url"] = default_url(data_dir)  # the same file the storage CLI opens by default
     if values["host"] is None:
         values["host"] = "0.0.0.0" if spaces else "127.0.0.1"  # noqa: S104 - a Space must listen
     if values["trusted_proxies"] is None:

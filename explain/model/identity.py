@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..assets import ASSETS_DIR
+
 FAKEVLM_ID = "lingcco/fakeVLM"
 FAKEVLM_LICENSE = "cc-by-nc-4.0"
-TOY_MODEL_DIR = Path(__file__).resolve().parents[2] / "assets" / "toy-fakevlm"
+TOY_MODEL_DIR = ASSETS_DIR / "toy-fakevlm"
 # What a checkpoint download may fetch: weights as safetensors only, never pickles or code.
 ALLOWED_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.md"]
 HOW_TO_GET_FAKEVLM = (

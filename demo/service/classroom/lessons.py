@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from explain.assets import ASSETS_DIR
 from explain.intake import ImageRejected, check_image
 from storage import StorageError, ValidationError
 from storage.classroom import (
@@ -22,7 +23,7 @@ from ..errors import UserError
 from . import fakeclue
 from .views import Teacher
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "assets" / "examples"
+EXAMPLES_DIR = ASSETS_DIR / "examples"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
