@@ -3,13 +3,14 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint system-deps
+.PHONY: setup run test lint system-deps constraints
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# constraints.txt pins every version (torch 2.13.0 first, on its own, as the Space gets it).
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install -q -c constraints.txt torch
+	$(PY) -m pip install -q -c constraints.txt -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 setup: $(VENV)/.installed
@@ -25,3 +26,8 @@ test: setup system-deps
 
 lint: setup
 	$(VENV)/bin/ruff check .
+
+# Re-pin after changing a bound: the versions now installed in .venv become constraints.txt.
+constraints: setup
+	{ sed -n '1,/^# plain version/p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^spot' | sed 's/+cpu$$//'; } > constraints.new
+	mv constraints.new constraints.txt
