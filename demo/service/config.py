@@ -62,7 +62,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("model", "SPOT_MODEL", "--model", str, "auto",
            "`auto`, `toy`, a Hugging Face model id or a local folder. `auto` serves FakeVLM "
            "(lingcco/fakeVLM) when a GPU and its weights are available, otherwise the shipped toy "
-           "model with a banner saying why (on a Space it fails instead of falling back)."),
+           "model with a banner saying why (also on a CPU-only Space; on a GPU or ZeroGPU Space it fails instead of falling back)."),
     Option("revision", "SPOT_REVISION", "--revision", str, None,
            "Hub revision (branch, tag or commit) of the model; pin a commit in production."),
     Option("device", "SPOT_DEVICE", "--device", str, None,

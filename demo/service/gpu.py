@@ -4,6 +4,11 @@ On ZeroGPU the GPU exists only inside `spaces.GPU` calls, each run in a process 
 one; `ModelWorker` wraps the detector's two GPU verbs (stream an answer, attribute it) so that only
 their arguments cross into that process, never the model. Everywhere else the wrappers are the
 plain functions. `ModelLock` lets explanations share the model while attributions get it alone.
+
+ZeroGPU checks the duration a call asks for against the visitor's remaining daily quota before it
+starts (an anonymous visitor has about two minutes a day), so each call asks for what its own work
+needs (`stream_seconds`, `attribute_seconds`: `spaces.GPU(duration=callable)` calls them with the
+call's arguments), never more than `MAX_CALL_S`.
 """
 
 from __future__ import annotations
@@ -12,14 +17,44 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
+from math import ceil
 from typing import Any
 
 from explain.intake import CheckedImage
 from explain.types import Explanation, PhraseMap
 
+# Costs on an H200 slice with FakeVLM (bench/RESULTS.md, DESIGN.md), rounded up for the slice's
+# share of the card: `generate` streams 17.8 tokens/s, gradient maps take ~0.1 s a phrase, the
+# 576-cell occlusion ~11 s (0.02 s a cell). START_S covers the forked worker and the weights' move.
+START_S = 8
+TOKENS_PER_S = 12.0
+PHRASE_S = 0.5  # a gradient map, its reliance scoring and faithfulness curve
+CELL_S = 0.03
+MIN_CALL_S = 10
+MAX_CALL_S = 60  # half an anonymous visitor's ~120 s daily quota: an answer and its maps both fit
 
-def gpu(duration: int) -> Callable[[Callable], Callable]:
-    """`spaces.GPU(duration=...)` on Hugging Face ZeroGPU; elsewhere the function itself.
+
+def _clamp(seconds: float) -> int:
+    return int(min(MAX_CALL_S, max(MIN_CALL_S, ceil(seconds))))
+
+
+def stream_seconds(checked: Any, max_new_tokens: int, *args: Any, **kwargs: Any) -> int:
+    """GPU seconds to ask for one streamed answer of at most `max_new_tokens` tokens."""
+    return _clamp(START_S + max_new_tokens / TOKENS_PER_S)
+
+
+def attribute_seconds(checked: Any, explanation: Explanation, method: str, *args: Any, grid: int = 24,
+                      **kwargs: Any) -> int:
+    """GPU seconds to ask for one answer's maps: per phrase, plus per occlusion cell (grid x grid)."""
+    phrases = len(getattr(explanation, "phrases", ())) + 1  # the verdict sentence may be mapped too
+    cells = grid * grid if method == "occlusion" else 0
+    return _clamp(START_S + phrases * PHRASE_S + cells * CELL_S)
+
+
+def gpu(duration: int | Callable[..., int]) -> Callable[[Callable], Callable]:
+    """`spaces.GPU(duration=...)` on Hugging Face ZeroGPU; elsewhere the function itself. `duration`
+    may be a callable: ZeroGPU calls it with the call's own arguments to price that call.
 
     The `spaces` package makes its decorator a no-op off ZeroGPU; importing it is guarded so the app
     also runs where it is not installed.
@@ -96,8 +131,8 @@ class ModelWorker:
     def __init__(self, detector: Any, occlusion_grid: int) -> None:
         self.detector = detector
         self.occlusion_grid = occlusion_grid
-        self.stream = gpu(duration=120)(self._stream_impl)
-        self.attribute = gpu(duration=240)(self._attribute_impl)
+        self.stream = gpu(duration=stream_seconds)(self._stream_impl)
+        self.attribute = gpu(duration=partial(attribute_seconds, grid=occlusion_grid))(self._attribute_impl)
 
     def _stream_impl(self, checked: CheckedImage, max_new_tokens: int) -> Iterator[Any]:
         yield from self.detector.stream(checked, max_new_tokens=max_new_tokens)

@@ -13,7 +13,7 @@ from .identity import (
     ModelChoice,
     ModelUnavailable,
 )
-from .loader import DECODERS, load_detector, load_processor, pil_image_processor_class, resolve_model
+from .loader import DECODERS, load_detector, load_processor, on_zero_gpu, pil_image_processor_class, resolve_model
 
 __all__ = [
     "DECODERS",
@@ -25,6 +25,7 @@ __all__ = [
     "ModelUnavailable",
     "load_detector",
     "load_processor",
+    "on_zero_gpu",
     "pil_image_processor_class",
     "resolve_model",
 ]

@@ -43,9 +43,11 @@ def p_fake_from_logits(real_logit: float, fake_logit: float) -> float:
 
 class Detector:
     def __init__(
-        self, model, processor, *, choice: ModelChoice | None = None, rule: Rule = "word", backend=None
+        self, model, processor, *, choice: ModelChoice | None = None, rule: Rule = "word", backend=None,
+        warm: bool = True,
     ):
         self.model = model
+        self.warm = warm  # False on ZeroGPU: nothing may touch CUDA outside a GPU call
         self.backend = backend or GenerateBackend()
         self.processor = processor
         self.tokenizer = processor.tokenizer
@@ -183,7 +185,7 @@ class Detector:
     def warmup(self, max_new_tokens: int = MAX_NEW_TOKENS) -> float:
         """Build the backend's compiled/captured pieces before the first visitor; returns seconds."""
         fn = getattr(self.backend, "warmup", None)
-        if fn is None:
+        if fn is None or not self.warm:
             return 0.0
         from PIL import Image
 

@@ -2,7 +2,13 @@
 
 `--model auto` (the default) means FakeVLM where a GPU is present and its weights are reachable
 (online or cached), else the toy model with the reason said plainly. On a Hugging Face Space
-(`SPACE_ID` set) auto never falls back. Safetensors only; remote code is never trusted.
+(`SPACE_ID` set) with a GPU (ZeroGPU included) auto never falls back; on a CPU-only Space it serves
+the toy model with its banner rather than load 14 GB onto a CPU. Safetensors only; remote code is
+never trusted.
+
+On ZeroGPU (`SPACES_ZERO_GPU` set) the GPU exists only inside `spaces.GPU` calls, each in a forked
+process: `auto` decodes with plain `generate` there (no CUDA graphs or worker thread made in the
+main process, nothing warmed at start-up).
 """
 
 from __future__ import annotations
@@ -22,6 +28,13 @@ from .identity import (
 )
 
 log = logging.getLogger(__name__)
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def on_zero_gpu(env=None) -> bool:
+    """True on a Hugging Face ZeroGPU Space (the platform sets SPACES_ZERO_GPU, as `spaces` reads it)."""
+    env = os.environ if env is None else env
+    return str(env.get("SPACES_ZERO_GPU", "")).strip().lower() in _TRUE
 
 
 def _cuda_available() -> bool:
@@ -79,11 +92,13 @@ def resolve_model(spec: str = "auto", revision: str | None = None, *, env=None) 
         return ModelChoice("toy", check_folder(TOY_MODEL_DIR), "toy-fakevlm", None, True)
     if spec == "auto":
         on_space = bool(env.get("SPACE_ID"))
-        if on_space:
-            # a Space that silently served the toy model would mislead every visitor
+        gpu = on_zero_gpu(env) or _cuda_available()  # ZeroGPU's GPU is attached per call, not at start
+        if on_space and gpu:
+            # a GPU Space that silently served the toy model would mislead every visitor
             return ModelChoice("auto", check_folder(fetch_from_hub(FAKEVLM_ID, revision)), FAKEVLM_ID, revision, False)
-        if not _cuda_available():
-            reason = "no GPU is available here"
+        if not gpu:
+            reason = ("this Space runs on CPU hardware (choose GPU or ZeroGPU hardware in its settings)"
+                      if on_space else "no GPU is available here")
         else:
             try:
                 path = check_folder(fetch_from_hub(FAKEVLM_ID, revision))
@@ -188,16 +203,18 @@ def _quantization_config(quantization: str | None, device: str):
 DECODERS = ("auto", "generate", "static")
 
 
-def make_backend(decoder: str, model):
-    """The greedy decoding backend: `auto` = the CUDA-graph static-cache path where it applies."""
+def make_backend(decoder: str, model, *, zero_gpu: bool = False):
+    """The greedy decoding backend: `auto` = the CUDA-graph static-cache path where it applies, and
+    plain `generate` on ZeroGPU, where each call's forked process would rebuild and recapture the
+    engine; `static` there runs on the calling thread (a thread made before the fork is gone after)."""
     from ..decoding import GenerateBackend, StaticCacheBackend, auto_backend
 
     if decoder in (None, "", "auto"):
-        return auto_backend(model)
+        return GenerateBackend() if zero_gpu else auto_backend(model)
     if decoder == "generate":
         return GenerateBackend()
     if decoder == "static":
-        return StaticCacheBackend()
+        return StaticCacheBackend(dedicated_thread=False) if zero_gpu else StaticCacheBackend()
     raise ModelUnavailable(f"Unknown decoder '{decoder}': use auto, generate or static.")
 
 
@@ -216,7 +233,9 @@ def load_detector(
     from .detector import Detector
 
     choice = resolve_model(spec, revision)
-    device = device or default_device()
+    zero_gpu = on_zero_gpu()
+    # ZeroGPU: `cuda` in the main process is the `spaces` package's placeholder, moved per call
+    device = device or ("cuda" if zero_gpu and not choice.is_toy else default_device())
     torch_dtype = parse_dtype(dtype, device)
     qconfig = _quantization_config(quantization, device)
     kwargs = dict(dtype=torch_dtype, use_safetensors=True, trust_remote_code=False)
@@ -227,4 +246,5 @@ def load_detector(
         model = model.to(device)
     model.eval()
     processor = load_processor(choice.path)
-    return Detector(model, processor, choice=choice, backend=make_backend(decoder, model))
+    return Detector(model, processor, choice=choice, backend=make_backend(decoder, model, zero_gpu=zero_gpu),
+                    warm=not zero_gpu)

@@ -74,11 +74,18 @@ def test_auto_without_gpu_falls_back_with_reason(monkeypatch):
     assert "no GPU" in choice.fallback_reason
 
 
-def test_auto_on_a_space_never_falls_back(monkeypatch):
+def test_auto_on_a_gpu_space_never_falls_back(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(ModelUnavailable) as info:
-        resolve_model("auto", env={"SPACE_ID": "someone/spot-the-fake"})
+    with pytest.raises(ModelUnavailable) as info:  # ZeroGPU: a GPU per call, though none at start-up
+        resolve_model("auto", env={"SPACE_ID": "someone/spot-the-fake", "SPACES_ZERO_GPU": "true"})
     assert FAKEVLM_ID in str(info.value)
+
+
+def test_auto_on_a_cpu_space_serves_the_toy_model_with_its_reason(monkeypatch):
+    """Finding: on a CPU-only Space `auto` tried to load the 14 GB FakeVLM onto the CPU."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    choice = resolve_model("auto", env={"SPACE_ID": "someone/spot-the-fake"})
+    assert choice.is_toy and "CPU hardware" in choice.fallback_reason
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,108 @@
+"""ZeroGPU's process model on a CPU, for the tests: a stand-in for the `spaces` module whose `GPU`
+decorator does what spaces.zero.wrappers does around a call (read from spaces 0.51):
+
+- the duration is priced before the call: `duration(*args, **kwargs)` when it is callable;
+- each call runs in a process forked from this one, the arguments pickled into it (the function
+  itself, model included, is already there by the fork);
+- results (every item, for a generator) are pickled back; an exception comes back as one;
+- whatever the child changed is lost with it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import multiprocessing
+import os
+import pickle
+import time
+import traceback
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Call:
+    name: str
+    asked_s: int
+    pid: int = 0
+    wall_s: float = 0.0
+    first_item_s: float | None = None
+    items: int = 0
+
+
+@dataclass
+class ZeroGPU:
+    """Install with `monkeypatch.setitem(sys.modules, "spaces", harness)`; read `calls` after."""
+
+    max_duration_s: int = 60
+    calls: list[Call] = field(default_factory=list)
+
+    def GPU(self, task=None, *, duration=60, size=None):  # noqa: N802 - the spaces API's name
+        if task is None:
+            return lambda fn: self._wrap(fn, duration)
+        return self._wrap(task, duration)
+
+    def _wrap(self, fn, duration):
+        harness = self
+
+        def price(args, kwargs) -> Call:
+            asked = duration(*args, **kwargs) if callable(duration) else duration
+            assert isinstance(asked, int) and 0 < asked <= harness.max_duration_s, f"asked for {asked!r} s"
+            call = Call(getattr(fn, "__name__", "?"), asked)
+            harness.calls.append(call)
+            return call
+
+        if inspect.isgeneratorfunction(fn):
+            def gen_wrapper(*args, **kwargs):
+                call = price(args, kwargs)
+                t0 = time.perf_counter()
+                for _kind, value in _in_child(fn, args, kwargs, call, generator=True):
+                    if call.first_item_s is None:
+                        call.first_item_s = time.perf_counter() - t0
+                    call.items += 1
+                    yield value
+                call.wall_s = time.perf_counter() - t0
+            return gen_wrapper
+
+        def wrapper(*args, **kwargs):
+            call = price(args, kwargs)
+            t0 = time.perf_counter()
+            (_, value), = list(_in_child(fn, args, kwargs, call, generator=False))
+            call.wall_s = time.perf_counter() - t0
+            return value
+        return wrapper
+
+
+def _in_child(fn, args, kwargs, call: Call, *, generator: bool):
+    ctx = multiprocessing.get_context("fork")
+    arg_q, res_q = ctx.SimpleQueue(), ctx.SimpleQueue()
+    child = ctx.Process(target=_child_main, args=(fn, arg_q, res_q, generator), daemon=True)
+    child.start()
+    call.pid = child.pid
+    arg_q.put(pickle.dumps((args, kwargs)))  # what crosses into the child is pickled, as on ZeroGPU
+    try:
+        while True:
+            kind, payload = pickle.loads(res_q.get())
+            if kind == "end":
+                return
+            if kind == "error":
+                raise RuntimeError(f"ZeroGPU worker error:\n{payload}")
+            yield kind, payload
+    finally:
+        child.join(timeout=60)
+        if child.is_alive():
+            child.kill()
+
+
+def _child_main(fn, arg_q, res_q, generator: bool) -> None:
+    try:
+        args, kwargs = pickle.loads(arg_q.get())
+        if generator:
+            for item in fn(*args, **kwargs):
+                res_q.put(pickle.dumps(("ok", item)))  # an item that does not pickle fails here, as there
+        else:
+            res_q.put(pickle.dumps(("ok", fn(*args, **kwargs))))
+        res_q.put(pickle.dumps(("end", None)))
+    except BaseException:  # noqa: BLE001 - handed to the parent, like spaces' ExceptionResult
+        res_q.put(pickle.dumps(("error", traceback.format_exc())))
+    finally:
+        os._exit(0)  # no atexit handlers or flushes of the parent's state from the fork
