@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("app").info("decoder warm-up took %.1f s", warm)
     try:
         secret = config.secret_key.encode() if config.secret_key else None  # else the data dir's key file
-        store = Store.open(config.db_url, config.data_dir, secret=secret)
+        store = Store.open(config.db_url, config.data_dir, secret=secret, image_store=config.image_store)
     except StorageError as exc:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2

@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
                              "in the data folder)")
     common.add_argument("--data-dir", default=os.environ.get("SPOT_DATA_DIR") or str(db.default_data_dir()),
                         metavar="DIR", help="folder with the stored images (env SPOT_DATA_DIR; default %(default)s)")
+    common.add_argument("--image-store", default=os.environ.get("SPOT_IMAGE_STORE") or None, metavar="URL",
+                        help="fsspec URL of the shared picture store (env SPOT_IMAGE_STORE; default: the data folder's)")
 
     p = argparse.ArgumentParser(prog="spot-storage", description="Spot the Fake feedback store.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -63,7 +65,7 @@ def _open(args: argparse.Namespace) -> Store:
     if url.get_backend_name() == "sqlite" and url.database and not url.database.startswith("file:") \
             and not Path(url.database).exists():
         raise StorageError(f"no database at {url.database} (check --db or SPOT_DB_URL)")
-    return Store.open(url, args.data_dir, secret=_CLI_SECRET)
+    return Store.open(url, args.data_dir, secret=_CLI_SECRET, image_store=args.image_store)
 
 
 def _print_stats(store: Store, as_json: bool) -> None:

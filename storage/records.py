@@ -221,7 +221,7 @@ class ExportRow:
     image_format: str
     width: int | None
     height: int | None
-    image_path: Path  # the stored file (absolute)
+    image_path: Path  # the stored file (absolute); a StoredImage in an fsspec store (read_bytes() too)
     model_id: str
     model_revision: str
     prompt: str

@@ -33,7 +33,7 @@ from . import db
 from .errors import ConfigError, SchemaError, StorageError
 from .identity import client_hash as _client_hash
 from .identity import load_secret
-from .images import ImageFiles
+from .image_store import open_image_files
 from .models import Image
 from .records import SweepResult
 from .store_images import DEFAULT_ORPHAN_GRACE_S, StoreImages
@@ -53,6 +53,7 @@ class Store(StoreImages, StoreWrites, StoreReads):
         data_dir: str | Path,
         *,
         secret: bytes | None = None,
+        image_store: str | None = None,
         upgrade: bool = True,
         sweep: bool = True,
         orphan_grace_s: float = DEFAULT_ORPHAN_GRACE_S,
@@ -62,7 +63,7 @@ class Store(StoreImages, StoreWrites, StoreReads):
     ) -> None:
         self.url = db.parse_url(url)
         self.data_dir = Path(data_dir).absolute()
-        self.files = ImageFiles(self.data_dir)
+        self.files = open_image_files(self.data_dir, image_store)  # an fsspec URL shared by replicas, or local
         self.write_timeout_s = write_timeout_s
         # The database first: an unreachable server should leave no folders behind.
         if upgrade:

@@ -80,6 +80,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("data_dir", "SPOT_DATA_DIR", "--data-dir", str, None,
            "Where the database, consented images and exports live; default `./data` "
            "(`/data`, the persistent volume, on a Space that has one)."),
+    Option("image_store", "SPOT_IMAGE_STORE", "--image-store", str, None,
+           "fsspec URL where consented pictures are kept, one store shared by every replica (`s3://bucket/spot`, "
+           "`gcs://bucket/spot`, `file:///mnt/shared/spot`; the protocol's package must be installed, e.g. s3fs); "
+           "default: `images/` in the data directory."),
     Option("host", "SPOT_HOST", "--host", str, None,
            "Address to listen on; default 127.0.0.1 (0.0.0.0 on a Space)."),
     Option("port", "SPOT_PORT", "--port", int, 7860, "Port to listen on."),
@@ -130,6 +134,7 @@ class AppConfig:
     decoder: str = "auto"
     db_url: str = ""
     data_dir: Path = Path("data")
+    image_store: str | None = None
     host: str = "127.0.0.1"
     port: int = 7860
     share: bool = False

@@ -25,6 +25,7 @@ def test_defaults_work_on_a_fresh_machine(tmp_path, monkeypatch):
 def test_every_flag_has_its_environment_variable():
     env = {"SPOT_MODEL": "toy", "SPOT_REVISION": "abc123", "SPOT_DEVICE": "cpu", "SPOT_DTYPE": "fp32",
            "SPOT_QUANTIZATION": "8bit", "SPOT_DECODER": "generate", "SPOT_DB_URL": "sqlite:////tmp/x.db", "SPOT_DATA_DIR": "/tmp/spotdata",
+           "SPOT_IMAGE_STORE": "file:///tmp/spotpics",
            "SPOT_HOST": "0.0.0.0", "SPOT_PORT": "8123", "SPOT_SHARE": "yes", "SPOT_MAX_UPLOAD_MB": "3.5",
            "SPOT_MAX_PIXELS": "4e6", "SPOT_MAX_NEW_TOKENS": "64", "SPOT_OCCLUSION_GRID": "12", "SPOT_CONCURRENCY": "3",
            "SPOT_QUEUE_SIZE": "10", "SPOT_RATE_LIMIT": "5", "SPOT_ADMIN_TOKEN": "tok",
@@ -38,6 +39,7 @@ def test_every_flag_has_its_environment_variable():
                                                                     "0.0.0.0", 8123, True)
     assert (c.max_upload_mb, c.max_pixels, c.max_new_tokens, c.concurrency) == (3.5, 4_000_000, 64, 3)
     assert c.occlusion_grid == 12
+    assert c.image_store == "file:///tmp/spotpics"
     assert (c.queue_size, c.rate_limit, c.admin_token, c.reviewers) == (10, 5, "tok", ("alice", "bob"))
     assert c.secret_key == "k" * 32
     assert (c.trusted_proxies, c.results_cache_mb) == (("10.0.0.0/8", "127.0.0.1"), 256.0)
