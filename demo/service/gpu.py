@@ -24,11 +24,14 @@ from typing import Any
 from explain.intake import CheckedImage
 from explain.types import Explanation, PhraseMap
 
-# Costs on an H200 slice with FakeVLM (bench/RESULTS.md, DESIGN.md), rounded up for the slice's
-# share of the card: `generate` streams 17.8 tokens/s, gradient maps take ~0.1 s a phrase, the
-# 576-cell occlusion ~11 s (0.02 s a cell). START_S covers the forked worker and the weights' move.
+# Costs with FakeVLM's shape on an H200 (bench/ZEROGPU_RESULTS.md, bench/RESULTS.md), with margin:
+# in a forked call `generate` streamed 12.4 tokens/s, the static engine 243 tokens/s after building
+# itself in the call (5.9 s to the first token with cold kernels, 1.5 s with them on disk); gradient
+# maps ~0.1 s a phrase, the 576-cell occlusion ~11 s. START_S covers the fork and the weights' move (5-6 s).
 START_S = 8
-TOKENS_PER_S = 12.0
+ENGINE_S = 8  # the static engine's build and graph capture inside the call
+TOKENS_PER_S = 10.0  # plain generate
+FAST_TOKENS_PER_S = 100.0  # the static engine
 PHRASE_S = 0.5  # a gradient map, its reliance scoring and faithfulness curve
 CELL_S = 0.03
 MIN_CALL_S = 10
@@ -39,8 +42,11 @@ def _clamp(seconds: float) -> int:
     return int(min(MAX_CALL_S, max(MIN_CALL_S, ceil(seconds))))
 
 
-def stream_seconds(checked: Any, max_new_tokens: int, *args: Any, **kwargs: Any) -> int:
-    """GPU seconds to ask for one streamed answer of at most `max_new_tokens` tokens."""
+def stream_seconds(checked: Any, max_new_tokens: int, *args: Any, fast: bool = False, **kwargs: Any) -> int:
+    """GPU seconds to ask for one streamed answer of at most `max_new_tokens` tokens; `fast` when
+    the static engine decodes (built in the call, then much faster than `generate`)."""
+    if fast:
+        return _clamp(START_S + ENGINE_S + max_new_tokens / FAST_TOKENS_PER_S)
     return _clamp(START_S + max_new_tokens / TOKENS_PER_S)
 
 
@@ -131,7 +137,8 @@ class ModelWorker:
     def __init__(self, detector: Any, occlusion_grid: int) -> None:
         self.detector = detector
         self.occlusion_grid = occlusion_grid
-        self.stream = gpu(duration=stream_seconds)(self._stream_impl)
+        fast = hasattr(detector.backend, "warmup")  # only the static engine has something to warm
+        self.stream = gpu(duration=partial(stream_seconds, fast=fast))(self._stream_impl)
         self.attribute = gpu(duration=partial(attribute_seconds, grid=occlusion_grid))(self._attribute_impl)
 
     def _stream_impl(self, checked: CheckedImage, max_new_tokens: int) -> Iterator[Any]:

@@ -7,8 +7,9 @@ the toy model with its banner rather than load 14 GB onto a CPU. Safetensors onl
 never trusted.
 
 On ZeroGPU (`SPACES_ZERO_GPU` set) the GPU exists only inside `spaces.GPU` calls, each in a forked
-process: `auto` decodes with plain `generate` there (no CUDA graphs or worker thread made in the
-main process, nothing warmed at start-up).
+process: `auto` there builds the static engine inside each call, on the calling thread (no CUDA
+graphs or worker thread made in the main process, nothing warmed at start-up); measured in forked
+calls on an H200, it beat plain `generate` even with the build (bench/ZEROGPU_RESULTS.md).
 """
 
 from __future__ import annotations
@@ -204,13 +205,16 @@ DECODERS = ("auto", "generate", "static")
 
 
 def make_backend(decoder: str, model, *, zero_gpu: bool = False):
-    """The greedy decoding backend: `auto` = the CUDA-graph static-cache path where it applies, and
-    plain `generate` on ZeroGPU, where each call's forked process would rebuild and recapture the
-    engine; `static` there runs on the calling thread (a thread made before the fork is gone after)."""
-    from ..decoding import GenerateBackend, StaticCacheBackend, auto_backend
+    """The greedy decoding backend: `auto` = the CUDA-graph static-cache path where it applies. On
+    ZeroGPU the model's device is a placeholder at load, so `auto` is the static engine for a model it
+    supports (it falls back to `generate` by itself otherwise), built inside each forked call and run
+    on the calling thread (a thread made before the fork does not exist after it)."""
+    from ..decoding import GenerateBackend, StaticCacheBackend, auto_backend, unsupported_reason
 
     if decoder in (None, "", "auto"):
-        return GenerateBackend() if zero_gpu else auto_backend(model)
+        if zero_gpu:
+            return StaticCacheBackend(dedicated_thread=False) if unsupported_reason(model) is None else GenerateBackend()
+        return auto_backend(model)
     if decoder == "generate":
         return GenerateBackend()
     if decoder == "static":

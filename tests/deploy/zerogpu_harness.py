@@ -17,6 +17,7 @@ import pickle
 import time
 import traceback
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -35,6 +36,8 @@ class ZeroGPU:
 
     max_duration_s: int = 60
     calls: list[Call] = field(default_factory=list)
+    # run in each child before the task, like the platform moving the weights onto the call's GPU
+    child_setup: Any = None
 
     def GPU(self, task=None, *, duration=60, size=None):  # noqa: N802 - the spaces API's name
         if task is None:
@@ -55,7 +58,7 @@ class ZeroGPU:
             def gen_wrapper(*args, **kwargs):
                 call = price(args, kwargs)
                 t0 = time.perf_counter()
-                for _kind, value in _in_child(fn, args, kwargs, call, generator=True):
+                for _kind, value in _in_child(fn, args, kwargs, call, generator=True, setup=harness.child_setup):
                     if call.first_item_s is None:
                         call.first_item_s = time.perf_counter() - t0
                     call.items += 1
@@ -66,16 +69,16 @@ class ZeroGPU:
         def wrapper(*args, **kwargs):
             call = price(args, kwargs)
             t0 = time.perf_counter()
-            (_, value), = list(_in_child(fn, args, kwargs, call, generator=False))
+            (_, value), = list(_in_child(fn, args, kwargs, call, generator=False, setup=harness.child_setup))
             call.wall_s = time.perf_counter() - t0
             return value
         return wrapper
 
 
-def _in_child(fn, args, kwargs, call: Call, *, generator: bool):
+def _in_child(fn, args, kwargs, call: Call, *, generator: bool, setup=None):
     ctx = multiprocessing.get_context("fork")
     arg_q, res_q = ctx.SimpleQueue(), ctx.SimpleQueue()
-    child = ctx.Process(target=_child_main, args=(fn, arg_q, res_q, generator), daemon=True)
+    child = ctx.Process(target=_child_main, args=(fn, arg_q, res_q, generator, setup), daemon=True)
     child.start()
     call.pid = child.pid
     arg_q.put(pickle.dumps((args, kwargs)))  # what crosses into the child is pickled, as on ZeroGPU
@@ -93,8 +96,10 @@ def _in_child(fn, args, kwargs, call: Call, *, generator: bool):
             child.kill()
 
 
-def _child_main(fn, arg_q, res_q, generator: bool) -> None:
+def _child_main(fn, arg_q, res_q, generator: bool, setup=None) -> None:
     try:
+        if setup is not None:
+            setup()
         args, kwargs = pickle.loads(arg_q.get())
         if generator:
             for item in fn(*args, **kwargs):
