@@ -24,15 +24,16 @@ from typing import Any
 from explain.intake import CheckedImage
 from explain.types import Explanation, PhraseMap
 
-# Costs with FakeVLM's shape on an H200 (bench/ZEROGPU_RESULTS.md, bench/RESULTS.md), with margin:
-# in a forked call `generate` streamed 12.4 tokens/s, the static engine 243 tokens/s after building
-# itself in the call (5.9 s to the first token with cold kernels, 1.5 s with them on disk); gradient
-# maps ~0.1 s a phrase, the 576-cell occlusion ~11 s. START_S covers the fork and the weights' move (5-6 s).
+# Costs with FakeVLM's shape on an H200, in forked calls (bench/ZEROGPU_RESULTS.md), with margin:
+# `generate` streamed 12.4-14.5 tokens/s, the static engine 243 tokens/s after building itself in
+# the call (6.1 s to the first token with cold kernels, 1.6 s with them on disk); maps for 10
+# phrases took 11.2 s (gradient), 11.5 s (occlusion 12x12), 19.8 s (24x24), each with 2-6 s of
+# fork and weights' move, which START_S covers.
 START_S = 8
 ENGINE_S = 8  # the static engine's build and graph capture inside the call
 TOKENS_PER_S = 10.0  # plain generate
 FAST_TOKENS_PER_S = 100.0  # the static engine
-PHRASE_S = 0.5  # a gradient map, its reliance scoring and faithfulness curve
+PHRASE_S = 1.0  # a gradient map, its reliance scoring and faithfulness curve
 CELL_S = 0.03
 MIN_CALL_S = 10
 MAX_CALL_S = 60  # half an anonymous visitor's ~120 s daily quota: an answer and its maps both fit
