@@ -29,5 +29,5 @@ lint: setup
 
 # Re-pin after changing a bound: the versions now installed in .venv become constraints.txt.
 constraints: setup
-	{ sed -n '1,/^# plain version/p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^spot' | sed 's/+cpu$$//'; } > constraints.new
+	{ sed -n '1,/^# plain version/p' constraints.txt; $(PY) -m pip freeze --all --exclude-editable | grep -v '^spot\|^pip==' | sed 's/+cpu$$//'; } > constraints.new
 	mv constraints.new constraints.txt
