@@ -29,13 +29,13 @@ from .identity import (
 )
 
 log = logging.getLogger(__name__)
-_TRUE = {"1", "true", "yes", "on"}
+_ZERO_GPU_TRUE = ("1", "t", "true")  # spaces.config.boolean's words: we and its decorator must agree
 
 
 def on_zero_gpu(env=None) -> bool:
-    """True on a Hugging Face ZeroGPU Space (the platform sets SPACES_ZERO_GPU, as `spaces` reads it)."""
+    """True on a Hugging Face ZeroGPU Space (the platform sets SPACES_ZERO_GPU, read as `spaces` reads it)."""
     env = os.environ if env is None else env
-    return str(env.get("SPACES_ZERO_GPU", "")).strip().lower() in _TRUE
+    return str(env.get("SPACES_ZERO_GPU", "")).lower() in _ZERO_GPU_TRUE
 
 
 def _cuda_available() -> bool:

@@ -75,39 +75,52 @@ class ZeroGPU:
         return wrapper
 
 
-def _in_child(fn, args, kwargs, call: Call, *, generator: bool, setup=None):
+def _in_child(fn, args, kwargs, call: Call, *, generator: bool, setup=None, limit_s: float = 600.0):
     ctx = multiprocessing.get_context("fork")
-    arg_q, res_q = ctx.SimpleQueue(), ctx.SimpleQueue()
-    child = ctx.Process(target=_child_main, args=(fn, arg_q, res_q, generator, setup), daemon=True)
+    arg_recv, arg_send = ctx.Pipe(duplex=False)
+    res_recv, res_send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child_main, args=(fn, arg_recv, res_send, generator, setup), daemon=True)
     child.start()
+    res_send.close()  # the child's end: once it exits, reading here fails instead of waiting forever
     call.pid = child.pid
-    arg_q.put(pickle.dumps((args, kwargs)))  # what crosses into the child is pickled, as on ZeroGPU
+    arg_send.send_bytes(pickle.dumps((args, kwargs)))  # what crosses into the child is pickled, as on ZeroGPU
+    deadline = time.monotonic() + limit_s
     try:
         while True:
-            kind, payload = pickle.loads(res_q.get())
+            while not res_recv.poll(0.5):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"ZeroGPU worker {child.pid} gave nothing for {limit_s:.0f} s")
+            try:
+                kind, payload = pickle.loads(res_recv.recv_bytes())
+            except EOFError:
+                raise RuntimeError(f"ZeroGPU worker {child.pid} died (exit code {child.exitcode})") from None
             if kind == "end":
                 return
             if kind == "error":
                 raise RuntimeError(f"ZeroGPU worker error:\n{payload}")
             yield kind, payload
     finally:
-        child.join(timeout=60)
+        child.join(timeout=5)
         if child.is_alive():
             child.kill()
+            child.join()
 
 
-def _child_main(fn, arg_q, res_q, generator: bool, setup=None) -> None:
+def _child_main(fn, arg_recv, res_send, generator: bool, setup=None) -> None:
+    def send(kind: str, value: Any) -> None:
+        res_send.send_bytes(pickle.dumps((kind, value)))  # an item that does not pickle fails here, as there
+
     try:
         if setup is not None:
             setup()
-        args, kwargs = pickle.loads(arg_q.get())
+        args, kwargs = pickle.loads(arg_recv.recv_bytes())
         if generator:
             for item in fn(*args, **kwargs):
-                res_q.put(pickle.dumps(("ok", item)))  # an item that does not pickle fails here, as there
+                send("ok", item)
         else:
-            res_q.put(pickle.dumps(("ok", fn(*args, **kwargs))))
-        res_q.put(pickle.dumps(("end", None)))
+            send("ok", fn(*args, **kwargs))
+        send("end", None)
     except BaseException:  # noqa: BLE001 - handed to the parent, like spaces' ExceptionResult
-        res_q.put(pickle.dumps(("error", traceback.format_exc())))
+        send("error", traceback.format_exc())
     finally:
         os._exit(0)  # no atexit handlers or flushes of the parent's state from the fork
