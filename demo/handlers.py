@@ -23,7 +23,6 @@ from .service import (
     ExplainView,
     FeedbackForm,
     ProgressReporter,
-    Reviewer,
     UserError,
     Visitor,
     inputs,
@@ -240,9 +239,11 @@ class Handlers:
     # ------------------------------------------------------------------ explorer
     @user_errors
     def explorer(self, verdict: str | None = None, disagreement: bool = False, category: str | None = None,
-                 review_state: str | None = None, reviewer: Reviewer | None = None, visitor: Any = None,
-                 request: gr.Request = None) -> tuple[pd.DataFrame, str]:
-        rows = self.app.explorer_rows(self.visitor_of(visitor, request), reviewer, verdict=verdict or None,
+                 review_state: str | None = None, token: Any = None, visitor: Any = None,
+                 request: gr.Request = None, profile: gr.OAuthProfile | None = None) -> tuple[pd.DataFrame, str]:
+        v = self.visitor_of(visitor, request)
+        reviewer = self.app.reviewer_for(token, _username(profile), v)
+        rows = self.app.explorer_rows(v, reviewer, verdict=verdict or None,
                                       disagreement=True if disagreement else None, category=category or None,
                                       review_state=review_state or None)
         frame = pd.DataFrame(rows, columns=EXPLORER_COLUMNS)
@@ -254,12 +255,14 @@ class Handlers:
         return str(row[0]) if row else ""
 
     @user_errors
-    def explorer_open(self, selected: Any = None, opacity: float = 0.7, reviewer: Reviewer | None = None,
-                      visitor: Any = None, request: gr.Request = None) -> tuple:
+    def explorer_open(self, selected: Any = None, opacity: float = 0.7, token: Any = None,
+                      visitor: Any = None, request: gr.Request = None,
+                      profile: gr.OAuthProfile | None = None) -> tuple:
         if not str(selected or "").strip():
             raise UserError(t("explorer_pick"))
         opacity = inputs.fraction(opacity, t("opacity_field"), 0.7)
-        r = self.app.reopen(selected, self.visitor_of(visitor, request), reviewer)
+        v = self.visitor_of(visitor, request)
+        r = self.app.reopen(selected, v, self.app.reviewer_for(token, _username(profile), v))
         p = r.prediction
         phrases = [s.text for s in p.phrases]
         gradient = [m for m in r.maps if m.method == "gradient" and 0 <= m.phrase_index < len(phrases)]
@@ -284,29 +287,45 @@ class Handlers:
     @user_errors
     def login(self, token: str | None = None, visitor: Any = None, request: gr.Request = None) -> tuple:
         reviewer = self.app.login_with_token(token, self.visitor_of(visitor, request))
-        return reviewer, t("reviewer_ok", name=reviewer.name), ""
+        return t("reviewer_ok", name=reviewer.name)
 
     def login_oauth(self, profile: gr.OAuthProfile | None = None) -> tuple:
         """On a Space: a signed-in Hugging Face user on the reviewer list becomes a reviewer."""
-        name = getattr(profile, "username", None) if profile is not None else None
         try:
-            reviewer = self.app.login_with_profile(name)
+            reviewer = self.app.login_with_profile(_username(profile))
         except UserError as exc:
-            return None, str(exc)
+            return str(exc)
         if reviewer is None:
-            return gr.skip(), gr.skip()
-        return reviewer, t("reviewer_ok", name=reviewer.name)
+            return gr.skip()
+        return t("reviewer_ok", name=reviewer.name)
+
+    def accept(self, feedback_id: Any = None, token: Any = None, visitor: Any = None, request: gr.Request = None,
+               profile: gr.OAuthProfile | None = None) -> str:
+        return self.review(feedback_id, "accepted", token, visitor, request, profile)
+
+    def reject(self, feedback_id: Any = None, token: Any = None, visitor: Any = None, request: gr.Request = None,
+               profile: gr.OAuthProfile | None = None) -> str:
+        return self.review(feedback_id, "rejected", token, visitor, request, profile)
 
     @user_errors
-    def review(self, feedback_id: Any, state: str, reviewer: Reviewer | None) -> str:
+    def review(self, feedback_id: Any, state: str, token: Any = None, visitor: Any = None,
+               request: gr.Request = None, profile: gr.OAuthProfile | None = None) -> str:
         if feedback_id in (None, ""):
             raise UserError(t("review_no_feedback"))
-        fid = self.app.review(feedback_id, state, reviewer)
+        v = self.visitor_of(visitor, request)
+        fid = self.app.review(feedback_id, state, self.app.reviewer_for(token, _username(profile), v))
         return t("review_done", id=fid, state=state)
 
     @user_errors
-    def export(self, reviewer: Reviewer | None = None) -> tuple:
-        path, count, skipped = self.app.export(reviewer)
+    def export(self, token: Any = None, visitor: Any = None, request: gr.Request = None,
+               profile: gr.OAuthProfile | None = None) -> tuple:
+        v = self.visitor_of(visitor, request)
+        path, count, skipped = self.app.export(self.app.reviewer_for(token, _username(profile), v))
         why = "; ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))
         return str(path), t("export_done", count=count) + (f" {t('export_skipped', why=why)}" if why else "")
 
+
+def _username(profile: Any) -> str | None:
+    """The signed-in Hugging Face user (Gradio reads it from the sign-in cookie, expiry checked)."""
+    name = getattr(profile, "username", None)
+    return name if isinstance(name, str) and name else None

@@ -95,25 +95,27 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
     )
 
     # explorer
-    filters = [ui.ex_verdict, ui.ex_disagree, ui.ex_category, ui.ex_review, ui.reviewer, ui.visitor]
+    filters = [ui.ex_verdict, ui.ex_disagree, ui.ex_category, ui.ex_review, ui.rv_token, ui.visitor]
     gr.on([ui.ex_tab.select, ui.ex_refresh.click, ui.ex_verdict.input, ui.ex_disagree.input, ui.ex_category.input,
            ui.ex_review.input], h.explorer, inputs=filters, outputs=[ui.ex_table, ui.ex_status],
           api_visibility="private")
     ui.ex_table.select(h.explorer_select, inputs=None, outputs=[ui.ex_selected], api_visibility="private")
     gr.on([ui.ex_open.click, ui.ex_selected.submit], h.explorer_open,
-          inputs=[ui.ex_selected, ui.opacity, ui.reviewer, ui.visitor],
+          inputs=[ui.ex_selected, ui.opacity, ui.rv_token, ui.visitor],
           outputs=[ui.ex_card, ui.ex_text, ui.ex_feedback, ui.ex_plot, ui.ex_feedback_id, ui.ex_status],
           api_visibility="private")
     gr.on([ui.rv_login.click, ui.rv_token.submit], h.login, inputs=[ui.rv_token, ui.visitor],
-          outputs=[ui.reviewer, ui.rv_status, ui.rv_token], api_visibility="private",
+          outputs=[ui.rv_status], api_visibility="private",
           ).success(h.explorer, inputs=filters, outputs=[ui.ex_table, ui.ex_status], api_visibility="private")
     if ui.rv_hf_login is not None:
-        blocks.load(h.login_oauth, inputs=None, outputs=[ui.reviewer, ui.rv_status], api_visibility="private")
-    ui.rv_accept.click(lambda f, r: h.review(f, "accepted", r), inputs=[ui.ex_feedback_id, ui.reviewer],
+        blocks.load(h.login_oauth, inputs=None, outputs=[ui.rv_status], api_visibility="private")
+    # reviewer rights come from the token field (or the sign-in cookie) at every action, never from the session
+    review_inputs = [ui.ex_feedback_id, ui.rv_token, ui.visitor]
+    ui.rv_accept.click(h.accept, inputs=review_inputs,
                        outputs=[ui.rv_status], api_visibility="private")
-    ui.rv_reject.click(lambda f, r: h.review(f, "rejected", r), inputs=[ui.ex_feedback_id, ui.reviewer],
+    ui.rv_reject.click(h.reject, inputs=review_inputs,
                        outputs=[ui.rv_status], api_visibility="private")
-    ui.rv_export.click(h.export, inputs=[ui.reviewer], outputs=[ui.rv_file, ui.rv_status], api_visibility="private")
+    ui.rv_export.click(h.export, inputs=[ui.rv_token, ui.visitor], outputs=[ui.rv_file, ui.rv_status], api_visibility="private")
 
 
 def launch_options(config: AppConfig) -> dict[str, Any]:
