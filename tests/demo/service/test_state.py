@@ -3,6 +3,7 @@ the model lock; plus the HTML cards and the Plotly figures. Real tiny model, rea
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import zipfile
@@ -357,3 +358,18 @@ def test_reviewer_rights_are_checked_at_every_action_not_kept_in_the_session(app
         h.explorer(None, False, None, None, "a-guessed-token", stranger)
     frame, _ = h.explorer(None, False, None, None, "right-token-123456", stranger)
     assert list(frame["feedback"]) == [fid]
+
+
+def test_a_picture_that_cannot_be_written_gets_a_sentence_and_loses_nothing(app, tmp_path):
+    """Issue 14.6: a failed picture write (disk full, read-only folder) showed a bare "Error"."""
+    v = app.visitor("G" * 32, "s")
+    _, pid = _run(app, png_file(tmp_path / "a.png"), v)
+    images = app.store.data_dir / "images"
+    shutil.rmtree(images, ignore_errors=True)
+    images.write_bytes(b"a file where the picture folder belongs: every picture write fails, even as root")
+    with pytest.raises(UserError, match="Could not save: the picture could not be written to disk"):
+        app.feedback(FeedbackForm(pid, verdict="right", consent=True), v)
+    assert app.store.get_prediction(pid, v.client_hash) is not None  # what was stored is still there
+    assert app.store.get_feedback(pid, v.client_hash) is None  # and the failed write left nothing half-done
+    fid, _ = app.feedback(FeedbackForm(pid, verdict="right", consent=False), v)
+    assert app.store.get_feedback(pid, v.client_hash).id == fid
