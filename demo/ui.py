@@ -14,6 +14,7 @@ from typing import Any
 
 import gradio as gr
 from gradio.utils import get_upload_folder
+from starlette.middleware import Middleware
 
 from . import cards
 from .events import MODEL_SLOT
@@ -21,7 +22,10 @@ from .handlers import Handlers
 from .i18n import t
 from .layout import Layout, build_layout
 from .service import AppConfig, AppState
+from .service.limits import ByteBudget
+from .uploads import UploadGuard
 
+MAX_FILES_PER_UPLOAD = 8  # a teacher adding pictures to a lesson set sends several at once
 STYLE = Path(__file__).resolve().parent.parent / "assets" / "style.css"
 
 
@@ -39,7 +43,8 @@ def build_demo(app: AppState) -> gr.Blocks:
     banner = cards.model_banner(app.model_id, app.worker.revision, app.model_license,
                                 app.model_notice)
     about = t("about") + "\n\n" + banner
-    with gr.Blocks(title=t("title"), analytics_enabled=False) as demo:
+    # uploads older than an hour leave the cache (checked every 10 minutes): a stored picture is a copy
+    with gr.Blocks(title=t("title"), analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         ui = build_layout(banner_md=banner, about_md=about, oauth=config.on_spaces, is_toy=app.is_toy)
         wire(demo, ui, Handlers(app, get_upload_folder()), config)
     demo.queue(default_concurrency_limit=8, max_size=config.queue_size)
@@ -125,4 +130,7 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
         max_file_size=config.max_upload_bytes, css_paths=[STYLE] if STYLE.is_file() else None,
         theme=theme(), show_error=False, footer_links=["api", "settings"], ssr_mode=False,
         enable_monitoring=False, run_history=False,
+        app_kwargs={"middleware": [Middleware(
+            UploadGuard, max_request_bytes=MAX_FILES_PER_UPLOAD * config.max_upload_bytes + 2**20,
+            budget=ByteBudget(int(config.upload_budget_mb * 2**20)))]},
     )

@@ -105,6 +105,9 @@ OPTIONS: tuple[Option, ...] = (
            "`X-Forwarded-For` is believed (the right-most hop not in the list is the visitor's address, "
            "used only for rate limits). Default: none (the socket's address), or the private networks "
            "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 on a Space, where the platform's proxy forwards."),
+    Option("upload_budget_mb", "SPOT_UPLOAD_BUDGET_MB", "--upload-budget-mb", float, 500.0,
+           "Upload volume allowed per visitor address per 10 minutes, in MiB; one upload request may carry at "
+           "most 8 files of the largest accepted size. Uploads older than an hour are swept from the cache."),
     Option("results_cache_mb", "SPOT_RESULTS_CACHE_MB", "--results-cache-mb", float, 512.0,
            "Memory for visitors' recent results (kept for their maps and feedback), in MiB, counting each "
            "upload and its decoded picture; the oldest results are dropped first (at most 64 are kept)."),
@@ -140,6 +143,7 @@ class AppConfig:
     queue_size: int = 64
     rate_limit: int = 30
     trusted_proxies: tuple[str, ...] = ()
+    upload_budget_mb: float = 500.0
     results_cache_mb: float = 512.0
     admin_token: str | None = field(default=None, repr=False)
     reviewers: tuple[str, ...] = ()

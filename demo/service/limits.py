@@ -64,3 +64,29 @@ def request_address(request: Any) -> str | None:
     client = getattr(request, "client", None)
     host = getattr(client, "host", None)
     return host if isinstance(host, str) and host else None
+
+
+class ByteBudget:
+    """Bytes allowed per key in a sliding window (uploads per visitor address), in memory only."""
+
+    def __init__(self, limit_bytes: int, window_s: float = RATE_WINDOW_S, clock: Callable[[], float] = time.monotonic):
+        self.limit_bytes = limit_bytes
+        self.window_s = window_s
+        self.clock = clock
+        self._spent: dict[str, deque[tuple[float, int]]] = {}
+        self._lock = threading.Lock()
+
+    def spend(self, key: str, n: int) -> float:
+        """Spend `n` bytes if the budget allows and return 0, else return the seconds to wait."""
+        with self._lock:
+            now = self.clock()
+            q = self._spent.setdefault(key, deque())
+            while q and q[0][0] <= now - self.window_s:
+                q.popleft()
+            if sum(b for _, b in q) + n > self.limit_bytes:
+                return (q[0][0] + self.window_s - now) if q else self.window_s
+            q.append((now, n))
+            if len(self._spent) > 50_000:  # forget idle keys rather than grow without bound
+                for k in [k for k, v in self._spent.items() if not v][:10_000]:
+                    del self._spent[k]
+            return 0.0

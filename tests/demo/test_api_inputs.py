@@ -68,7 +68,7 @@ def test_malformed_calls_get_a_sentence(server, client, endpoint, args, expected
 
 @pytest.fixture(scope="module")
 def strict_server(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("spot-strict"), "--rate-limit", "3")
+    s = start_server(tmp_path_factory.mktemp("spot-strict"), "--rate-limit", "3", "--upload-budget-mb", "5")
     yield s
     stop_server(s)
 
@@ -93,3 +93,22 @@ def test_forged_forwarded_for_does_not_escape_the_address_limit(strict_server):
     assert strict_server.alive()
     # and the header never reaches the page as an address
     assert httpx.get(strict_server.url + "gradio_api/info", timeout=10).status_code == 200
+
+
+def test_one_upload_request_cannot_carry_hundreds_of_megabytes(server):
+    """Issue 14.5: /gradio_api/upload took 1,000 files of 20 MiB in one request."""
+    part = b"\0" * int(1.9 * 2**20)  # under the per-file limit (2 MiB in tests) ...
+    files = [("files", (f"f{i}.png", part, "image/png")) for i in range(10)]  # ... but 19 MiB in all
+    r = httpx.post(server.url + "gradio_api/upload", files=files, timeout=60)
+    assert r.status_code == 413 and "at most 17 MiB per request" in r.json()["detail"], r.text[:300]
+    assert server.alive()
+
+
+def test_uploads_per_address_are_budgeted(strict_server):
+    sent = []
+    for i in range(4):
+        r = httpx.post(strict_server.url + "gradio_api/upload",
+                       files={"files": (f"u{i}.png", b"\0" * int(1.5 * 2**20), "image/png")}, timeout=60)
+        sent.append(r.status_code)
+    assert sent == [200, 200, 200, 429], sent
+    assert "at most 5 MiB per 10 minutes" in r.json()["detail"]

@@ -29,7 +29,8 @@ def test_every_flag_has_its_environment_variable():
            "SPOT_MAX_PIXELS": "4e6", "SPOT_MAX_NEW_TOKENS": "64", "SPOT_OCCLUSION_GRID": "12", "SPOT_CONCURRENCY": "3",
            "SPOT_QUEUE_SIZE": "10", "SPOT_RATE_LIMIT": "5", "SPOT_ADMIN_TOKEN": "tok",
            "SPOT_REVIEWERS": "alice, bob", "SPOT_SECRET_KEY": "k" * 32,
-           "SPOT_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1", "SPOT_RESULTS_CACHE_MB": "256"}
+           "SPOT_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1", "SPOT_RESULTS_CACHE_MB": "256",
+           "SPOT_UPLOAD_BUDGET_MB": "50"}
     assert {o.env for o in OPTIONS} == set(env), "this test must name every option"
     c = parse_config([], env)
     assert (c.model, c.revision, c.device, c.dtype, c.quantization) == ("toy", "abc123", "cpu", "fp32", "8bit")
@@ -40,7 +41,7 @@ def test_every_flag_has_its_environment_variable():
     assert c.occlusion_grid == 12
     assert (c.queue_size, c.rate_limit, c.admin_token, c.reviewers) == (10, 5, "tok", ("alice", "bob"))
     assert c.secret_key == "k" * 32
-    assert (c.trusted_proxies, c.results_cache_mb) == (("10.0.0.0/8", "127.0.0.1"), 256.0)
+    assert (c.trusted_proxies, c.results_cache_mb, c.upload_budget_mb) == (("10.0.0.0/8", "127.0.0.1"), 256.0, 50.0)
 
 
 def test_command_line_beats_environment():
