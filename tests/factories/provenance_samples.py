@@ -271,13 +271,19 @@ class SigningIdentity:
 
 @functools.lru_cache(maxsize=4)
 def signing_identity(
-    common_name: str = "Spot the Fake Test Signer", organization: str = "Test AI Lab"
+    common_name: str = "Spot the Fake Test Signer",
+    organization: str = "Test AI Lab",
+    *,
+    valid_for_s: float = 365 * 86400,
 ) -> SigningIdentity:
     """A root CA and a signing certificate that c2pa-rs accepts (checked with c2pa-rs 0.91).
 
     c2pa-rs profiles signing certificates: X.509 v3, ECDSA P-256 here, `digitalSignature` key
     usage (critical), an extended key usage it allows (emailProtection; documentSigning works
     too), not a CA, with authority and subject key identifiers, issued by a separate CA.
+    `valid_for_s`: the signing certificate's lifetime from now. c2pa-rs refuses to sign with an
+    expired certificate, so an expired signer is made by signing with a short-lived one and
+    reading the file after it ran out.
     """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -308,7 +314,7 @@ def signing_identity(
         .issuer_name(root_name)
         .public_key(root_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_before(now - dt.timedelta(days=60))
         .not_valid_after(now + dt.timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(usage(sign=False, ca=True), critical=True)
@@ -323,7 +329,7 @@ def signing_identity(
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365))
+        .not_valid_after(now + dt.timedelta(seconds=valid_for_s))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(usage(sign=True, ca=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), False)
@@ -353,17 +359,23 @@ def sign_c2pa(
     generator: str = "Test Diffusion 1.0",
     identity: SigningIdentity | None = None,
     actions: list[dict] | None = None,
+    assertions: list[dict] | None = None,
+    ingredient: tuple[bytes, str] | None = None,
 ) -> bytes:
     """`image` with an embedded C2PA manifest signed by `identity` (a fresh test one by default).
 
     The manifest has one c2pa.actions assertion: by default a single c2pa.created action by
     `generator` with the given IPTC digital source type; `actions` replaces that list (c2pa-rs
-    requires the first action to be c2pa.created or c2pa.opened). Thumbnails are off to keep
-    files small.
+    requires the first action to be c2pa.created or c2pa.opened). `assertions` are added as
+    they are (e.g. a `cawg.identity` one); `ingredient` = (file bytes, mime) is recorded as the
+    parent the image was opened from, with whatever credentials it carries. Thumbnails are off
+    to keep files small.
     """
     import c2pa
 
     identity = identity or signing_identity()
+    if actions is None and ingredient is not None:
+        actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}}]
     if actions is None:
         act: dict = {"action": "c2pa.created", "softwareAgent": {"name": generator}}
         if digital_source_type:
@@ -372,7 +384,7 @@ def sign_c2pa(
     manifest = {
         "claim_generator_info": [{"name": generator.split()[0], "version": "1.0"}],
         "title": "sample",
-        "assertions": [{"label": "c2pa.actions", "data": {"actions": actions}}],
+        "assertions": [{"label": "c2pa.actions", "data": {"actions": actions}}, *(assertions or [])],
     }
     info = c2pa.C2paSignerInfo(
         c2pa.C2paSigningAlg.ES256, identity.chain_pem.encode(), identity.key_pem.encode(), None
@@ -383,8 +395,34 @@ def sign_c2pa(
     })  # fmt: skip
     out = io.BytesIO()
     with c2pa.Signer.from_info(info) as signer, c2pa.Builder(manifest, context=context) as b:
+        if ingredient is not None:
+            parent = {"title": "parent.jpg", "relationship": "parentOf", "label": "parent"}
+            b.add_ingredient(parent, ingredient[1], io.BytesIO(ingredient[0]))
         b.sign(signer, mime, io.BytesIO(image), out)
     return out.getvalue()
+
+
+def forge_manifest(signed: bytes, needle: bytes) -> bytes:
+    """`signed` with one byte of a signed statement changed (the first byte of `needle`)."""
+    at = signed.find(needle)
+    if at < 0:
+        raise ValueError("needle not in the file")
+    return signed[:at] + bytes([signed[at] ^ 0x01]) + signed[at + 1 :]
+
+
+def stripped_manifest_jpeg() -> bytes:
+    """A JPEG whose XMP still points at an embedded manifest (self#jumbf=...) that was removed,
+    as tools that drop the APP11 segments but keep XMP leave it."""
+    ref = "self#jumbf=/c2pa/urn:c2pa:0b5ae1a0-1f08-4a2c-9a0e-5d0f7c7b1a11/c2pa.assertions/c2pa.hash.data"
+    return jpeg_bytes(xmp=xmp_packet({"dcterms:provenance": ref}))
+
+
+# A CAWG identity assertion whose signature is garbage: c2pa-rs validates it and fails it.
+BROKEN_IDENTITY_ASSERTION = {
+    "label": "cawg.identity",
+    "data": {"signer_payload": {"sig_type": "cawg.x509.cose", "referenced_assertions": []},
+             "signature": "0001", "pad1": ""},
+}  # fmt: skip
 
 
 # --- hostile files -----------------------------------------------------------------------------
