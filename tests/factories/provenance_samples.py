@@ -206,6 +206,16 @@ def comfyui_chunks(seed: int = 42) -> dict[str, str]:
     return {"prompt": json.dumps(prompt), "workflow": json.dumps(workflow)}
 
 
+def comfyui_webp_exif(seed: int = 42) -> Image.Exif:
+    """EXIF as ComfyUI's WebP save writes it (comfy_extras/nodes_images.py, SaveAnimatedWEBP):
+    Model (0x0110) = "prompt:" + the graph JSON, Make (0x010F) = "workflow:" + the editor JSON."""
+    chunks = comfyui_chunks(seed)
+    e = Image.Exif()
+    e[0x0110] = "prompt:" + chunks["prompt"]
+    e[0x010F] = "workflow:" + chunks["workflow"]
+    return e
+
+
 # --- byte surgery -------------------------------------------------------------------------------
 
 
