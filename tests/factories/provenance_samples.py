@@ -104,6 +104,22 @@ def webp_bytes(size: tuple[int, int] = (96, 64), *, exif: Image.Exif | None = No
     return buf.getvalue()
 
 
+def heif_bytes(size: tuple[int, int] = (64, 64), *, exif: Image.Exif | None = None,
+               bare_exif: bool = False) -> bytes:  # fmt: skip
+    """A real HEIC written by pillow-heif (libheif). `bare_exif`: the EXIF item holds the TIFF
+    header right after its offset word, without "Exif\\0\\0", as many phones write it."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    kwargs: dict = {"quality": 50}
+    if exif is not None:
+        raw = exif.tobytes()  # b"Exif\\0\\0" + TIFF
+        kwargs["exif"] = raw[6:] if bare_exif else raw
+    buf = io.BytesIO()
+    _pattern(size).save(buf, "HEIF", **kwargs)
+    return buf.getvalue()
+
+
 def camera_exif(
     make: str = "Canon",
     model: str = "Canon EOS R5",
