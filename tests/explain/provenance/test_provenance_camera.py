@@ -7,7 +7,6 @@ import json
 import struct
 
 import pytest
-
 from PIL import Image
 
 from explain.provenance import read_provenance
