@@ -98,6 +98,11 @@ OPTIONS: tuple[Option, ...] = (
            "How many requests may wait in the queue before new ones are turned away."),
     Option("rate_limit", "SPOT_RATE_LIMIT", "--rate-limit", int, 30,
            "Explanations and feedback submissions allowed per visitor per 10 minutes."),
+    Option("c2pa_trust", "SPOT_C2PA_TRUST", "--c2pa-trust", str, None,
+           "Which Content Credentials signers count as trusted: a PEM file of trust anchors (e.g. "
+           "the C2PA trust list) or a folder with `anchors.pem`, `allowed.pem`, `store.cfg`. "
+           "Unset: a signer is shown as unverified unless c2pa-rs itself trusts it. See Content "
+           "Credentials below."),
     Option("admin_token", "SPOT_ADMIN_TOKEN", None, str, None,
            "Reviewer password for the Explorer tab (environment only). Unset: token login is off.",
            secret=True),
@@ -129,6 +134,7 @@ class AppConfig:
     concurrency: int = 1
     queue_size: int = 64
     rate_limit: int = 30
+    c2pa_trust: str | None = None
     admin_token: str | None = field(default=None, repr=False)
     reviewers: tuple[str, ...] = ()
     secret_key: str | None = field(default=None, repr=False)
@@ -224,6 +230,8 @@ def parse_config(argv: Sequence[str] | None = None,
     if values["secret_key"] is not None and len(values["secret_key"]) < 16:
         raise ConfigError("SPOT_SECRET_KEY is too short: use at least 16 characters, e.g. the output of "
                           "`python -c 'import secrets; print(secrets.token_hex(32))'`")
+    if values["c2pa_trust"] and not Path(values["c2pa_trust"]).expanduser().exists():
+        raise ConfigError(f"--c2pa-trust / SPOT_C2PA_TRUST: no such file or folder: {values['c2pa_trust']}")
     values["on_spaces"] = spaces
     known = {f.name for f in fields(AppConfig)}
     return AppConfig(**{k: v for k, v in values.items() if k in known})

@@ -42,7 +42,7 @@ from .generators import generator_findings
 from .limits import clean_text
 from .reencoding import editing_findings, no_metadata_findings, reencoding_findings
 from .sources import Sources, gather
-from .trust import C2paTrust, as_trust, load_trust
+from .trust import C2paTrust, as_trust, cached_trust, load_trust
 
 __all__ = [
     "GLOSSARY",
@@ -54,6 +54,7 @@ __all__ = [
     "PointsTo",
     "Provenance",
     "Strength",
+    "cached_trust",
     "load_trust",
     "read_provenance",
 ]

@@ -17,6 +17,7 @@ config map to c2pa-rs's `trust.allowed_list` and `trust.trust_config`.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,12 @@ def load_trust(path: str | os.PathLike[str] | None) -> C2paTrust | None:
         return C2paTrust(anchors_pem=_read(p, pem=True), source=str(p))
     except OSError as exc:
         raise ValueError(f"C2PA trust file {p} cannot be read: {exc.strerror or exc}") from None
+
+
+@functools.lru_cache(maxsize=4)
+def cached_trust(path: str | None) -> C2paTrust | None:
+    """`load_trust` read once per path: a server passes the same setting with every upload."""
+    return load_trust(path)
 
 
 def as_trust(trust: C2paTrust | None, anchors_pem: str | None) -> C2paTrust | None:

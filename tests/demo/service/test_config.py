@@ -28,7 +28,7 @@ def test_every_flag_has_its_environment_variable():
            "SPOT_HOST": "0.0.0.0", "SPOT_PORT": "8123", "SPOT_SHARE": "yes", "SPOT_MAX_UPLOAD_MB": "3.5",
            "SPOT_MAX_PIXELS": "4e6", "SPOT_MAX_NEW_TOKENS": "64", "SPOT_OCCLUSION_GRID": "12", "SPOT_CONCURRENCY": "3",
            "SPOT_QUEUE_SIZE": "10", "SPOT_RATE_LIMIT": "5", "SPOT_ADMIN_TOKEN": "tok",
-           "SPOT_REVIEWERS": "alice, bob", "SPOT_SECRET_KEY": "k" * 32}
+           "SPOT_REVIEWERS": "alice, bob", "SPOT_SECRET_KEY": "k" * 32, "SPOT_C2PA_TRUST": "/tmp"}
     assert {o.env for o in OPTIONS} == set(env), "this test must name every option"
     c = parse_config([], env)
     assert (c.model, c.revision, c.device, c.dtype, c.quantization) == ("toy", "abc123", "cpu", "fp32", "8bit")
@@ -39,6 +39,7 @@ def test_every_flag_has_its_environment_variable():
     assert c.occlusion_grid == 12
     assert (c.queue_size, c.rate_limit, c.admin_token, c.reviewers) == (10, 5, "tok", ("alice", "bob"))
     assert c.secret_key == "k" * 32
+    assert c.c2pa_trust == "/tmp"
 
 
 def test_command_line_beats_environment():
@@ -101,3 +102,20 @@ def test_app_refuses_a_bad_setting_in_one_line():
                          text=True, timeout=60, cwd=ROOT)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines()[-1].startswith("app.py: --port / SPOT_PORT")
+
+
+def test_c2pa_trust_must_exist_and_reaches_the_provenance_reader(tmp_path):
+    from demo.service.explaining import read_provenance_json
+    from tests.factories import provenance_samples as s
+
+    with pytest.raises(ConfigError, match="SPOT_C2PA_TRUST"):
+        parse_config([], {"SPOT_C2PA_TRUST": str(tmp_path / "missing.pem")})
+    identity = s.signing_identity("Config Trust Signer", "Config Org")
+    anchors = tmp_path / "anchors.pem"
+    anchors.write_text(identity.root_pem)
+    c = parse_config(["--c2pa-trust", str(anchors)], {})
+    signed = s.sign_c2pa(s.jpeg_bytes(), "image/jpeg", identity=identity)
+    [f] = [f for f in read_provenance_json(signed, c.c2pa_trust)["findings"] if f["kind"] == "c2pa"]
+    assert f["details"]["status"] == "trusted"
+    [f] = [f for f in read_provenance_json(signed)["findings"] if f["kind"] == "c2pa"]
+    assert f["details"]["status"] == "valid_untrusted"
