@@ -521,3 +521,17 @@ def tiff_exif_loop() -> bytes:
     tiff += struct.pack("<HHII", 0x8769, 4, 1, 8) + struct.pack("<HHII", 0x8825, 4, 1, 8)
     tiff += b"\x00" * 64
     return insert_jpeg_segment(jpeg_bytes(), 0xE1, b"Exif\x00\x00" + tiff)
+
+
+def heif_with_fake_tiff_headers(n: int = 100_000) -> bytes:
+    """A HEIF followed by `n` zero words + TIFF headers whose first directory is nonsense: the
+    bare-EXIF search must give up after a bounded number of candidates."""
+    fake = b"\x00\x00\x00\x00II*\x00" + struct.pack("<I", 0xFFFFFF00)
+    return heif_bytes() + fake * n
+
+
+def webp_with_huge_comfyui_exif(megabytes: int = 4) -> bytes:
+    """A WebP whose EXIF Make claims a ComfyUI workflow of `megabytes` MB (cut by the caps)."""
+    e = Image.Exif()
+    e[0x010F] = "workflow:{" + '"n": 1, ' * (megabytes * 1024 * 1024 // 8) + '"end": 0}'
+    return webp_bytes(exif=e)
