@@ -73,14 +73,22 @@ def _maps(detector, checked, explanation: Explanation, method: str, grid: int) -
 
 def judge(detector, path: str, args, limits: IntakeLimits, out) -> bool:
     """Judge one file; print its result. Returns False when the file could not be judged."""
+    data = None
     try:
         data = load_image_bytes(path, limits)
         checked = check_image(data, limits)
     except ImageRejected as exc:
+        # The model cannot judge it, but its metadata was read all the same: keep that evidence.
+        prov = _provenance(data) if data and not args.no_provenance else None
         if args.json:
-            print(json.dumps({"image": path, "error": str(exc), "code": exc.code}), file=out, flush=True)
+            record = {"image": path, "error": str(exc), "code": exc.code}
+            if prov is not None:
+                record["provenance"] = prov
+            print(json.dumps(record), file=out, flush=True)
         else:
             print(f"{path}: cannot judge: {exc}", file=out, flush=True)
+            for f in (prov or {}).get("findings", []):
+                print(f"  evidence: {f['title']} ({f['strength']}, points to {f['points_to']})", file=out)
         return False
     explanation = None
     if not args.json:

@@ -111,6 +111,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("results_cache_mb", "SPOT_RESULTS_CACHE_MB", "--results-cache-mb", float, 512.0,
            "Memory for visitors' recent results (kept for their maps and feedback), in MiB, counting each "
            "upload and its decoded picture; the oldest results are dropped first (at most 64 are kept)."),
+    Option("c2pa_trust", "SPOT_C2PA_TRUST", "--c2pa-trust", str, None,
+           "Which Content Credentials signers count as trusted: a PEM file of trust anchors (e.g. "
+           "the C2PA trust list) or a folder with `anchors.pem`, `allowed.pem`, `store.cfg`. "
+           "Unset: a signer is shown as unverified unless c2pa-rs itself trusts it. See Content "
+           "Credentials below."),
     Option("admin_token", "SPOT_ADMIN_TOKEN", None, str, None,
            "Reviewer password for the Explorer tab (environment only). Unset: token login is off.",
            secret=True),
@@ -145,6 +150,7 @@ class AppConfig:
     trusted_proxies: tuple[str, ...] = ()
     upload_budget_mb: float = 500.0
     results_cache_mb: float = 512.0
+    c2pa_trust: str | None = None
     admin_token: str | None = field(default=None, repr=False)
     reviewers: tuple[str, ...] = ()
     secret_key: str | None = field(default=None, repr=False)
@@ -243,6 +249,8 @@ def parse_config(argv: Sequence[str] | None = None,
     if values["secret_key"] is not None and len(values["secret_key"]) < 16:
         raise ConfigError("SPOT_SECRET_KEY is too short: use at least 16 characters, e.g. the output of "
                           "`python -c 'import secrets; print(secrets.token_hex(32))'`")
+    if values["c2pa_trust"] and not Path(values["c2pa_trust"]).expanduser().exists():
+        raise ConfigError(f"--c2pa-trust / SPOT_C2PA_TRUST: no such file or folder: {values['c2pa_trust']}")
     values["on_spaces"] = spaces
     known = {f.name for f in fields(AppConfig)}
     return AppConfig(**{k: v for k, v in values.items() if k in known})

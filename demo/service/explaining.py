@@ -40,17 +40,17 @@ def finished_phrases(text: str, final: bool) -> tuple[str, ...]:
     return texts[:-1]
 
 
-def read_provenance_json(data: bytes) -> dict | None:
+def read_provenance_json(data: bytes, c2pa_trust: str | None = None) -> dict | None:
     """Provenance findings of the original bytes as JSON, or None when the reader is unavailable.
 
     Reading metadata must never stop an explanation: any failure becomes an error entry.
     """
     try:
-        from explain.provenance import read_provenance  # noqa: PLC0415
+        from explain.provenance import cached_trust, read_provenance  # noqa: PLC0415
     except ImportError:
         return None
     try:
-        return read_provenance(data).to_json()
+        return read_provenance(data, c2pa_trust=cached_trust(c2pa_trust)).to_json()
     except Exception as exc:  # noqa: BLE001 - untrusted metadata; the model's answer still counts
         log.warning("provenance reading failed: %s", exc)
         return {"findings": [], "errors": [f"metadata could not be read ({type(exc).__name__})"]}
@@ -112,7 +112,7 @@ class ExplainMixin:
         checked, data = self.check_upload(path)
         with self._lock:
             self._checked.pop(path, None)
-        provenance = read_provenance_json(data)
+        provenance = read_provenance_json(data, self.config.c2pa_trust)
         view = ExplainView("checked", checked, model_view(checked), provenance)
         yield view
         text = ""

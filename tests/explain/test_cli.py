@@ -78,3 +78,23 @@ def test_unreachable_model_exits_2_with_one_sentence(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "--model toy" in proc.stderr
+
+
+def test_refused_file_keeps_its_provenance(tmp_path):
+    # Issue 17, finding 7: a file refused as too small lost the metadata that was read from it.
+    import io as _io
+
+    from explain.cli import build_parser, judge
+    from explain.intake import IntakeLimits
+    from tests.factories import provenance_samples as s
+
+    tiny = tmp_path / "tiny.png"
+    tiny.write_bytes(s.png_bytes((16, 16), text={"parameters": s.A1111_PARAMETERS}))
+    out = _io.StringIO()
+    args = build_parser().parse_args([str(tiny), "--json"])
+    # Refused before any model is needed: no detector is passed.
+    assert judge(None, str(tiny), args, IntakeLimits(), out) is False
+    record = json.loads(out.getvalue())
+    assert record["code"] == "too_small"
+    [finding] = [f for f in record["provenance"]["findings"] if f["kind"] == "generator_metadata"]
+    assert finding["details"]["tool"] == "Stable Diffusion WebUI"

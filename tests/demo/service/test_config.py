@@ -30,7 +30,7 @@ def test_every_flag_has_its_environment_variable():
            "SPOT_QUEUE_SIZE": "10", "SPOT_RATE_LIMIT": "5", "SPOT_ADMIN_TOKEN": "tok",
            "SPOT_REVIEWERS": "alice, bob", "SPOT_SECRET_KEY": "k" * 32,
            "SPOT_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1", "SPOT_RESULTS_CACHE_MB": "256",
-           "SPOT_UPLOAD_BUDGET_MB": "50"}
+           "SPOT_UPLOAD_BUDGET_MB": "50", "SPOT_C2PA_TRUST": "/tmp"}
     assert {o.env for o in OPTIONS} == set(env), "this test must name every option"
     c = parse_config([], env)
     assert (c.model, c.revision, c.device, c.dtype, c.quantization) == ("toy", "abc123", "cpu", "fp32", "8bit")
@@ -42,6 +42,7 @@ def test_every_flag_has_its_environment_variable():
     assert (c.queue_size, c.rate_limit, c.admin_token, c.reviewers) == (10, 5, "tok", ("alice", "bob"))
     assert c.secret_key == "k" * 32
     assert (c.trusted_proxies, c.results_cache_mb, c.upload_budget_mb) == (("10.0.0.0/8", "127.0.0.1"), 256.0, 50.0)
+    assert c.c2pa_trust == "/tmp"
 
 
 def test_command_line_beats_environment():
@@ -111,3 +112,20 @@ def test_app_refuses_a_bad_setting_in_one_line():
                          text=True, timeout=60, cwd=ROOT)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines()[-1].startswith("app.py: --port / SPOT_PORT")
+
+
+def test_c2pa_trust_must_exist_and_reaches_the_provenance_reader(tmp_path):
+    from demo.service.explaining import read_provenance_json
+    from tests.factories import provenance_samples as s
+
+    with pytest.raises(ConfigError, match="SPOT_C2PA_TRUST"):
+        parse_config([], {"SPOT_C2PA_TRUST": str(tmp_path / "missing.pem")})
+    identity = s.signing_identity("Config Trust Signer", "Config Org")
+    anchors = tmp_path / "anchors.pem"
+    anchors.write_text(identity.root_pem)
+    c = parse_config(["--c2pa-trust", str(anchors)], {})
+    signed = s.sign_c2pa(s.jpeg_bytes(), "image/jpeg", identity=identity)
+    [f] = [f for f in read_provenance_json(signed, c.c2pa_trust)["findings"] if f["kind"] == "c2pa"]
+    assert f["details"]["status"] == "trusted"
+    [f] = [f for f in read_provenance_json(signed)["findings"] if f["kind"] == "c2pa"]
+    assert f["details"]["status"] == "valid_untrusted"
