@@ -81,10 +81,12 @@ class FeedbackMixin:
     def login_with_token(self, token: str | None, visitor: Visitor) -> Reviewer:
         if not self.config.admin_token:
             raise UserError(t("reviewer_off"))
-        self._rate(self.login_rate, visitor, count=False)  # after too many wrong tokens, not even a right one
+        # after too many wrong tokens (from this browser or this address), not even a right one
+        self._rate(self.login_rate, visitor, count=False, per_address=self.login_address_rate)
         given = (token or "").encode() if isinstance(token, str) else b""
         if not hmac.compare_digest(given, self.config.admin_token.encode()):
-            self._rate(self.login_rate, visitor, count=True)  # only failures count: reviewers act often
+            # only failures count: reviewers act often
+            self._rate(self.login_rate, visitor, count=True, per_address=self.login_address_rate)
             raise UserError(t("reviewer_bad"))
         return Reviewer("admin", "token")
 

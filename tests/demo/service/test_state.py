@@ -373,3 +373,18 @@ def test_a_picture_that_cannot_be_written_gets_a_sentence_and_loses_nothing(app,
     assert app.store.get_feedback(pid, v.client_hash) is None  # and the failed write left nothing half-done
     fid, _ = app.feedback(FeedbackForm(pid, verdict="right", consent=False), v)
     assert app.store.get_feedback(pid, v.client_hash).id == fid
+
+
+def test_guessing_the_reviewer_token_from_one_address_is_stopped(app):
+    """Issue 14.3: 200 reviewer-token guesses went through with a new visitor token each time."""
+    refused = 0
+    for i in range(30):
+        v = app.visitor(f"guesser-browser-token-{i:04d}", f"session-{i}", "203.0.113.9")
+        try:
+            app.login_with_token(f"guess-{i}", v)
+        except UserError as exc:
+            refused += "going fast" in str(exc)
+    assert refused == 10  # 20 wrong tokens per address, then no more tries
+    with pytest.raises(UserError, match="going fast"):
+        app.login_with_token("right-token-123456", app.visitor("a-fresh-browser-token-xyz", "s", "203.0.113.9"))
+    assert app.login_with_token("right-token-123456", app.visitor("B" * 32, "t", "203.0.113.10")).via == "token"
