@@ -52,16 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     from demo.labels import i18n
     from demo.service import AppState
     from demo.ui import build_demo, launch_options
+    from demo.uploads import UploadOwners
 
     app = AppState(detector, store, config)
-    demo = build_demo(app)
+    owners = UploadOwners()  # who uploaded which file: the upload middleware writes it, the page reads it
+    demo = build_demo(app, owners)
     classroom = add_classroom(demo, app)  # the /classroom page for teachers and students
     # uvicorn believes X-Forwarded-For only from these peers (its default trusts loopback, which would
     # let any local client pick its own address and so its own rate limit); "" trusts nobody
     os.environ["FORWARDED_ALLOW_IPS"] = ",".join(config.trusted_proxies)
     signal.signal(signal.SIGTERM, _stop)  # a stopped container still finishes its queued writes
     try:
-        demo.launch(**launch_options(config), i18n=i18n())
+        demo.launch(**launch_options(config, owners), i18n=i18n())
     finally:
         classroom.close()
         app.close()

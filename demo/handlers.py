@@ -30,21 +30,23 @@ from .service import (
     maps_json,
     request_address,
 )
+from .uploads import UploadOwners
 
 EXPLORER_COLUMNS = ["prediction", "feedback", "when", "verdict", "p_fake", "visitor says", "true label",
                     "category", "disputed", "review", "explanation"]
 
 
 class Handlers:
-    def __init__(self, app: AppState, upload_dir: str):
+    def __init__(self, app: AppState, upload_dir: str, owners: UploadOwners | None = None):
         self.app = app
         self.upload_dir = Path(upload_dir).resolve()
+        self.owners = owners or UploadOwners()
 
     # ------------------------------------------------------------------ helpers
     def visitor_of(self, token: Any, request: gr.Request | None) -> Visitor:
         return self.app.visitor(token, getattr(request, "session_hash", None), request_address(request))
 
-    def upload_path(self, image: Any) -> str | None:
+    def upload_path(self, image: Any, request: gr.Request | None = None) -> str | None:
         """The uploaded file's path, only if it lies in Gradio's upload folder.
 
         The explain event skips Gradio's preprocessing (which would re-encode some images), so the
@@ -59,6 +61,8 @@ class Handlers:
         resolved = Path(path).resolve()
         if not resolved.is_relative_to(self.upload_dir) or not resolved.is_file():
             raise UserError(t("err_no_image"))
+        if not self.owners.may_use(path, request_address(request)):  # another visitor's upload
+            raise UserError(t("err_no_image"))
         return str(resolved)
 
     # ------------------------------------------------------------------ page load
@@ -71,7 +75,7 @@ class Handlers:
         """Runs before the request joins the queue: bad uploads never take a model slot."""
         ok = gr.validate(True, "")
         try:
-            message = self.app.precheck(self.upload_path(image), self.visitor_of(visitor, request))
+            message = self.app.precheck(self.upload_path(image, request), self.visitor_of(visitor, request))
         except UserError as exc:
             message = str(exc)
         return gr.validate(message is None, message or ""), ok
@@ -87,7 +91,7 @@ class Handlers:
         """
         v = self.visitor_of(visitor, request)
         shown = -1
-        for view in self.app.explain(self.upload_path(image), v):
+        for view in self.app.explain(self.upload_path(image, request), v):
             first = view.stage == "checked"
             done = view.stage == "done"
             chips = gr.skip()

@@ -23,7 +23,7 @@ from .i18n import t
 from .layout import Layout, build_layout
 from .service import AppConfig, AppState
 from .service.limits import ByteBudget
-from .uploads import UploadGuard
+from .uploads import UploadGuard, UploadOwners
 
 MAX_FILES_PER_UPLOAD = 8  # a teacher adding pictures to a lesson set sends several at once
 STYLE = Path(__file__).resolve().parent.parent / "assets" / "style.css"
@@ -38,7 +38,7 @@ def theme() -> gr.themes.Base:
     )
 
 
-def build_demo(app: AppState) -> gr.Blocks:
+def build_demo(app: AppState, owners: UploadOwners | None = None) -> gr.Blocks:
     config = app.config
     banner = cards.model_banner(app.model_id, app.worker.revision, app.model_license,
                                 app.model_notice)
@@ -46,7 +46,7 @@ def build_demo(app: AppState) -> gr.Blocks:
     # uploads older than an hour leave the cache (checked every 10 minutes): a stored picture is a copy
     with gr.Blocks(title=t("title"), analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         ui = build_layout(banner_md=banner, about_md=about, oauth=config.on_spaces, is_toy=app.is_toy)
-        wire(demo, ui, Handlers(app, get_upload_folder()), config)
+        wire(demo, ui, Handlers(app, get_upload_folder(), owners), config)
     demo.queue(default_concurrency_limit=8, max_size=config.queue_size)
     return demo
 
@@ -123,8 +123,9 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
     ui.rv_export.click(h.export, inputs=[ui.rv_token, ui.visitor], outputs=[ui.rv_file, ui.rv_status], api_visibility="private")
 
 
-def launch_options(config: AppConfig) -> dict[str, Any]:
-    """Keyword arguments for `demo.launch()`."""
+def launch_options(config: AppConfig, owners: UploadOwners | None = None) -> dict[str, Any]:
+    """Keyword arguments for `demo.launch()`; `owners` is the record of who uploaded what that the
+    page's handlers check (the same object as `build_demo`'s)."""
     return dict(
         server_name=config.host, server_port=config.port, share=config.share,
         max_file_size=config.max_upload_bytes, css_paths=[STYLE] if STYLE.is_file() else None,
@@ -132,5 +133,5 @@ def launch_options(config: AppConfig) -> dict[str, Any]:
         enable_monitoring=False, run_history=False,
         app_kwargs={"middleware": [Middleware(
             UploadGuard, max_request_bytes=MAX_FILES_PER_UPLOAD * config.max_upload_bytes + 2**20,
-            budget=ByteBudget(int(config.upload_budget_mb * 2**20)))]},
+            budget=ByteBudget(int(config.upload_budget_mb * 2**20)), owners=owners or UploadOwners())]},
     )

@@ -112,3 +112,24 @@ def test_uploads_per_address_are_budgeted(strict_server):
         sent.append(r.status_code)
     assert sent == [200, 200, 200, 429], sent
     assert "at most 5 MiB per 10 minutes" in r.json()["detail"]
+
+
+def _join_explain(server, path: str, local_address: str) -> httpx.Response:
+    config = httpx.get(server.url + "config", timeout=30).json()
+    fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "explain")
+    payload = {"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}, None], "fn_index": fn_index,
+               "session_hash": f"owner-test-{local_address}", "event_data": None, "trigger_id": None}
+    with httpx.Client(transport=httpx.HTTPTransport(local_address=local_address), timeout=60) as http:
+        return http.post(server.url + "gradio_api/queue/join", json=payload)
+
+
+def test_another_visitors_upload_path_explains_nothing(server, tmp_path):
+    """Issue 14.8: Gradio's record of uploads is global; a path learned from someone else was enough."""
+    data = png_file(tmp_path / "mine.png", seed=77).read_bytes()
+    with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.1"), timeout=60) as http:
+        path = http.post(server.url + "gradio_api/upload", files={"files": ("mine.png", data, "image/png")}).json()[0]
+    stranger = _join_explain(server, path, "127.0.0.2")  # another address on the loopback network
+    assert stranger.status_code != 200 or "event_id" not in stranger.json(), stranger.text[:300]
+    assert "picture" in stranger.text.lower(), stranger.text[:300]
+    owner = _join_explain(server, path, "127.0.0.1")
+    assert owner.status_code == 200 and "event_id" in owner.json(), owner.text[:300]
