@@ -75,7 +75,8 @@ class Handlers:
         """Runs before the request joins the queue: bad uploads never take a model slot."""
         ok = gr.validate(True, "")
         try:
-            message = self.app.precheck(self.upload_path(image, request), self.visitor_of(visitor, request))
+            message = self.app.precheck(self.upload_path(image, request), self.visitor_of(visitor, request),
+                                        _page(request))
         except UserError as exc:
             message = str(exc)
         return gr.validate(message is None, message or ""), ok
@@ -91,7 +92,7 @@ class Handlers:
         """
         v = self.visitor_of(visitor, request)
         shown = -1
-        for view in self.app.explain(self.upload_path(image, request), v):
+        for view in self.app.explain(self.upload_path(image, request), v, _page(request)):
             first = view.stage == "checked"
             done = view.stage == "done"
             chips = gr.skip()
@@ -195,9 +196,18 @@ class Handlers:
     @user_errors
     def auto_maps(self, prediction_id: Any = None, opacity: float = 0.7, visitor: Any = None,
                   request: gr.Request = None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
-        """After an explanation: the fast maps, and the map switch back on "fast"."""
+        """After an explanation: the fast maps, and the map switch back on "fast" (nothing when the
+        page has moved on to another picture meanwhile, before or after the maps were made)."""
+        if not self.app.is_current(_page(request), prediction_id):
+            return (gr.skip(),) * 7
         out = self.attribute(prediction_id, "gradient", None, opacity, visitor, request, progress)
+        if not self.app.is_current(_page(request), prediction_id):
+            return (gr.skip(),) * 7
         return (*out, "gradient")
+
+    def cleared(self, request: gr.Request = None) -> None:
+        """The picture was removed: its stream, if still running, stops at the next token."""
+        self.app.pages.start(_page(request), None)
 
     @user_errors
     def redraw(self, prediction_id: Any = None, method: str = "gradient", phrase: Any = None,
@@ -206,7 +216,7 @@ class Handlers:
         opacity = inputs.fraction(opacity, t("opacity_field"), 0.7)
         v = self.visitor_of(visitor, request)
         hit = self.app.cached_maps(prediction_id, v, method or "gradient")
-        if hit is None:
+        if hit is None or not self.app.is_current(_page(request), prediction_id):
             return gr.skip(), gr.skip()
         analysis, maps = hit
         out = self._map_outputs(analysis, maps, phrase, opacity)
@@ -215,6 +225,8 @@ class Handlers:
     # ------------------------------------------------------------------ feedback
     def reset_feedback(self, prediction_id: Any = None, visitor: Any = None, request: gr.Request = None) -> tuple:
         """A fresh form for a new prediction, with its phrases to vote on."""
+        if not self.app.is_current(_page(request), prediction_id):
+            return (gr.skip(),) * 10
         v = self.visitor_of(visitor, request)
         hit = None
         try:
@@ -333,3 +345,9 @@ def _username(profile: Any) -> str | None:
     """The signed-in Hugging Face user (Gradio reads it from the sign-in cookie, expiry checked)."""
     name = getattr(profile, "username", None)
     return name if isinstance(name, str) and name else None
+
+
+def _page(request: gr.Request | None) -> str | None:
+    """The page (Gradio session) a request comes from: what it shows is followed per page."""
+    page = getattr(request, "session_hash", None)
+    return page if isinstance(page, str) and page else None

@@ -76,11 +76,14 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
     explain = dict(fn=h.explain, inputs=[ui.image_in, ui.visitor], outputs=explain_outputs,
                    validator=h.validate_explain, preprocess=False, show_progress="minimal", **model)
     # upload, paste and the button; the public /explain endpoint
+    # "multiple": a newer picture is checked at once and takes over its page (demo/service/pages.py);
+    # the older stream stops at its next token and draws nothing more
     then_maps(gr.on(triggers=[ui.run_btn.click, ui.image_in.upload], api_name="explain",
-                    trigger_mode="always_last", **explain))
+                    trigger_mode="multiple", **explain))
+    ui.image_in.clear(h.cleared, inputs=None, outputs=None, api_visibility="private", queue=False)
     # a picked example fills the picture, then runs like an upload
     if ui.examples is not None:
-        then_maps(ui.examples.load_input_event.then(api_visibility="private", **explain))
+        then_maps(ui.examples.load_input_event.then(api_visibility="private", trigger_mode="multiple", **explain))
 
     # the public /attribute endpoint is the map switch (fast gradient / faithful occlusion)
     ui.method.input(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -96,18 +97,25 @@ class ExplainMixin:
                 self._checked.popitem(last=False)
         return checked, data
 
-    def precheck(self, path: str | None, visitor: Visitor) -> str | None:
-        """What the validator says before a request takes a model slot: None when fine."""
+    def precheck(self, path: str | None, visitor: Visitor, page: str | None = None) -> str | None:
+        """What the validator says before a request takes a model slot: None when fine. A picture
+        that passes becomes the page's current one at once, so an older stream of the page stops."""
         try:
             self._rate(self.explain_rate, visitor, count=False)
             self.check_upload(path)
         except UserError as exc:
             return str(exc)
+        self.pages.start(page, path)
         return None
 
     # ------------------------------------------------------------------ explanation
-    def explain(self, path: str | None, visitor: Visitor) -> Iterator[ExplainView]:
-        """Check the upload, stream the model's answer, store the prediction; yields snapshots."""
+    def explain(self, path: str | None, visitor: Visitor, page: str | None = None) -> Iterator[ExplainView]:
+        """Check the upload, stream the model's answer, store the prediction; yields snapshots.
+
+        When `page` has moved on to another picture (see demo/service/pages.py), the stream stops
+        at the next token, nothing is stored and nothing more is yielded."""
+        if path and not self.pages.is_current_upload(page, path):
+            return
         self._rate(self.explain_rate, visitor, count=True)
         checked, data = self.check_upload(path)
         with self._lock:
@@ -118,8 +126,10 @@ class ExplainMixin:
         text = ""
         explanation: Explanation | None = None
         try:
-            with self.model_lock.shared():
-                for item in self.worker.stream(checked, self.config.max_new_tokens):
+            with self.model_lock.shared(), closing(self.worker.stream(checked, self.config.max_new_tokens)) as items:
+                for item in items:
+                    if not self.pages.is_current_upload(page, path):
+                        return  # closing() stops the generation thread now, not when collected
                     if isinstance(item, TextDelta):
                         text += item.text
                         view = replace(view, stage="text", text=text, phrases=finished_phrases(text, False))
@@ -137,6 +147,7 @@ class ExplainMixin:
         prediction_id = self._save_prediction(visitor, checked, explanation, provenance)
         analysis = Analysis(prediction_id, visitor.client_hash, checked, data, explanation, provenance)
         self.results.remember(analysis)
+        self.pages.done(page, path, prediction_id)
         yield replace(view, stage="done", text=explanation.text,
                       phrases=tuple(p.text for p in explanation.phrases), verdict=explanation.verdict,
                       p_fake=explanation.p_fake, prediction_id=prediction_id, explanation=explanation)

@@ -29,6 +29,7 @@ from .explorer import ExplorerMixin
 from .feedback import FeedbackMixin
 from .gpu import ModelLock, ModelWorker
 from .limits import RateLimiter
+from .pages import Pages
 from .results import Analysis, ResultsCache
 from .visitors import Pseudonyms, Visitor, new_visitor_token, valid_token
 
@@ -51,6 +52,7 @@ class AppState(ExplainMixin, FeedbackMixin, ExplorerMixin):
         self._checked_bytes = max(cache_bytes // 4, 1)
         self._lock = threading.Lock()
         self.model_lock = ModelLock()
+        self.pages = Pages()
         self.pseudonyms = Pseudonyms(store.client_hash)
         self.explain_rate = RateLimiter(config.rate_limit, clock=clock)
         self.feedback_rate = RateLimiter(config.rate_limit, clock=clock)
@@ -98,6 +100,14 @@ class AppState(ExplainMixin, FeedbackMixin, ExplorerMixin):
             raise UserError(t("err_rate", limit=limiter.limit, minutes=int(limiter.window_s // 60),
                               wait=int(wait) + 1))
 
+
+    def is_current(self, page: str | None, prediction_id: Any) -> bool:
+        """Whether `prediction_id` is what `page` shows now (a page that moved on gets no more of it)."""
+        try:
+            pid = inputs.record_id(prediction_id, "fb_need_prediction")
+        except UserError:
+            return False
+        return self.pages.is_current_prediction(page, pid)
 
     # ------------------------------------------------------------------ recent results
     def _analysis(self, prediction_id: Any, visitor: Visitor) -> Analysis:

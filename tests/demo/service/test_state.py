@@ -388,3 +388,23 @@ def test_guessing_the_reviewer_token_from_one_address_is_stopped(app):
     with pytest.raises(UserError, match="going fast"):
         app.login_with_token("right-token-123456", app.visitor("a-fresh-browser-token-xyz", "s", "203.0.113.9"))
     assert app.login_with_token("right-token-123456", app.visitor("B" * 32, "t", "203.0.113.10")).via == "token"
+
+
+def test_a_newer_picture_on_the_page_stops_the_older_stream(app, tmp_path):
+    """Issue 14.1: a second picture uploaded while the first still streamed got the first one's chips
+    and maps. Now the newer picture takes over the page as soon as it is checked: the older stream stops
+    at its next token, stores nothing, and its prediction is never drawn on that page again."""
+    v = app.visitor("H" * 32, "page-1")
+    first, second = png_file(tmp_path / "first.png", seed=1), png_file(tmp_path / "second.png", seed=2)
+    assert app.precheck(str(first), v, "page-1") is None
+    stream = app.explain(str(first), v, "page-1")
+    assert next(stream).stage == "checked" and next(stream).stage == "text"
+    assert app.precheck(str(second), v, "page-1") is None  # the visitor drops a new picture
+    assert [x.stage for x in stream] == []  # the first stops at once, without a "done"
+    views = list(app.explain(str(second), v, "page-1"))
+    pid = views[-1].prediction_id
+    assert views[-1].stage == "done" and app.is_current("page-1", pid)
+    assert [r["prediction"] for r in app.explorer_rows(v, None)] == [pid]  # the first was never stored
+    assert app.is_current("another-page", pid)  # pages are followed separately
+    app.pages.start("page-1", None)  # the picture is removed
+    assert not app.is_current("page-1", pid)
