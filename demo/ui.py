@@ -47,7 +47,9 @@ def build_demo(app: AppState, owners: UploadOwners | None = None) -> gr.Blocks:
     with gr.Blocks(title=t("title"), analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         ui = build_layout(banner_md=banner, about_md=about, oauth=config.on_spaces, is_toy=app.is_toy)
         wire(demo, ui, Handlers(app, get_upload_folder(), owners), config)
-    demo.queue(default_concurrency_limit=8, max_size=config.queue_size)
+    # explanations are admitted by the service (demo/service/limits.py: Admission); this bound is a backstop
+    # for every event of the page (maps, feedback, the explorer), which also pass through the queue
+    demo.queue(default_concurrency_limit=8, max_size=4 * config.queue_size)
     return demo
 
 

@@ -102,6 +102,7 @@ _PAGES: dict[str, str] = {
     "err_upload_length": "Uploads must say how large they are (a Content-Length header).",
     "err_upload_request": "Too much in one upload: at most {mb} MiB per request.",
     "err_upload_budget": "You have uploaded a lot: at most {mb} MiB per 10 minutes. Please wait {wait} s.",
+    "err_queue_full": "Too many people are waiting for the model right now ({waiting} pictures). Please try again in a minute.",
     "err_bad_value": "'{value}' is not a valid value for {field}.",
     "opacity_field": "the map's opacity",
     # main page: errors

@@ -97,7 +97,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("concurrency", "SPOT_CONCURRENCY", "--concurrency", int, 1,
            "How many explanations may stream at once (attribution maps always run alone)."),
     Option("queue_size", "SPOT_QUEUE_SIZE", "--queue-size", int, 64,
-           "How many requests may wait in the queue before new ones are turned away."),
+           "How many explanations may wait for the model beyond those running (`--concurrency`); more are "
+           "turned away with a sentence until one finishes."),
     Option("rate_limit", "SPOT_RATE_LIMIT", "--rate-limit", int, 30,
            "Explanations and feedback submissions allowed per visitor per 10 minutes."),
     Option("trusted_proxies", "SPOT_TRUSTED_PROXIES", "--trusted-proxies", str, None,

@@ -105,6 +105,8 @@ class ExplainMixin:
             self.check_upload(path)
         except UserError as exc:
             return str(exc)
+        if not self.admission.admit((page or visitor.client_hash, path)):
+            return t("err_queue_full", waiting=self.admission.waiting)
         self.pages.start(page, path)
         return None
 
@@ -114,6 +116,13 @@ class ExplainMixin:
 
         When `page` has moved on to another picture (see demo/service/pages.py), the stream stops
         at the next token, nothing is stored and nothing more is yielded."""
+        admitted = (page or visitor.client_hash, path)
+        try:
+            yield from self._explain(path, visitor, page)
+        finally:
+            self.admission.release(admitted)
+
+    def _explain(self, path: str | None, visitor: Visitor, page: str | None) -> Iterator[ExplainView]:
         if path and not self.pages.is_current_upload(page, path):
             return
         self._rate(self.explain_rate, visitor, count=True)

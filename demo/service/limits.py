@@ -90,3 +90,39 @@ class ByteBudget:
                 for k in [k for k, v in self._spent.items() if not v][:10_000]:
                     del self._spent[k]
             return 0.0
+
+
+class Admission:
+    """Explanations admitted and not yet finished, checked when an upload is checked (before it waits).
+
+    Gradio's own queue bound counts only part of what waits (events leave its count once they are
+    dispatched to a worker that still waits for the model), so it let through far more than the
+    configured size. This counts every explanation from the moment it is admitted until its stream
+    ends; an entry whose stream never started (cancelled in the queue) is forgotten after `ttl_s`.
+    """
+
+    def __init__(self, capacity: int, ttl_s: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = capacity
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._admitted: dict[Any, float] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, key: Any) -> bool:
+        with self._lock:
+            now = self.clock()
+            for k in [k for k, t in self._admitted.items() if t <= now - self.ttl_s]:
+                del self._admitted[k]
+            if key not in self._admitted and len(self._admitted) >= self.capacity:
+                return False
+            self._admitted[key] = now
+            return True
+
+    def release(self, key: Any) -> None:
+        with self._lock:
+            self._admitted.pop(key, None)
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._admitted)

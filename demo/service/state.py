@@ -28,7 +28,7 @@ from .explaining import ExplainMixin
 from .explorer import ExplorerMixin
 from .feedback import FeedbackMixin
 from .gpu import ModelLock, ModelWorker
-from .limits import RateLimiter
+from .limits import Admission, RateLimiter
 from .pages import Pages
 from .results import Analysis, ResultsCache
 from .visitors import Pseudonyms, Visitor, new_visitor_token, valid_token
@@ -53,6 +53,7 @@ class AppState(ExplainMixin, FeedbackMixin, ExplorerMixin):
         self._lock = threading.Lock()
         self.model_lock = ModelLock()
         self.pages = Pages()
+        self.admission = Admission(config.queue_size + config.concurrency)  # waiting + running
         self.pseudonyms = Pseudonyms(store.client_hash)
         self.explain_rate = RateLimiter(config.rate_limit, clock=clock)
         self.feedback_rate = RateLimiter(config.rate_limit, clock=clock)

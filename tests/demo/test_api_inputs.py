@@ -133,3 +133,39 @@ def test_another_visitors_upload_path_explains_nothing(server, tmp_path):
     assert "picture" in stranger.text.lower(), stranger.text[:300]
     owner = _join_explain(server, path, "127.0.0.1")
     assert owner.status_code == 200 and "event_id" in owner.json(), owner.text[:300]
+
+
+@pytest.fixture(scope="module")
+def small_queue_server(tmp_path_factory):
+    s = start_server(tmp_path_factory.mktemp("spot-queue"), "--queue-size", "3", "--concurrency", "1")
+    yield s
+    stop_server(s)
+
+
+def test_the_queue_size_is_the_real_size(small_queue_server, tmp_path):
+    """Issue 14.9: `--queue-size 6` admitted 11 of 12 simultaneous requests."""
+    import threading
+
+    paths = [png_file(tmp_path / f"q{i}.png", seed=100 + i) for i in range(12)]
+    clients = [Client(small_queue_server.url, verbose=False, download_files=False) for _ in paths]
+    start = threading.Barrier(len(paths))
+    answers: list[str] = []
+
+    def ask(i: int) -> None:
+        start.wait()
+        try:
+            clients[i].predict(handle_file(str(paths[i])), api_name="/explain")
+            answers.append("ok")
+        except Exception as exc:  # noqa: BLE001 - the refusal's words are checked below
+            answers.append(str(exc))
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(paths))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=600)
+    admitted = answers.count("ok")
+    refused = [a for a in answers if a != "ok"]
+    assert admitted <= 3 + 1 + 1, answers  # 3 waiting + 1 running (+1 that may finish while others arrive)
+    assert refused and all("Too many people are waiting" in a for a in refused), refused
+    assert small_queue_server.alive()
