@@ -100,7 +100,8 @@ OPTIONS: tuple[Option, ...] = (
            "How many explanations may wait for the model beyond those running (`--concurrency`); more are "
            "turned away with a sentence until one finishes."),
     Option("rate_limit", "SPOT_RATE_LIMIT", "--rate-limit", int, 30,
-           "Explanations and feedback submissions allowed per visitor per 10 minutes."),
+           "Explanations, new maps and feedback submissions allowed per visitor per 10 minutes (each "
+           "kind counted apart; four visitors' worth per address, whatever browsers it uses)."),
     Option("trusted_proxies", "SPOT_TRUSTED_PROXIES", "--trusted-proxies", str, None,
            "Comma-separated addresses or networks of the reverse proxies in front of the app, whose "
            "`X-Forwarded-For` is believed (the right-most hop not in the list is the visitor's address, "

@@ -185,10 +185,11 @@ class ExplainMixin:
     def maps(self, prediction_id: Any, visitor: Visitor, method: str = "gradient",
              progress: Callable[[float, str], None] | None = None) -> tuple[Analysis, list[PhraseMap]]:
         """Maps for every phrase of a visitor's prediction (computed once per method, then cached)."""
-        if method not in METHODS:
-            raise UserError(t("err_bad_method", method=method))
+        if not isinstance(method, str) or method not in METHODS:
+            raise UserError(t("err_bad_method", method=str(method)[:40]))
         a = self._analysis(prediction_id, visitor)
         if method not in a.maps:
+            self._rate(self.maps_rate, visitor, count=True)  # only new maps take the model
             try:
                 with self.model_lock.exclusive():
                     if method not in a.maps:  # a twin request may have made them while we waited

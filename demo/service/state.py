@@ -57,6 +57,7 @@ class AppState(ExplainMixin, FeedbackMixin, ExplorerMixin):
         self.pseudonyms = Pseudonyms(store.client_hash)
         self.explain_rate = RateLimiter(config.rate_limit, clock=clock)
         self.feedback_rate = RateLimiter(config.rate_limit, clock=clock)
+        self.maps_rate = RateLimiter(config.rate_limit, clock=clock)
         self.address_rate = RateLimiter(config.rate_limit * _IP_FACTOR, clock=clock)
         self.login_rate = RateLimiter(10, clock=clock)
         self.login_address_rate = RateLimiter(20, clock=clock)  # failed tokens per address, not 4 x 10

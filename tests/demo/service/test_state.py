@@ -408,3 +408,14 @@ def test_a_newer_picture_on_the_page_stops_the_older_stream(app, tmp_path):
     assert app.is_current("another-page", pid)  # pages are followed separately
     app.pages.start("page-1", None)  # the picture is removed
     assert not app.is_current("page-1", pid)
+
+
+def test_new_maps_are_rate_limited_like_explanations(app, tmp_path):
+    """Issue 14: maps take the model alone, and had no limit at all. Cached maps stay free."""
+    v = app.visitor("J" * 32, "s")
+    pids = [_run(app, png_file(tmp_path / f"m{i}.png", seed=50 + i), v)[1] for i in range(3)]
+    for pid in pids:
+        app.maps(pid, v, "gradient")
+    app.maps(pids[0], v, "gradient")  # already made: no model call, not counted
+    with pytest.raises(UserError, match="going fast"):
+        app.maps(pids[0], v, "occlusion")
