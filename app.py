@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         detector = load_detector(config.model, revision=config.revision, device=config.device,
-                                 dtype=config.dtype, quantization=config.quantization, decoder=config.decoder)
+                                 dtype=config.dtype, quantization=config.quantization, decoder=config.decoder,
+                                 rule=config.rule)
     except ModelUnavailable as exc:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2

@@ -334,3 +334,21 @@ def test_auto_on_a_machine_without_fakevlm_serves_the_toy_with_a_banner(tmp_path
     assert "licence" in page
     named = {d.get("api_name") for d in config_file["dependencies"] if d.get("api_visibility") != "private"}
     assert {"explain", "attribute", "feedback"} <= named
+
+
+def test_rule_and_preprocessing_are_stored_with_the_prediction(tmp_path, tiny_checkpoint):
+    """Issue 18: the app's --rule reaches the detector (as app.py loads it) and, with --preprocess, the row."""
+    from explain.model import load_detector
+
+    config = parse_config(["--data-dir", str(tmp_path / "data"), "--max-new-tokens", "4", "--rule", "substring",
+                           "--preprocess", "paper"], {})
+    detector = load_detector(str(tiny_checkpoint), device="cpu", rule=config.rule)
+    with Store.open(config.db_url, config.data_dir) as store:
+        state = AppState(detector, store, config)
+        try:
+            v = state.visitor("C" * 32, "session-c")
+            _, pid = _run(state, png_file(tmp_path / "c.png"), v)
+            p = store.get_prediction(pid, v.client_hash)
+            assert (p.rule, p.preprocess) == ("substring", "paper")
+        finally:
+            state.close()
