@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     warm = detector.warmup(config.max_new_tokens)  # compile/capture before the first visitor waits
     if warm:
         logging.getLogger("app").info("decoder warm-up took %.1f s", warm)
+    if config.on_spaces and not os.environ.get("SPACES_ZERO_GPU"):  # ZeroGPU: no CUDA at start-up
+        from explain.selfcheck import startup_selfcheck  # the real weights, checked before visitors
+
+        startup_selfcheck(detector, max_new_tokens=config.max_new_tokens, preprocess=config.preprocess)
     try:
         secret = config.secret_key.encode() if config.secret_key else None  # else the data dir's key file
         store = Store.open(config.db_url, config.data_dir, secret=secret)
