@@ -34,13 +34,18 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         detector = load_detector(config.model, revision=config.revision, device=config.device,
-                                 dtype=config.dtype, quantization=config.quantization, decoder=config.decoder)
+                                 dtype=config.dtype, quantization=config.quantization, decoder=config.decoder,
+                                 rule=config.rule)
     except ModelUnavailable as exc:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
     warm = detector.warmup(config.max_new_tokens)  # compile/capture before the first visitor waits
     if warm:
         logging.getLogger("app").info("decoder warm-up took %.1f s", warm)
+    if config.on_spaces and not os.environ.get("SPACES_ZERO_GPU"):  # ZeroGPU: no CUDA at start-up
+        from explain.selfcheck import startup_selfcheck  # the real weights, checked before visitors
+
+        startup_selfcheck(detector, max_new_tokens=config.max_new_tokens, preprocess=config.preprocess)
     try:
         secret = config.secret_key.encode() if config.secret_key else None  # else the data dir's key file
         store = Store.open(config.db_url, config.data_dir, secret=secret)

@@ -14,9 +14,10 @@ import os
 import sys
 from dataclasses import asdict
 
-from .intake import CELL_GRIDS, GRID, ImageRejected, IntakeLimits, check_image, load_image_bytes
+from .intake import CELL_GRIDS, GRID, PREPROCESSING, ImageRejected, IntakeLimits, check_image, load_image_bytes
 from .model import DECODERS, FAKEVLM_ID, ModelUnavailable, load_detector
 from .types import Explanation, TextDelta, VerdictReady
+from .verdict import RULES
 
 MAP_METHODS = ("gradient", "occlusion", "ig", "none")
 
@@ -51,7 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--prompt", default=None, help="override the paper's prompt (must contain <image>)")
-    p.add_argument("--rule", default="word", choices=("word", "substring"), help="verdict rule (substring = paper's)")
+    p.add_argument(
+        "--rule",
+        default=os.environ.get("SPOT_RULE", "word"),
+        choices=RULES,
+        help="verdict rule: word (whole words, the default) or substring (the paper's) [env SPOT_RULE]",
+    )
+    p.add_argument(
+        "--preprocess",
+        default=os.environ.get("SPOT_PREPROCESS", "default"),
+        choices=PREPROCESSING,
+        help="default (EXIF rotation applied, alpha on grey) or paper (FakeVLM's loader: PIL convert('RGB'), "
+        "no rotation, alpha dropped) [env SPOT_PREPROCESS]",
+    )
     p.add_argument("--no-provenance", action="store_true", help="skip reading file metadata")
     p.add_argument("--max-upload-mb", type=float, default=None, help="refuse files larger than this")
     return p
@@ -76,7 +89,7 @@ def judge(detector, path: str, args, limits: IntakeLimits, out) -> bool:
     data = None
     try:
         data = load_image_bytes(path, limits)
-        checked = check_image(data, limits)
+        checked = check_image(data, limits, args.preprocess)
     except ImageRejected as exc:
         # The model cannot judge it, but its metadata was read all the same: keep that evidence.
         prov = _provenance(data) if data and not args.no_provenance else None
@@ -107,6 +120,8 @@ def judge(detector, path: str, args, limits: IntakeLimits, out) -> bool:
         "width": checked.width,
         "height": checked.height,
         "verdict": explanation.verdict,
+        "rule": explanation.rule,
+        "preprocess": checked.preprocess,
         "p_fake": explanation.p_fake,
         "text": explanation.text,
         "phrases": [asdict(ph) for ph in explanation.phrases],
@@ -154,6 +169,7 @@ def main(argv: list[str] | None = None, out=None) -> int:
             dtype=args.dtype,
             quantization=args.quantization,
             decoder=args.decoder,
+            rule=args.rule,
         )
     except ModelUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)

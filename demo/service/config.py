@@ -74,6 +74,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("decoder", "SPOT_DECODER", "--decoder", str, "auto",
            "Greedy decoding path: `auto` (static KV cache + CUDA graphs on a GPU, else `generate`), "
            "`generate` or `static`."),
+    Option("rule", "SPOT_RULE", "--rule", str, "word",
+           "Verdict rule: `word` (\"real\"/\"fake\" as whole words) or `substring` (the paper's: "
+           "\"unrealistic\" counts as real). Stored with each prediction."),
+    Option("preprocess", "SPOT_PREPROCESS", "--preprocess", str, "default",
+           "`default` (the picture as a person sees it: EXIF orientation applied, transparency on grey) "
+           "or `paper` (as FakeVLM's evaluation reads it: PIL `convert(\"RGB\")`, no rotation, alpha "
+           "dropped). Stored with each prediction."),
     Option("db_url", "SPOT_DB_URL", "--db", str, None,
            "SQLAlchemy database URL; default: a SQLite file `spot.sqlite3` in the data directory."),
     Option("data_dir", "SPOT_DATA_DIR", "--data-dir", str, None,
@@ -137,6 +144,8 @@ class AppConfig:
     dtype: str | None = None
     quantization: str | None = None
     decoder: str = "auto"
+    rule: str = "word"
+    preprocess: str = "default"
     db_url: str = ""
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
@@ -246,6 +255,10 @@ def parse_config(argv: Sequence[str] | None = None,
         raise ConfigError(f"--quantization / SPOT_QUANTIZATION must be 4bit or 8bit, got {values['quantization']!r}")
     if values["decoder"] not in ("auto", "generate", "static"):
         raise ConfigError(f"--decoder / SPOT_DECODER must be auto, generate or static, got {values['decoder']!r}")
+    if values["rule"] not in ("word", "substring"):
+        raise ConfigError(f"--rule / SPOT_RULE must be word or substring, got {values['rule']!r}")
+    if values["preprocess"] not in ("default", "paper"):
+        raise ConfigError(f"--preprocess / SPOT_PREPROCESS must be default or paper, got {values['preprocess']!r}")
     if values["dtype"] not in (None, *_DTYPES):
         raise ConfigError(f"--dtype / SPOT_DTYPE must be one of {', '.join(_DTYPES)}, got {values['dtype']!r}")
     if values["secret_key"] is not None and len(values["secret_key"]) < 16:

@@ -83,7 +83,7 @@ class ExplainMixin:
         if hit is not None:
             return hit
         try:
-            checked = load_image_file(path, self.limits)
+            checked = load_image_file(path, self.limits, self.config.preprocess)
         except ImageRejected as exc:
             raise UserError(str(exc)) from None
         # load_image_file read the bytes once to check them; keep the very same bytes for storage
@@ -174,7 +174,7 @@ class ExplainMixin:
             timings={"preprocess_s": tm.preprocess_s, "first_token_s": tm.first_token_s,
                      "total_s": tm.total_s, "tokens_per_s": tm.tokens_per_s,
                      "new_tokens": float(tm.new_tokens)},
-            provenance=provenance,
+            provenance=provenance, rule=explanation.rule, preprocess=checked.preprocess,
         )
         try:
             return self.store.save_prediction(record)

@@ -209,12 +209,19 @@ def load_detector(
     dtype: str | None = None,
     quantization: str | None = None,
     decoder: str = "auto",
+    rule: str = "word",
 ):
-    """Resolve, load and wrap a checkpoint in a Detector. Raises ModelUnavailable with one sentence."""
+    """Resolve, load and wrap a checkpoint in a Detector. Raises ModelUnavailable with one sentence.
+
+    `rule` is the verdict rule (explain.verdict): "word" (ours) or "substring" (the paper's).
+    """
     from transformers import LlavaForConditionalGeneration
 
+    from ..verdict import RULES
     from .detector import Detector
 
+    if rule not in RULES:
+        raise ModelUnavailable(f"Unknown verdict rule '{rule}': use word or substring.")
     choice = resolve_model(spec, revision)
     device = device or default_device()
     torch_dtype = parse_dtype(dtype, device)
@@ -227,4 +234,4 @@ def load_detector(
         model = model.to(device)
     model.eval()
     processor = load_processor(choice.path)
-    return Detector(model, processor, choice=choice, backend=make_backend(decoder, model))
+    return Detector(model, processor, choice=choice, backend=make_backend(decoder, model), rule=rule)

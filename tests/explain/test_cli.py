@@ -98,3 +98,20 @@ def test_refused_file_keeps_its_provenance(tmp_path):
     assert record["code"] == "too_small"
     [finding] = [f for f in record["provenance"]["findings"] if f["kind"] == "generator_metadata"]
     assert finding["details"]["tool"] == "Stable Diffusion WebUI"
+
+
+def test_rule_from_flag_and_environment_is_echoed(tiny_checkpoint, tmp_path):
+    """Issue 18: --rule (or SPOT_RULE) reaches the detector and the JSON says which rule was used."""
+    import os
+
+    good = tmp_path / "good.png"
+    good.write_bytes(png_bytes(400, 400))
+    common = [str(good), "--model", str(tiny_checkpoint), "--json", "--max-new-tokens", "4", "--device", "cpu"]
+    flag = _run([*common, "--rule", "substring"])
+    assert flag.returncode == 0, flag.stderr
+    assert json.loads(flag.stdout)["rule"] == "substring"
+    env = {**os.environ, "SPOT_RULE": "substring"}
+    by_env = subprocess.run([sys.executable, "-m", "explain", *common], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300, env=env)
+    assert json.loads(by_env.stdout)["rule"] == "substring", by_env.stderr
+    assert json.loads(_run(common).stdout)["rule"] == "word"

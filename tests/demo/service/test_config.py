@@ -24,7 +24,8 @@ def test_defaults_work_on_a_fresh_machine(tmp_path, monkeypatch):
 
 def test_every_flag_has_its_environment_variable():
     env = {"SPOT_MODEL": "toy", "SPOT_REVISION": "abc123", "SPOT_DEVICE": "cpu", "SPOT_DTYPE": "fp32",
-           "SPOT_QUANTIZATION": "8bit", "SPOT_DECODER": "generate", "SPOT_DB_URL": "sqlite:////tmp/x.db", "SPOT_DATA_DIR": "/tmp/spotdata",
+           "SPOT_QUANTIZATION": "8bit", "SPOT_DECODER": "generate", "SPOT_RULE": "substring",
+           "SPOT_PREPROCESS": "paper", "SPOT_DB_URL": "sqlite:////tmp/x.db", "SPOT_DATA_DIR": "/tmp/spotdata",
            "SPOT_HOST": "0.0.0.0", "SPOT_PORT": "8123", "SPOT_SHARE": "yes", "SPOT_MAX_UPLOAD_MB": "3.5",
            "SPOT_MAX_PIXELS": "4e6", "SPOT_MAX_NEW_TOKENS": "64", "SPOT_OCCLUSION_GRID": "12", "SPOT_CONCURRENCY": "3",
            "SPOT_QUEUE_SIZE": "10", "SPOT_RATE_LIMIT": "5", "SPOT_ADMIN_TOKEN": "tok",
@@ -34,7 +35,7 @@ def test_every_flag_has_its_environment_variable():
     assert {o.env for o in OPTIONS} == set(env), "this test must name every option"
     c = parse_config([], env)
     assert (c.model, c.revision, c.device, c.dtype, c.quantization) == ("toy", "abc123", "cpu", "fp32", "8bit")
-    assert c.decoder == "generate"
+    assert (c.decoder, c.rule, c.preprocess) == ("generate", "substring", "paper")
     assert (c.db_url, str(c.data_dir), c.host, c.port, c.share) == ("sqlite:////tmp/x.db", "/tmp/spotdata",
                                                                     "0.0.0.0", 8123, True)
     assert (c.max_upload_mb, c.max_pixels, c.max_new_tokens, c.concurrency) == (3.5, 4_000_000, 64, 3)
@@ -80,6 +81,8 @@ def test_secrets_are_not_command_line_flags():
     ({"SPOT_DTYPE": "int4"}, "SPOT_DTYPE"),
     ({"SPOT_SECRET_KEY": "short"}, "too short"),
     ({"SPOT_OCCLUSION_GRID": "5"}, "must divide the 24 patches"),
+    ({"SPOT_RULE": "regex"}, "SPOT_RULE must be word or substring"),
+    ({"SPOT_PREPROCESS": "raw"}, "SPOT_PREPROCESS must be default or paper"),
 ])
 def test_bad_values_name_the_setting(env, words):
     with pytest.raises(ConfigError, match=words):

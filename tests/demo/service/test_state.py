@@ -419,3 +419,21 @@ def test_new_maps_are_rate_limited_like_explanations(app, tmp_path):
     app.maps(pids[0], v, "gradient")  # already made: no model call, not counted
     with pytest.raises(UserError, match="going fast"):
         app.maps(pids[0], v, "occlusion")
+
+
+def test_rule_and_preprocessing_are_stored_with_the_prediction(tmp_path, tiny_checkpoint):
+    """Issue 18: the app's --rule reaches the detector (as app.py loads it) and, with --preprocess, the row."""
+    from explain.model import load_detector
+
+    config = parse_config(["--data-dir", str(tmp_path / "data"), "--max-new-tokens", "4", "--rule", "substring",
+                           "--preprocess", "paper"], {})
+    detector = load_detector(str(tiny_checkpoint), device="cpu", rule=config.rule)
+    with Store.open(config.db_url, config.data_dir) as store:
+        state = AppState(detector, store, config)
+        try:
+            v = state.visitor("C" * 32, "session-c")
+            _, pid = _run(state, png_file(tmp_path / "c.png"), v)
+            p = store.get_prediction(pid, v.client_hash)
+            assert (p.rule, p.preprocess) == ("substring", "paper")
+        finally:
+            state.close()
