@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     from demo.service.config import ConfigError, parse_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("alembic", "httpx"):
+    for noisy in ("alembic", "httpx", "fontTools"):  # fontTools: a hundred INFO lines per PDF handout
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         config = parse_config(sys.argv[1:] if argv is None else argv)
@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     # let any local client pick its own address and so its own rate limit); "" trusts nobody
     os.environ["FORWARDED_ALLOW_IPS"] = ",".join(config.trusted_proxies)
     signal.signal(signal.SIGTERM, _stop)  # a stopped container still finishes its queued writes
+    host = "127.0.0.1" if config.host in ("0.0.0.0", "::") else config.host  # noqa: S104 - what a browser opens
+    print(f"Spot the Fake: http://{host}:{config.port}/  ·  classroom: http://{host}:{config.port}/classroom",
+          flush=True)
     try:
         demo.launch(**launch_options(config, owners), i18n=i18n())
     finally:
