@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     from demo.service.config import ConfigError, parse_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("alembic", "httpx"):
+    for noisy in ("alembic", "httpx", "fontTools"):  # fontTools: a hundred INFO lines per PDF handout
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         config = parse_config(sys.argv[1:] if argv is None else argv)
@@ -34,13 +34,18 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         detector = load_detector(config.model, revision=config.revision, device=config.device,
-                                 dtype=config.dtype, quantization=config.quantization, decoder=config.decoder)
+                                 dtype=config.dtype, quantization=config.quantization, decoder=config.decoder,
+                                 rule=config.rule)
     except ModelUnavailable as exc:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
     warm = detector.warmup(config.max_new_tokens)  # compile/capture before the first visitor waits
     if warm:
         logging.getLogger("app").info("decoder warm-up took %.1f s", warm)
+    if config.on_spaces and not os.environ.get("SPACES_ZERO_GPU"):  # ZeroGPU: no CUDA at start-up
+        from explain.selfcheck import startup_selfcheck  # the real weights, checked before visitors
+
+        startup_selfcheck(detector, max_new_tokens=config.max_new_tokens, preprocess=config.preprocess)
     try:
         secret = config.secret_key.encode() if config.secret_key else None  # else the data dir's key file
         store = Store.open(config.db_url, config.data_dir, secret=secret, image_store=config.image_store)
@@ -52,16 +57,21 @@ def main(argv: list[str] | None = None) -> int:
     from demo.labels import i18n
     from demo.service import AppState
     from demo.ui import build_demo, launch_options
+    from demo.uploads import UploadOwners
 
     app = AppState(detector, store, config)
-    demo = build_demo(app)
+    owners = UploadOwners()  # who uploaded which file: the upload middleware writes it, the page reads it
+    demo = build_demo(app, owners)
     classroom = add_classroom(demo, app)  # the /classroom page for teachers and students
     # uvicorn believes X-Forwarded-For only from these peers (its default trusts loopback, which would
     # let any local client pick its own address and so its own rate limit); "" trusts nobody
     os.environ["FORWARDED_ALLOW_IPS"] = ",".join(config.trusted_proxies)
     signal.signal(signal.SIGTERM, _stop)  # a stopped container still finishes its queued writes
+    host = "127.0.0.1" if config.host in ("0.0.0.0", "::") else config.host  # noqa: S104 - what a browser opens
+    print(f"Spot the Fake: http://{host}:{config.port}/  ·  classroom: http://{host}:{config.port}/classroom",
+          flush=True)
     try:
-        demo.launch(**launch_options(config), i18n=i18n())
+        demo.launch(**launch_options(config, owners), i18n=i18n())
     finally:
         classroom.close()
         app.close()

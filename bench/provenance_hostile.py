@@ -70,6 +70,15 @@ CASES: dict[str, tuple[str, Callable[[], bytes]]] = {
     "c2pa_truncated": ("C2PA-signed JPEG cut mid-manifest", lambda: s.sign_c2pa(s.jpeg_bytes(), "image/jpeg")[:1500]),
     "exif_loop": ("EXIF directories looping, 65535 entries", s.tiff_exif_loop),
     "noise_8mb": ("8 MB of random bytes", lambda: os.urandom(8 * 1024 * 1024)),
+    # Readers added for issue 17.
+    "comfyui_webp": ("ComfyUI WebP, graphs in EXIF Make/Model", lambda: s.webp_bytes(exif=s.comfyui_webp_exif())),
+    "heif_bare_exif": ("HEIF, EXIF item without the Exif prefix", lambda: s.heif_bytes(
+        exif=s.camera_exif(), bare_exif=True)),
+    "heif_fake_tiff_100k": ("HEIF + 100,000 fake bare-EXIF headers", lambda: s.heif_with_fake_tiff_headers(100_000)),
+    "comfyui_exif_4mb": ("WebP, 4 MB 'workflow:' JSON in EXIF Make", lambda: s.webp_with_huge_comfyui_exif(4)),
+    "c2pa_identity_ingredient": ("C2PA: failing identity assertion + broken ingredient", lambda: s.sign_c2pa(
+        s.jpeg_bytes(), "image/jpeg", assertions=[s.BROKEN_IDENTITY_ASSERTION],
+        ingredient=(s.forge_manifest(s.sign_c2pa(s.jpeg_bytes(), "image/jpeg"), b"Test Diffusion"), "image/jpeg"))),
 }  # fmt: skip
 
 
@@ -211,6 +220,11 @@ def main() -> int:
         "outliers; medians are the numbers to compare.",
     ]
     out_path = ROOT / "bench" / "PROVENANCE_RESULTS.md"
+    # Newest run first; earlier runs stay below as they were recorded.
+    old = out_path.read_text() if out_path.exists() else ""
+    earlier = old.split("\n", 1)[1].strip() if old.startswith(lines[0]) else old.strip()
+    if earlier:
+        lines += ["", "---", "", "## Earlier run", "", earlier]
     out_path.write_text("\n".join(lines) + "\n")
     print(f"wrote {out_path.relative_to(ROOT)}")
     return 0

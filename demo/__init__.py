@@ -1,4 +1,6 @@
-"""The Gradio UI of Spot the Fake: configuration, page layout, thin handlers, Plotly figures.
+"""Spot the Fake's web app: the Gradio UI (ui, layout, handlers, figures, cards, classroom/) over a
+Gradio-free application layer (service/) and one message catalog (i18n/).
 
-The only package that imports gradio. app.py builds `demo.state.AppState` and `demo.ui.build_demo`.
+Only the UI modules import gradio; `demo.service` imports neither gradio nor torch. app.py builds
+`demo.service.AppState` and `demo.ui.build_demo`. docs/ARCHITECTURE.md has the rules.
 """

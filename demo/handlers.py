@@ -23,7 +23,6 @@ from .service import (
     ExplainView,
     FeedbackForm,
     ProgressReporter,
-    Reviewer,
     UserError,
     Visitor,
     inputs,
@@ -31,21 +30,23 @@ from .service import (
     maps_json,
     request_address,
 )
+from .uploads import UploadOwners
 
 EXPLORER_COLUMNS = ["prediction", "feedback", "when", "verdict", "p_fake", "visitor says", "true label",
                     "category", "disputed", "review", "explanation"]
 
 
 class Handlers:
-    def __init__(self, app: AppState, upload_dir: str):
+    def __init__(self, app: AppState, upload_dir: str, owners: UploadOwners | None = None):
         self.app = app
         self.upload_dir = Path(upload_dir).resolve()
+        self.owners = owners or UploadOwners()
 
     # ------------------------------------------------------------------ helpers
     def visitor_of(self, token: Any, request: gr.Request | None) -> Visitor:
         return self.app.visitor(token, getattr(request, "session_hash", None), request_address(request))
 
-    def upload_path(self, image: Any) -> str | None:
+    def upload_path(self, image: Any, request: gr.Request | None = None) -> str | None:
         """The uploaded file's path, only if it lies in Gradio's upload folder.
 
         The explain event skips Gradio's preprocessing (which would re-encode some images), so the
@@ -60,6 +61,8 @@ class Handlers:
         resolved = Path(path).resolve()
         if not resolved.is_relative_to(self.upload_dir) or not resolved.is_file():
             raise UserError(t("err_no_image"))
+        if not self.owners.may_use(path, request_address(request)):  # another visitor's upload
+            raise UserError(t("err_no_image"))
         return str(resolved)
 
     # ------------------------------------------------------------------ page load
@@ -72,7 +75,8 @@ class Handlers:
         """Runs before the request joins the queue: bad uploads never take a model slot."""
         ok = gr.validate(True, "")
         try:
-            message = self.app.precheck(self.upload_path(image), self.visitor_of(visitor, request))
+            message = self.app.precheck(self.upload_path(image, request), self.visitor_of(visitor, request),
+                                        _page(request))
         except UserError as exc:
             message = str(exc)
         return gr.validate(message is None, message or ""), ok
@@ -88,7 +92,7 @@ class Handlers:
         """
         v = self.visitor_of(visitor, request)
         shown = -1
-        for view in self.app.explain(self.upload_path(image), v):
+        for view in self.app.explain(self.upload_path(image, request), v, _page(request)):
             first = view.stage == "checked"
             done = view.stage == "done"
             chips = gr.skip()
@@ -192,9 +196,18 @@ class Handlers:
     @user_errors
     def auto_maps(self, prediction_id: Any = None, opacity: float = 0.7, visitor: Any = None,
                   request: gr.Request = None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
-        """After an explanation: the fast maps, and the map switch back on "fast"."""
+        """After an explanation: the fast maps, and the map switch back on "fast" (nothing when the
+        page has moved on to another picture meanwhile, before or after the maps were made)."""
+        if not self.app.is_current(_page(request), prediction_id):
+            return (gr.skip(),) * 7
         out = self.attribute(prediction_id, "gradient", None, opacity, visitor, request, progress)
+        if not self.app.is_current(_page(request), prediction_id):
+            return (gr.skip(),) * 7
         return (*out, "gradient")
+
+    def cleared(self, request: gr.Request = None) -> None:
+        """The picture was removed: its stream, if still running, stops at the next token."""
+        self.app.pages.start(_page(request), None)
 
     @user_errors
     def redraw(self, prediction_id: Any = None, method: str = "gradient", phrase: Any = None,
@@ -203,7 +216,7 @@ class Handlers:
         opacity = inputs.fraction(opacity, t("opacity_field"), 0.7)
         v = self.visitor_of(visitor, request)
         hit = self.app.cached_maps(prediction_id, v, method or "gradient")
-        if hit is None:
+        if hit is None or not self.app.is_current(_page(request), prediction_id):
             return gr.skip(), gr.skip()
         analysis, maps = hit
         out = self._map_outputs(analysis, maps, phrase, opacity)
@@ -212,6 +225,8 @@ class Handlers:
     # ------------------------------------------------------------------ feedback
     def reset_feedback(self, prediction_id: Any = None, visitor: Any = None, request: gr.Request = None) -> tuple:
         """A fresh form for a new prediction, with its phrases to vote on."""
+        if not self.app.is_current(_page(request), prediction_id):
+            return (gr.skip(),) * 10
         v = self.visitor_of(visitor, request)
         hit = None
         try:
@@ -240,9 +255,11 @@ class Handlers:
     # ------------------------------------------------------------------ explorer
     @user_errors
     def explorer(self, verdict: str | None = None, disagreement: bool = False, category: str | None = None,
-                 review_state: str | None = None, reviewer: Reviewer | None = None, visitor: Any = None,
-                 request: gr.Request = None) -> tuple[pd.DataFrame, str]:
-        rows = self.app.explorer_rows(self.visitor_of(visitor, request), reviewer, verdict=verdict or None,
+                 review_state: str | None = None, token: Any = None, visitor: Any = None,
+                 request: gr.Request = None, profile: gr.OAuthProfile | None = None) -> tuple[pd.DataFrame, str]:
+        v = self.visitor_of(visitor, request)
+        reviewer = self.app.reviewer_for(token, _username(profile), v)
+        rows = self.app.explorer_rows(v, reviewer, verdict=verdict or None,
                                       disagreement=True if disagreement else None, category=category or None,
                                       review_state=review_state or None)
         frame = pd.DataFrame(rows, columns=EXPLORER_COLUMNS)
@@ -254,12 +271,14 @@ class Handlers:
         return str(row[0]) if row else ""
 
     @user_errors
-    def explorer_open(self, selected: Any = None, opacity: float = 0.7, reviewer: Reviewer | None = None,
-                      visitor: Any = None, request: gr.Request = None) -> tuple:
+    def explorer_open(self, selected: Any = None, opacity: float = 0.7, token: Any = None,
+                      visitor: Any = None, request: gr.Request = None,
+                      profile: gr.OAuthProfile | None = None) -> tuple:
         if not str(selected or "").strip():
             raise UserError(t("explorer_pick"))
         opacity = inputs.fraction(opacity, t("opacity_field"), 0.7)
-        r = self.app.reopen(selected, self.visitor_of(visitor, request), reviewer)
+        v = self.visitor_of(visitor, request)
+        r = self.app.reopen(selected, v, self.app.reviewer_for(token, _username(profile), v))
         p = r.prediction
         phrases = [s.text for s in p.phrases]
         gradient = [m for m in r.maps if m.method == "gradient" and 0 <= m.phrase_index < len(phrases)]
@@ -284,29 +303,51 @@ class Handlers:
     @user_errors
     def login(self, token: str | None = None, visitor: Any = None, request: gr.Request = None) -> tuple:
         reviewer = self.app.login_with_token(token, self.visitor_of(visitor, request))
-        return reviewer, t("reviewer_ok", name=reviewer.name), ""
+        return t("reviewer_ok", name=reviewer.name)
 
     def login_oauth(self, profile: gr.OAuthProfile | None = None) -> tuple:
         """On a Space: a signed-in Hugging Face user on the reviewer list becomes a reviewer."""
-        name = getattr(profile, "username", None) if profile is not None else None
         try:
-            reviewer = self.app.login_with_profile(name)
+            reviewer = self.app.login_with_profile(_username(profile))
         except UserError as exc:
-            return None, str(exc)
+            return str(exc)
         if reviewer is None:
-            return gr.skip(), gr.skip()
-        return reviewer, t("reviewer_ok", name=reviewer.name)
+            return gr.skip()
+        return t("reviewer_ok", name=reviewer.name)
+
+    def accept(self, feedback_id: Any = None, token: Any = None, visitor: Any = None, request: gr.Request = None,
+               profile: gr.OAuthProfile | None = None) -> str:
+        return self.review(feedback_id, "accepted", token, visitor, request, profile)
+
+    def reject(self, feedback_id: Any = None, token: Any = None, visitor: Any = None, request: gr.Request = None,
+               profile: gr.OAuthProfile | None = None) -> str:
+        return self.review(feedback_id, "rejected", token, visitor, request, profile)
 
     @user_errors
-    def review(self, feedback_id: Any, state: str, reviewer: Reviewer | None) -> str:
+    def review(self, feedback_id: Any, state: str, token: Any = None, visitor: Any = None,
+               request: gr.Request = None, profile: gr.OAuthProfile | None = None) -> str:
         if feedback_id in (None, ""):
             raise UserError(t("review_no_feedback"))
-        fid = self.app.review(feedback_id, state, reviewer)
+        v = self.visitor_of(visitor, request)
+        fid = self.app.review(feedback_id, state, self.app.reviewer_for(token, _username(profile), v))
         return t("review_done", id=fid, state=state)
 
     @user_errors
-    def export(self, reviewer: Reviewer | None = None) -> tuple:
-        path, count, skipped = self.app.export(reviewer)
+    def export(self, token: Any = None, visitor: Any = None, request: gr.Request = None,
+               profile: gr.OAuthProfile | None = None) -> tuple:
+        v = self.visitor_of(visitor, request)
+        path, count, skipped = self.app.export(self.app.reviewer_for(token, _username(profile), v))
         why = "; ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))
         return str(path), t("export_done", count=count) + (f" {t('export_skipped', why=why)}" if why else "")
 
+
+def _username(profile: Any) -> str | None:
+    """The signed-in Hugging Face user (Gradio reads it from the sign-in cookie, expiry checked)."""
+    name = getattr(profile, "username", None)
+    return name if isinstance(name, str) and name else None
+
+
+def _page(request: gr.Request | None) -> str | None:
+    """The page (Gradio session) a request comes from: what it shows is followed per page."""
+    page = getattr(request, "session_hash", None)
+    return page if isinstance(page, str) and page else None

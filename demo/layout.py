@@ -29,7 +29,6 @@ def example_files() -> list[str]:
 class Layout:
     # per-visitor state
     visitor: gr.BrowserState
-    reviewer: gr.State
     # header
     banner: gr.Markdown
     # check tab
@@ -90,7 +89,6 @@ class Layout:
 
 def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) -> Layout:
     visitor = gr.BrowserState(None, storage_key="spot-visitor-v1")
-    reviewer = gr.State(None)
 
     gr.Markdown(f"# {t('title')}\n{t('subtitle')}", elem_id="spot-title")
     banner = gr.Markdown(banner_md, elem_id="spot-banner",
@@ -198,7 +196,7 @@ def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) ->
             gr.Markdown(about_md, elem_id="spot-about")
 
     return Layout(
-        visitor=visitor, reviewer=reviewer, banner=banner, image_in=image_in, run_btn=run_btn, examples=examples,
+        visitor=visitor, banner=banner, image_in=image_in, run_btn=run_btn, examples=examples,
         crop_view=crop_view, status=status, verdict_card=verdict_card, evidence=evidence,
         explanation=explanation, chips=chips, prior_legend=prior_legend, method=method, opacity=opacity,
         heatmap=heatmap, multiples=multiples, details=details, maps_json=maps_json,

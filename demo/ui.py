@@ -13,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 from gradio.utils import get_upload_folder
+from starlette.middleware import Middleware
 
 from . import cards
 from .events import MODEL_SLOT
@@ -20,7 +21,10 @@ from .handlers import Handlers
 from .i18n import t
 from .layout import Layout, build_layout
 from .service import ASSETS_DIR, AppConfig, AppState
+from .service.limits import ByteBudget
+from .uploads import UploadGuard, UploadOwners
 
+MAX_FILES_PER_UPLOAD = 8  # a teacher adding pictures to a lesson set sends several at once
 STYLE = ASSETS_DIR / "style.css"
 
 
@@ -33,15 +37,18 @@ def theme() -> gr.themes.Base:
     )
 
 
-def build_demo(app: AppState) -> gr.Blocks:
+def build_demo(app: AppState, owners: UploadOwners | None = None) -> gr.Blocks:
     config = app.config
     banner = cards.model_banner(app.model_id, app.worker.revision, app.model_license,
                                 app.model_notice)
     about = t("about") + "\n\n" + banner
-    with gr.Blocks(title=t("title"), analytics_enabled=False) as demo:
+    # uploads older than an hour leave the cache (checked every 10 minutes): a stored picture is a copy
+    with gr.Blocks(title=t("title"), analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         ui = build_layout(banner_md=banner, about_md=about, oauth=config.on_spaces, is_toy=app.is_toy)
-        wire(demo, ui, Handlers(app, get_upload_folder()), config)
-    demo.queue(default_concurrency_limit=8, max_size=config.queue_size)
+        wire(demo, ui, Handlers(app, get_upload_folder(), owners), config)
+    # explanations are admitted by the service (demo/service/limits.py: Admission); this bound is a backstop
+    # for every event of the page (maps, feedback, the explorer), which also pass through the queue
+    demo.queue(default_concurrency_limit=8, max_size=4 * config.queue_size)
     return demo
 
 
@@ -70,11 +77,14 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
     explain = dict(fn=h.explain, inputs=[ui.image_in, ui.visitor], outputs=explain_outputs,
                    validator=h.validate_explain, preprocess=False, show_progress="minimal", **model)
     # upload, paste and the button; the public /explain endpoint
+    # "multiple": a newer picture is checked at once and takes over its page (demo/service/pages.py);
+    # the older stream stops at its next token and draws nothing more
     then_maps(gr.on(triggers=[ui.run_btn.click, ui.image_in.upload], api_name="explain",
-                    trigger_mode="always_last", **explain))
+                    trigger_mode="multiple", **explain))
+    ui.image_in.clear(h.cleared, inputs=None, outputs=None, api_visibility="private", queue=False)
     # a picked example fills the picture, then runs like an upload
     if ui.examples is not None:
-        then_maps(ui.examples.load_input_event.then(api_visibility="private", **explain))
+        then_maps(ui.examples.load_input_event.then(api_visibility="private", trigger_mode="multiple", **explain))
 
     # the public /attribute endpoint is the map switch (fast gradient / faithful occlusion)
     ui.method.input(
@@ -94,32 +104,38 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
     )
 
     # explorer
-    filters = [ui.ex_verdict, ui.ex_disagree, ui.ex_category, ui.ex_review, ui.reviewer, ui.visitor]
+    filters = [ui.ex_verdict, ui.ex_disagree, ui.ex_category, ui.ex_review, ui.rv_token, ui.visitor]
     gr.on([ui.ex_tab.select, ui.ex_refresh.click, ui.ex_verdict.input, ui.ex_disagree.input, ui.ex_category.input,
            ui.ex_review.input], h.explorer, inputs=filters, outputs=[ui.ex_table, ui.ex_status],
           api_visibility="private")
     ui.ex_table.select(h.explorer_select, inputs=None, outputs=[ui.ex_selected], api_visibility="private")
     gr.on([ui.ex_open.click, ui.ex_selected.submit], h.explorer_open,
-          inputs=[ui.ex_selected, ui.opacity, ui.reviewer, ui.visitor],
+          inputs=[ui.ex_selected, ui.opacity, ui.rv_token, ui.visitor],
           outputs=[ui.ex_card, ui.ex_text, ui.ex_feedback, ui.ex_plot, ui.ex_feedback_id, ui.ex_status],
           api_visibility="private")
     gr.on([ui.rv_login.click, ui.rv_token.submit], h.login, inputs=[ui.rv_token, ui.visitor],
-          outputs=[ui.reviewer, ui.rv_status, ui.rv_token], api_visibility="private",
+          outputs=[ui.rv_status], api_visibility="private",
           ).success(h.explorer, inputs=filters, outputs=[ui.ex_table, ui.ex_status], api_visibility="private")
     if ui.rv_hf_login is not None:
-        blocks.load(h.login_oauth, inputs=None, outputs=[ui.reviewer, ui.rv_status], api_visibility="private")
-    ui.rv_accept.click(lambda f, r: h.review(f, "accepted", r), inputs=[ui.ex_feedback_id, ui.reviewer],
+        blocks.load(h.login_oauth, inputs=None, outputs=[ui.rv_status], api_visibility="private")
+    # reviewer rights come from the token field (or the sign-in cookie) at every action, never from the session
+    review_inputs = [ui.ex_feedback_id, ui.rv_token, ui.visitor]
+    ui.rv_accept.click(h.accept, inputs=review_inputs,
                        outputs=[ui.rv_status], api_visibility="private")
-    ui.rv_reject.click(lambda f, r: h.review(f, "rejected", r), inputs=[ui.ex_feedback_id, ui.reviewer],
+    ui.rv_reject.click(h.reject, inputs=review_inputs,
                        outputs=[ui.rv_status], api_visibility="private")
-    ui.rv_export.click(h.export, inputs=[ui.reviewer], outputs=[ui.rv_file, ui.rv_status], api_visibility="private")
+    ui.rv_export.click(h.export, inputs=[ui.rv_token, ui.visitor], outputs=[ui.rv_file, ui.rv_status], api_visibility="private")
 
 
-def launch_options(config: AppConfig) -> dict[str, Any]:
-    """Keyword arguments for `demo.launch()`."""
+def launch_options(config: AppConfig, owners: UploadOwners | None = None) -> dict[str, Any]:
+    """Keyword arguments for `demo.launch()`; `owners` is the record of who uploaded what that the
+    page's handlers check (the same object as `build_demo`'s)."""
     return dict(
         server_name=config.host, server_port=config.port, share=config.share,
         max_file_size=config.max_upload_bytes, css_paths=[STYLE] if STYLE.is_file() else None,
         theme=theme(), show_error=False, footer_links=["api", "settings"], ssr_mode=False,
         enable_monitoring=False, run_history=False,
+        app_kwargs={"middleware": [Middleware(
+            UploadGuard, max_request_bytes=MAX_FILES_PER_UPLOAD * config.max_upload_bytes + 2**20,
+            budget=ByteBudget(int(config.upload_budget_mb * 2**20)), owners=owners or UploadOwners())]},
     )

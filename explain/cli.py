@@ -14,9 +14,10 @@ import os
 import sys
 from dataclasses import asdict
 
-from .intake import CELL_GRIDS, GRID, ImageRejected, IntakeLimits, check_image, load_image_bytes
+from .intake import CELL_GRIDS, GRID, PREPROCESSING, ImageRejected, IntakeLimits, check_image, load_image_bytes
 from .model import DECODERS, FAKEVLM_ID, ModelUnavailable, load_detector
 from .types import Explanation, TextDelta, VerdictReady
+from .verdict import RULES
 
 MAP_METHODS = ("gradient", "occlusion", "ig", "none")
 
@@ -51,7 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--prompt", default=None, help="override the paper's prompt (must contain <image>)")
-    p.add_argument("--rule", default="word", choices=("word", "substring"), help="verdict rule (substring = paper's)")
+    p.add_argument(
+        "--rule",
+        default=os.environ.get("SPOT_RULE", "word"),
+        choices=RULES,
+        help="verdict rule: word (whole words, the default) or substring (the paper's) [env SPOT_RULE]",
+    )
+    p.add_argument(
+        "--preprocess",
+        default=os.environ.get("SPOT_PREPROCESS", "default"),
+        choices=PREPROCESSING,
+        help="default (EXIF rotation applied, alpha on grey) or paper (FakeVLM's loader: PIL convert('RGB'), "
+        "no rotation, alpha dropped) [env SPOT_PREPROCESS]",
+    )
     p.add_argument("--no-provenance", action="store_true", help="skip reading file metadata")
     p.add_argument("--max-upload-mb", type=float, default=None, help="refuse files larger than this")
     return p
@@ -73,14 +86,22 @@ def _maps(detector, checked, explanation: Explanation, method: str, grid: int) -
 
 def judge(detector, path: str, args, limits: IntakeLimits, out) -> bool:
     """Judge one file; print its result. Returns False when the file could not be judged."""
+    data = None
     try:
         data = load_image_bytes(path, limits)
-        checked = check_image(data, limits)
+        checked = check_image(data, limits, args.preprocess)
     except ImageRejected as exc:
+        # The model cannot judge it, but its metadata was read all the same: keep that evidence.
+        prov = _provenance(data) if data and not args.no_provenance else None
         if args.json:
-            print(json.dumps({"image": path, "error": str(exc), "code": exc.code}), file=out, flush=True)
+            record = {"image": path, "error": str(exc), "code": exc.code}
+            if prov is not None:
+                record["provenance"] = prov
+            print(json.dumps(record), file=out, flush=True)
         else:
             print(f"{path}: cannot judge: {exc}", file=out, flush=True)
+            for f in (prov or {}).get("findings", []):
+                print(f"  evidence: {f['title']} ({f['strength']}, points to {f['points_to']})", file=out)
         return False
     explanation = None
     if not args.json:
@@ -99,6 +120,8 @@ def judge(detector, path: str, args, limits: IntakeLimits, out) -> bool:
         "width": checked.width,
         "height": checked.height,
         "verdict": explanation.verdict,
+        "rule": explanation.rule,
+        "preprocess": checked.preprocess,
         "p_fake": explanation.p_fake,
         "text": explanation.text,
         "phrases": [asdict(ph) for ph in explanation.phrases],
@@ -146,6 +169,7 @@ def main(argv: list[str] | None = None, out=None) -> int:
             dtype=args.dtype,
             quantization=args.quantization,
             decoder=args.decoder,
+            rule=args.rule,
         )
     except ModelUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)

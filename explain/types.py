@@ -61,6 +61,7 @@ class Explanation:
     verdict_token_index: int | None = None  # index into token_ids of the "real"/"fake" token
     prompt: str = ""
     model_id: str = ""
+    rule: str = "word"  # the verdict rule that read `verdict` from `text` (explain.verdict)
 
     def to_json(self) -> dict:
         d = asdict(self)

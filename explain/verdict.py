@@ -16,6 +16,7 @@ from typing import Literal
 from .types import Verdict
 
 Rule = Literal["word", "substring"]
+RULES: tuple[Rule, ...] = ("word", "substring")
 
 _WORDS = {w: re.compile(rf"\b{w}\b") for w in ("real", "fake")}
 
@@ -41,7 +42,7 @@ def verdict_of(text: str, rule: Rule = "word") -> Verdict:
     return "undecided"
 
 
-def verdict_sentence_end(text: str) -> int | None:
+def verdict_sentence_end(text: str, rule: Rule = "word") -> int | None:
     """Character offset just past the sentence that decides the verdict, or None while undecided.
 
     Used while streaming: the verdict card can be shown as soon as this sentence is complete.
@@ -52,7 +53,7 @@ def verdict_sentence_end(text: str) -> int | None:
         dot = text.find(".", pos)
         if dot < 0:
             return None
-        if _classify(text[pos:dot], "word") is not None:
+        if _classify(text[pos:dot], rule) is not None:
             return dot + 1
         pos = dot + 1
     return None

@@ -6,7 +6,9 @@ free-text comments only with `include_comments`.
 
 Layouts (each format in its own folder):
 - fakeclue: `fakeclue.json`, a JSON list of FakeClue/LLaVA records ready for FakeVLM fine-tuning,
-  and `images/<sha256>.<ext>`. Only records with a known label (1 real / 0 fake), a FakeClue
+  and `images/<sha256>.<ext>`: the picture the answer talks about, as FakeVLM's loader reads it
+  (export_pictures.py: byte-exact where the stored bytes already read that way, else the visitor's
+  view baked into `images/<sha256>.seen.png`); width and height are read back from that file. Only records with a known label (1 real / 0 fake), a FakeClue
   category, and an explanation that is either the visitor's correction or the model's answer
   confirmed by them (verdict right, no phrase disputed) are written; the rest are counted under
   `skipped` with the reason.
@@ -17,7 +19,7 @@ Layouts (each format in its own folder):
 - parquet: `data.parquet`, the same fields with the image bytes embedded in an `image` column of
   Hugging Face's Image type ({bytes, path}), so `load_dataset("parquet", ...)` decodes it.
 
-Image files are copied byte-exact and their sha256 checked on the way; a damaged or missing file is
+Image files (all of jsonl and parquet, most of fakeclue) are copied byte-exact and their sha256 checked on the way; a damaged or missing file is
 skipped and counted, never exported. The export is built in a temporary folder next to the target
 and renamed into place at the end, so a failed export leaves nothing half-written.
 """
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StorageError
+from .export_pictures import ExportPicture, export_picture
 from .records import CATEGORIES, IMAGE_FORMATS, ExportRow
 
 FORMATS = ("fakeclue", "jsonl", "parquet")
@@ -128,13 +131,13 @@ def image_name(row: ExportRow) -> str:
     return f"{row.image_sha256}.{IMAGE_FORMATS.get(row.image_format, 'bin')}"
 
 
-def fakeclue_record(row: ExportRow, answer: str) -> dict[str, Any]:
+def fakeclue_record(row: ExportRow, answer: str, image: str, picture: ExportPicture) -> dict[str, Any]:
     return {
-        "image": f"images/{image_name(row)}",
+        "image": image,
         "label": LABELS[row_label(row)],  # type: ignore[index]
         "cate": row.category,
-        "width": row.width,
-        "height": row.height,
+        "width": picture.width,  # as FakeVLM's loader reads the exported file
+        "height": picture.height,
         "conversations": [
             {"from": "human", "value": FAKECLUE_PROMPT},
             {"from": "gpt", "value": answer},
@@ -160,6 +163,8 @@ def full_record(row: ExportRow, *, include_comments: bool) -> dict[str, Any]:
         "p_fake": row.p_fake,
         "model_id": row.model_id,
         "model_revision": row.model_revision,
+        "rule": row.rule,
+        "preprocess": row.preprocess,
         "prompt": row.prompt,
         "model_text": row.model_text,
         "corrected_explanation": row.corrected_explanation,
@@ -187,7 +192,7 @@ def _parquet_schema(include_comments: bool) -> Any:
         ("image_format", pa.string()), ("width", pa.int64()), ("height", pa.int64()),
         ("label", pa.int64()), ("true_label", pa.string()), ("verdict_correct", pa.bool_()),
         ("model_verdict", pa.string()), ("p_fake", pa.float64()), ("model_id", pa.string()),
-        ("model_revision", pa.string()), ("prompt", pa.string()), ("model_text", pa.string()),
+        ("model_revision", pa.string()), ("rule", pa.string()), ("preprocess", pa.string()), ("prompt", pa.string()), ("model_text", pa.string()),
         ("corrected_explanation", pa.string()), ("answer", pa.string()), ("cate", pa.string()),
         ("phrases", pa.list_(phrase)), ("phrase_votes", pa.list_(vote)), ("review_state", pa.string()),
         ("created_at", pa.string()), ("updated_at", pa.string()),
@@ -262,9 +267,32 @@ def _copy_image(row: ExportRow, images_dir: Path, copied: set[str], report: Expo
     return f"images/{name}"
 
 
+def _fakeclue_picture(row: ExportRow, images_dir: Path, done: dict[tuple[str, str], Any],
+                      report: ExportReport) -> tuple[str, ExportPicture] | None:
+    """Write the record's picture once per (image, preprocessing); its relative path and sizes."""
+    key = (row.image_sha256, row.preprocess)
+    if key not in done:
+        data = _read_verified(row)
+        if data is None:
+            report.skipped["image file missing or damaged"] += 1
+            return None
+        ext = IMAGE_FORMATS.get(row.image_format, "bin")
+        picture = export_picture(data, ext, row.preprocess)
+        if picture is None:
+            report.skipped["picture cannot be decoded"] += 1
+            return None
+        name = f"{row.image_sha256}.seen.png" if picture.rewritten else f"{row.image_sha256}.{ext}"
+        images_dir.mkdir(exist_ok=True)
+        if not (images_dir / name).exists():
+            (images_dir / name).write_bytes(picture.data)
+            report.images += 1
+        done[key] = (f"images/{name}", picture)
+    return done[key]
+
+
 def _export_fakeclue(rows: Iterator[ExportRow], work: Path, report: ExportReport) -> None:
     records: list[dict[str, Any]] = []
-    copied: set[str] = set()
+    done: dict[tuple[str, str], Any] = {}
     for row in rows:
         answer, reason = training_answer(row)
         if answer is None:
@@ -273,12 +301,10 @@ def _export_fakeclue(rows: Iterator[ExportRow], work: Path, report: ExportReport
         if row.category not in CATEGORIES:
             report.skipped["no FakeClue category"] += 1
             continue
-        if not row.width or not row.height:
-            report.skipped["image size unknown"] += 1
+        found = _fakeclue_picture(row, work / "images", done, report)
+        if found is None:
             continue
-        if _copy_image(row, work / "images", copied, report) is None:
-            continue
-        records.append(fakeclue_record(row, answer))
+        records.append(fakeclue_record(row, answer, *found))
     with open(work / FAKECLUE_FILE, "w", encoding="utf-8") as fh:
         json.dump(records, fh, ensure_ascii=False, indent=1)
     report.records = len(records)

@@ -116,6 +116,9 @@ class Prediction(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Added in revision 0002: provenance findings (C2PA, EXIF...) as a JSON object.
     provenance: Mapped[dict[str, Any] | None] = mapped_column()
+    # Added in revision 0004: the verdict rule and the picture preprocessing the model was run with.
+    rule: Mapped[str] = mapped_column(String(16), default="word", server_default="word")
+    preprocess: Mapped[str] = mapped_column(String(16), default="default", server_default="default")
 
     image: Mapped[Image] = relationship(lazy="joined")
 

@@ -18,6 +18,8 @@ ReviewState = Literal["pending", "accepted", "rejected"]
 Vote = Literal["agree", "disagree"]
 
 VERDICTS: tuple[str, ...] = ("real", "fake", "undecided")
+RULES: tuple[str, ...] = ("word", "substring")  # explain.verdict's verdict rules
+PREPROCESSING: tuple[str, ...] = ("default", "paper")  # explain.intake's picture preprocessing
 TRUE_LABELS: tuple[str, ...] = ("real", "fake", "unsure")
 REVIEW_STATES: tuple[str, ...] = ("pending", "accepted", "rejected")
 VOTES: tuple[str, ...] = ("agree", "disagree")
@@ -67,6 +69,8 @@ class PredictionIn:
     phrases: Sequence[PhraseSpan] = ()  # or explain.types.Phrase: same attribute names
     timings: Mapping[str, float] = field(default_factory=dict)  # or a dataclass such as Timings
     provenance: Mapping[str, Any] | None = None  # JSON object of provenance findings
+    rule: str = "word"  # one of RULES: how the verdict was read from the text
+    preprocess: str = "default"  # one of PREPROCESSING: which picture the model saw
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,8 @@ class PredictionOut:
     timings: dict[str, float]
     provenance: dict[str, Any] | None
     created_at: datetime
+    rule: str = "word"
+    preprocess: str = "default"
 
 
 @dataclass(frozen=True)
@@ -238,3 +244,5 @@ class ExportRow:
     review_state: str
     created_at: datetime
     updated_at: datetime
+    rule: str = "word"
+    preprocess: str = "default"

@@ -210,7 +210,8 @@ def _prediction_out(p: Prediction) -> PredictionOut:
         id=p.id, client_hash=p.client_hash, image=_image_ref(p.image), model_id=p.model_id,
         model_revision=p.model_revision, prompt=p.prompt, text=p.text, verdict=p.verdict, p_fake=p.p_fake,
         phrases=_phrases(p.phrases), timings=dict(p.timings or {}),
-        provenance=dict(p.provenance) if p.provenance is not None else None, created_at=p.created_at)
+        provenance=dict(p.provenance) if p.provenance is not None else None, created_at=p.created_at,
+        rule=p.rule, preprocess=p.preprocess)
 
 
 def _map_out(r: PhraseMapRow) -> MapOut:
@@ -241,4 +242,5 @@ def _export_row(f: Feedback, p: Prediction, img: Image, files: ImageFiles) -> Ex
         p_fake=p.p_fake, phrases=_phrases(p.phrases), verdict_correct=f.verdict_correct,
         true_label=f.true_label, phrase_votes={v.phrase_index: v.vote for v in f.votes},
         corrected_explanation=f.corrected_explanation, category=f.category, comment=f.comment,
-        review_state=f.review_state, created_at=f.created_at, updated_at=f.updated_at)
+        review_state=f.review_state, created_at=f.created_at, updated_at=f.updated_at, rule=p.rule,
+        preprocess=p.preprocess)

@@ -59,7 +59,7 @@ class StoreWrites:
             self._ensure_image(tx.conn, v["image_sha256"], v["image_format"], v["image_width"],
                                v["image_height"])
             cols = ("image_sha256", "client_hash", "model_id", "model_revision", "prompt", "text",
-                    "verdict", "p_fake", "phrases", "timings", "provenance")
+                    "verdict", "p_fake", "phrases", "timings", "provenance", "rule", "preprocess")
             res = tx.conn.execute(
                 PREDICTIONS.insert(), {**{k: v[k] for k in cols}, "created_at": utcnow()})
             return int(res.inserted_primary_key[0])

@@ -19,7 +19,9 @@ from .errors import ValidationError
 from .records import (
     CATEGORIES,
     IMAGE_FORMATS,
+    PREPROCESSING,
     REVIEW_STATES,
+    RULES,
     TRUE_LABELS,
     VERDICTS,
     VOTES,
@@ -168,6 +170,8 @@ def prediction(p: PredictionIn) -> dict[str, Any]:
         "phrases": phrases,
         "timings": timings,
         "provenance": json_object(p.provenance, "provenance"),
+        "rule": choice(p.rule, RULES, "verdict rule"),
+        "preprocess": choice(p.preprocess, PREPROCESSING, "preprocessing"),
     }
 
 

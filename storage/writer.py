@@ -77,6 +77,10 @@ def _human(err: BaseException) -> BaseException:
     if isinstance(err, DBAPIError):
         lines = str(err.orig).strip().splitlines() if err.orig is not None else []
         return StorageError(f"the database refused the write: {lines[0] if lines else type(err).__name__}")
+    if isinstance(err, OSError):  # a full, read-only or missing disk under the picture store
+        why = err.strerror or type(err).__name__
+        return StorageError(f"the picture could not be written to disk ({why}); nothing was changed, "
+                            "please try again later")
     return err
 
 

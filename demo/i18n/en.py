@@ -99,6 +99,10 @@ _PAGES: dict[str, str] = {
     "fb_empty": "Please answer at least one question before sending.",
     "fb_bad_choice": "'{value}' is not a valid answer for {field}.",
     "fb_consent_field": "keeping the picture",
+    "err_upload_length": "Uploads must say how large they are (a Content-Length header).",
+    "err_upload_request": "Too much in one upload: at most {mb} MiB per request.",
+    "err_upload_budget": "You have uploaded a lot: at most {mb} MiB per 10 minutes. Please wait {wait} s.",
+    "err_queue_full": "Too many people are waiting for the model right now ({waiting} pictures). Please try again in a minute.",
     "err_bad_value": "'{value}' is not a valid value for {field}.",
     "opacity_field": "the map's opacity",
     # main page: errors

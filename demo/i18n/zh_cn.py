@@ -89,6 +89,10 @@ _PAGES: dict[str, str] = {
     "fb_empty": "提交前请至少回答一个问题。",
     "fb_bad_choice": "“{value}”不是 {field} 的有效答案。",
     "fb_consent_field": "保留图片",
+    "err_upload_length": "上传请求必须声明大小（Content-Length 头）。",
+    "err_upload_request": "单次上传内容过多：每次请求最多 {mb} MiB。",
+    "err_upload_budget": "你上传的内容较多：每 10 分钟最多 {mb} MiB。请等待 {wait} 秒。",
+    "err_queue_full": "现在等待模型的人太多（{waiting} 张图片）。请一分钟后再试。",
     "err_bad_value": "“{value}”不是 {field} 的有效值。",
     "opacity_field": "热力图的不透明度",
     # main page: errors

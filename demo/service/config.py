@@ -75,6 +75,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("decoder", "SPOT_DECODER", "--decoder", str, "auto",
            "Greedy decoding path: `auto` (static KV cache + CUDA graphs on a GPU, else `generate`), "
            "`generate` or `static`."),
+    Option("rule", "SPOT_RULE", "--rule", str, "word",
+           "Verdict rule: `word` (\"real\"/\"fake\" as whole words) or `substring` (the paper's: "
+           "\"unrealistic\" counts as real). Stored with each prediction."),
+    Option("preprocess", "SPOT_PREPROCESS", "--preprocess", str, "default",
+           "`default` (the picture as a person sees it: EXIF orientation applied, transparency on grey) "
+           "or `paper` (as FakeVLM's evaluation reads it: PIL `convert(\"RGB\")`, no rotation, alpha "
+           "dropped). Stored with each prediction."),
     Option("db_url", "SPOT_DB_URL", "--db", str, None,
            "SQLAlchemy database URL; default: a SQLite file `spot.sqlite3` in the data directory."),
     Option("data_dir", "SPOT_DATA_DIR", "--data-dir", str, None,
@@ -102,17 +109,27 @@ OPTIONS: tuple[Option, ...] = (
     Option("concurrency", "SPOT_CONCURRENCY", "--concurrency", int, 1,
            "How many explanations may stream at once (attribution maps always run alone)."),
     Option("queue_size", "SPOT_QUEUE_SIZE", "--queue-size", int, 64,
-           "How many requests may wait in the queue before new ones are turned away."),
+           "How many explanations may wait for the model beyond those running (`--concurrency`); more are "
+           "turned away with a sentence until one finishes."),
     Option("rate_limit", "SPOT_RATE_LIMIT", "--rate-limit", int, 30,
-           "Explanations and feedback submissions allowed per visitor per 10 minutes."),
+           "Explanations, new maps and feedback submissions allowed per visitor per 10 minutes (each "
+           "kind counted apart; four visitors' worth per address, whatever browsers it uses)."),
     Option("trusted_proxies", "SPOT_TRUSTED_PROXIES", "--trusted-proxies", str, None,
            "Comma-separated addresses or networks of the reverse proxies in front of the app, whose "
            "`X-Forwarded-For` is believed (the right-most hop not in the list is the visitor's address, "
            "used only for rate limits). Default: none (the socket's address), or the private networks "
            "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 on a Space, where the platform's proxy forwards."),
+    Option("upload_budget_mb", "SPOT_UPLOAD_BUDGET_MB", "--upload-budget-mb", float, 500.0,
+           "Upload volume allowed per visitor address per 10 minutes, in MiB; one upload request may carry at "
+           "most 8 files of the largest accepted size. Uploads older than an hour are swept from the cache."),
     Option("results_cache_mb", "SPOT_RESULTS_CACHE_MB", "--results-cache-mb", float, 512.0,
            "Memory for visitors' recent results (kept for their maps and feedback), in MiB, counting each "
            "upload and its decoded picture; the oldest results are dropped first (at most 64 are kept)."),
+    Option("c2pa_trust", "SPOT_C2PA_TRUST", "--c2pa-trust", str, None,
+           "Which Content Credentials signers count as trusted: a PEM file of trust anchors (e.g. "
+           "the C2PA trust list) or a folder with `anchors.pem`, `allowed.pem`, `store.cfg`. "
+           "Unset: a signer is shown as unverified unless c2pa-rs itself trusts it. See Content "
+           "Credentials below."),
     Option("admin_token", "SPOT_ADMIN_TOKEN", None, str, None,
            "Reviewer password for the Explorer tab (environment only). Unset: token login is off.",
            secret=True),
@@ -132,6 +149,8 @@ class AppConfig:
     dtype: str | None = None
     quantization: str | None = None
     decoder: str = "auto"
+    rule: str = "word"
+    preprocess: str = "default"
     db_url: str = ""
     data_dir: Path = Path("data")
     image_store: str | None = None
@@ -146,7 +165,9 @@ class AppConfig:
     queue_size: int = 64
     rate_limit: int = 30
     trusted_proxies: tuple[str, ...] = ()
+    upload_budget_mb: float = 500.0
     results_cache_mb: float = 512.0
+    c2pa_trust: str | None = None
     admin_token: str | None = field(default=None, repr=False)
     reviewers: tuple[str, ...] = ()
     secret_key: str | None = field(default=None, repr=False)
@@ -240,11 +261,17 @@ def parse_config(argv: Sequence[str] | None = None,
         raise ConfigError(f"--quantization / SPOT_QUANTIZATION must be 4bit or 8bit, got {values['quantization']!r}")
     if values["decoder"] not in ("auto", "generate", "static"):
         raise ConfigError(f"--decoder / SPOT_DECODER must be auto, generate or static, got {values['decoder']!r}")
+    if values["rule"] not in ("word", "substring"):
+        raise ConfigError(f"--rule / SPOT_RULE must be word or substring, got {values['rule']!r}")
+    if values["preprocess"] not in ("default", "paper"):
+        raise ConfigError(f"--preprocess / SPOT_PREPROCESS must be default or paper, got {values['preprocess']!r}")
     if values["dtype"] not in (None, *_DTYPES):
         raise ConfigError(f"--dtype / SPOT_DTYPE must be one of {', '.join(_DTYPES)}, got {values['dtype']!r}")
     if values["secret_key"] is not None and len(values["secret_key"]) < 16:
         raise ConfigError("SPOT_SECRET_KEY is too short: use at least 16 characters, e.g. the output of "
                           "`python -c 'import secrets; print(secrets.token_hex(32))'`")
+    if values["c2pa_trust"] and not Path(values["c2pa_trust"]).expanduser().exists():
+        raise ConfigError(f"--c2pa-trust / SPOT_C2PA_TRUST: no such file or folder: {values['c2pa_trust']}")
     values["on_spaces"] = spaces
     known = {f.name for f in fields(AppConfig)}
     return AppConfig(**{k: v for k, v in values.items() if k in known})

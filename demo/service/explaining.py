@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -40,17 +41,17 @@ def finished_phrases(text: str, final: bool) -> tuple[str, ...]:
     return texts[:-1]
 
 
-def read_provenance_json(data: bytes) -> dict | None:
+def read_provenance_json(data: bytes, c2pa_trust: str | None = None) -> dict | None:
     """Provenance findings of the original bytes as JSON, or None when the reader is unavailable.
 
     Reading metadata must never stop an explanation: any failure becomes an error entry.
     """
     try:
-        from explain.provenance import read_provenance  # noqa: PLC0415
+        from explain.provenance import cached_trust, read_provenance  # noqa: PLC0415
     except ImportError:
         return None
     try:
-        return read_provenance(data).to_json()
+        return read_provenance(data, c2pa_trust=cached_trust(c2pa_trust)).to_json()
     except Exception as exc:  # noqa: BLE001 - untrusted metadata; the model's answer still counts
         log.warning("provenance reading failed: %s", exc)
         return {"findings": [], "errors": [f"metadata could not be read ({type(exc).__name__})"]}
@@ -82,7 +83,7 @@ class ExplainMixin:
         if hit is not None:
             return hit
         try:
-            checked = load_image_file(path, self.limits)
+            checked = load_image_file(path, self.limits, self.config.preprocess)
         except ImageRejected as exc:
             raise UserError(str(exc)) from None
         # load_image_file read the bytes once to check them; keep the very same bytes for storage
@@ -96,30 +97,48 @@ class ExplainMixin:
                 self._checked.popitem(last=False)
         return checked, data
 
-    def precheck(self, path: str | None, visitor: Visitor) -> str | None:
-        """What the validator says before a request takes a model slot: None when fine."""
+    def precheck(self, path: str | None, visitor: Visitor, page: str | None = None) -> str | None:
+        """What the validator says before a request takes a model slot: None when fine. A picture
+        that passes becomes the page's current one at once, so an older stream of the page stops."""
         try:
             self._rate(self.explain_rate, visitor, count=False)
             self.check_upload(path)
         except UserError as exc:
             return str(exc)
+        if not self.admission.admit((page or visitor.client_hash, path)):
+            return t("err_queue_full", waiting=self.admission.waiting)
+        self.pages.start(page, path)
         return None
 
     # ------------------------------------------------------------------ explanation
-    def explain(self, path: str | None, visitor: Visitor) -> Iterator[ExplainView]:
-        """Check the upload, stream the model's answer, store the prediction; yields snapshots."""
+    def explain(self, path: str | None, visitor: Visitor, page: str | None = None) -> Iterator[ExplainView]:
+        """Check the upload, stream the model's answer, store the prediction; yields snapshots.
+
+        When `page` has moved on to another picture (see demo/service/pages.py), the stream stops
+        at the next token, nothing is stored and nothing more is yielded."""
+        admitted = (page or visitor.client_hash, path)
+        try:
+            yield from self._explain(path, visitor, page)
+        finally:
+            self.admission.release(admitted)
+
+    def _explain(self, path: str | None, visitor: Visitor, page: str | None) -> Iterator[ExplainView]:
+        if path and not self.pages.is_current_upload(page, path):
+            return
         self._rate(self.explain_rate, visitor, count=True)
         checked, data = self.check_upload(path)
         with self._lock:
             self._checked.pop(path, None)
-        provenance = read_provenance_json(data)
+        provenance = read_provenance_json(data, self.config.c2pa_trust)
         view = ExplainView("checked", checked, model_view(checked), provenance)
         yield view
         text = ""
         explanation: Explanation | None = None
         try:
-            with self.model_lock.shared():
-                for item in self.worker.stream(checked, self.config.max_new_tokens):
+            with self.model_lock.shared(), closing(self.worker.stream(checked, self.config.max_new_tokens)) as items:
+                for item in items:
+                    if not self.pages.is_current_upload(page, path):
+                        return  # closing() stops the generation thread now, not when collected
                     if isinstance(item, TextDelta):
                         text += item.text
                         view = replace(view, stage="text", text=text, phrases=finished_phrases(text, False))
@@ -137,6 +156,7 @@ class ExplainMixin:
         prediction_id = self._save_prediction(visitor, checked, explanation, provenance)
         analysis = Analysis(prediction_id, visitor.client_hash, checked, data, explanation, provenance)
         self.results.remember(analysis)
+        self.pages.done(page, path, prediction_id)
         yield replace(view, stage="done", text=explanation.text,
                       phrases=tuple(p.text for p in explanation.phrases), verdict=explanation.verdict,
                       p_fake=explanation.p_fake, prediction_id=prediction_id, explanation=explanation)
@@ -154,7 +174,7 @@ class ExplainMixin:
             timings={"preprocess_s": tm.preprocess_s, "first_token_s": tm.first_token_s,
                      "total_s": tm.total_s, "tokens_per_s": tm.tokens_per_s,
                      "new_tokens": float(tm.new_tokens)},
-            provenance=provenance,
+            provenance=provenance, rule=explanation.rule, preprocess=checked.preprocess,
         )
         try:
             return self.store.save_prediction(record)
@@ -165,10 +185,11 @@ class ExplainMixin:
     def maps(self, prediction_id: Any, visitor: Visitor, method: str = "gradient",
              progress: Callable[[float, str], None] | None = None) -> tuple[Analysis, list[PhraseMap]]:
         """Maps for every phrase of a visitor's prediction (computed once per method, then cached)."""
-        if method not in METHODS:
-            raise UserError(t("err_bad_method", method=method))
+        if not isinstance(method, str) or method not in METHODS:
+            raise UserError(t("err_bad_method", method=str(method)[:40]))
         a = self._analysis(prediction_id, visitor)
         if method not in a.maps:
+            self._rate(self.maps_rate, visitor, count=True)  # only new maps take the model
             try:
                 with self.model_lock.exclusive():
                     if method not in a.maps:  # a twin request may have made them while we waited

@@ -81,11 +81,24 @@ class FeedbackMixin:
     def login_with_token(self, token: str | None, visitor: Visitor) -> Reviewer:
         if not self.config.admin_token:
             raise UserError(t("reviewer_off"))
-        self._rate(self.login_rate, visitor, count=True)
-        given = (token or "").encode()
+        # after too many wrong tokens (from this browser or this address), not even a right one
+        self._rate(self.login_rate, visitor, count=False, per_address=self.login_address_rate)
+        given = (token or "").encode() if isinstance(token, str) else b""
         if not hmac.compare_digest(given, self.config.admin_token.encode()):
+            # only failures count: reviewers act often
+            self._rate(self.login_rate, visitor, count=True, per_address=self.login_address_rate)
             raise UserError(t("reviewer_bad"))
         return Reviewer("admin", "token")
+
+    def reviewer_for(self, token: Any, username: str | None, visitor: Visitor) -> Reviewer | None:
+        """Reviewer rights, derived again for every reviewer action from what the browser holds now:
+        the token typed in the Explorer, or the Hugging Face sign-in (a cookie that expires). Never
+        from the page's session, whose id travels in URLs and can be replayed by anyone who sees it."""
+        if isinstance(token, str) and token:
+            return self.login_with_token(token, visitor)
+        if username:
+            return self.login_with_profile(username)
+        return None
 
     def login_with_profile(self, username: str | None) -> Reviewer | None:
         if not username:
@@ -116,7 +129,7 @@ class FeedbackMixin:
         from storage.export import export  # noqa: PLC0415
 
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = self._export_dir / f"spot-{fmt}-{stamp}-{secrets.token_hex(3)}"
+        out = self._export_dir / f"spot-{fmt}-{stamp}-{secrets.token_urlsafe(16)}"  # unguessable: served by path
         try:
             report = export(self.store.export_rows(accepted_only=True), fmt, out)
         except StorageError as exc:

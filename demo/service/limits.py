@@ -64,3 +64,65 @@ def request_address(request: Any) -> str | None:
     client = getattr(request, "client", None)
     host = getattr(client, "host", None)
     return host if isinstance(host, str) and host else None
+
+
+class ByteBudget:
+    """Bytes allowed per key in a sliding window (uploads per visitor address), in memory only."""
+
+    def __init__(self, limit_bytes: int, window_s: float = RATE_WINDOW_S, clock: Callable[[], float] = time.monotonic):
+        self.limit_bytes = limit_bytes
+        self.window_s = window_s
+        self.clock = clock
+        self._spent: dict[str, deque[tuple[float, int]]] = {}
+        self._lock = threading.Lock()
+
+    def spend(self, key: str, n: int) -> float:
+        """Spend `n` bytes if the budget allows and return 0, else return the seconds to wait."""
+        with self._lock:
+            now = self.clock()
+            q = self._spent.setdefault(key, deque())
+            while q and q[0][0] <= now - self.window_s:
+                q.popleft()
+            if sum(b for _, b in q) + n > self.limit_bytes:
+                return (q[0][0] + self.window_s - now) if q else self.window_s
+            q.append((now, n))
+            if len(self._spent) > 50_000:  # forget idle keys rather than grow without bound
+                for k in [k for k, v in self._spent.items() if not v][:10_000]:
+                    del self._spent[k]
+            return 0.0
+
+
+class Admission:
+    """Explanations admitted and not yet finished, checked when an upload is checked (before it waits).
+
+    Gradio's own queue bound counts only part of what waits (events leave its count once they are
+    dispatched to a worker that still waits for the model), so it let through far more than the
+    configured size. This counts every explanation from the moment it is admitted until its stream
+    ends; an entry whose stream never started (cancelled in the queue) is forgotten after `ttl_s`.
+    """
+
+    def __init__(self, capacity: int, ttl_s: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = capacity
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._admitted: dict[Any, float] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, key: Any) -> bool:
+        with self._lock:
+            now = self.clock()
+            for k in [k for k, t in self._admitted.items() if t <= now - self.ttl_s]:
+                del self._admitted[k]
+            if key not in self._admitted and len(self._admitted) >= self.capacity:
+                return False
+            self._admitted[key] = now
+            return True
+
+    def release(self, key: Any) -> None:
+        with self._lock:
+            self._admitted.pop(key, None)
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._admitted)

@@ -28,7 +28,8 @@ from .explaining import ExplainMixin
 from .explorer import ExplorerMixin
 from .feedback import FeedbackMixin
 from .gpu import ModelLock, ModelWorker
-from .limits import RateLimiter
+from .limits import Admission, RateLimiter
+from .pages import Pages
 from .results import Analysis, ResultsCache
 from .visitors import Pseudonyms, Visitor, new_visitor_token, valid_token
 
@@ -51,11 +52,15 @@ class AppState(ExplainMixin, FeedbackMixin, ExplorerMixin):
         self._checked_bytes = max(cache_bytes // 4, 1)
         self._lock = threading.Lock()
         self.model_lock = ModelLock()
+        self.pages = Pages()
+        self.admission = Admission(config.queue_size + config.concurrency)  # waiting + running
         self.pseudonyms = Pseudonyms(store.client_hash)
         self.explain_rate = RateLimiter(config.rate_limit, clock=clock)
         self.feedback_rate = RateLimiter(config.rate_limit, clock=clock)
+        self.maps_rate = RateLimiter(config.rate_limit, clock=clock)
         self.address_rate = RateLimiter(config.rate_limit * _IP_FACTOR, clock=clock)
         self.login_rate = RateLimiter(10, clock=clock)
+        self.login_address_rate = RateLimiter(20, clock=clock)  # failed tokens per address, not 4 x 10
         self._export_dir = Path(tempfile.mkdtemp(prefix="spot-export-"))
 
     # ------------------------------------------------------------------ the model, for the page
@@ -83,16 +88,28 @@ class AppState(ExplainMixin, FeedbackMixin, ExplorerMixin):
         """The visitor's pseudonym: from their browser token, else (API clients) their session."""
         return self.pseudonyms.visitor(token, session_hash, address)
 
-    def _rate(self, limiter: RateLimiter, visitor: Visitor, *, count: bool) -> None:
+    def _rate(self, limiter: RateLimiter, visitor: Visitor, *, count: bool,
+              per_address: RateLimiter | None = None) -> None:
+        """Count (or check) a request against the visitor's limit and their address's: a new browser
+        token or session escapes the first, not the second."""
+        by_address = per_address or self.address_rate
         waits = [limiter.hit(visitor.client_hash) if count else limiter.wait_s(visitor.client_hash)]
         if visitor.address_key:
             k = f"{id(limiter)}:{visitor.address_key}"
-            waits.append(self.address_rate.hit(k) if count else self.address_rate.wait_s(k))
+            waits.append(by_address.hit(k) if count else by_address.wait_s(k))
         wait = max(waits)
         if wait > 0:
             raise UserError(t("err_rate", limit=limiter.limit, minutes=int(limiter.window_s // 60),
                               wait=int(wait) + 1))
 
+
+    def is_current(self, page: str | None, prediction_id: Any) -> bool:
+        """Whether `prediction_id` is what `page` shows now (a page that moved on gets no more of it)."""
+        try:
+            pid = inputs.record_id(prediction_id, "fb_need_prediction")
+        except UserError:
+            return False
+        return self.pages.is_current_prediction(page, pid)
 
     # ------------------------------------------------------------------ recent results
     def _analysis(self, prediction_id: Any, visitor: Visitor) -> Analysis:

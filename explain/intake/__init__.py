@@ -6,7 +6,7 @@ as a person would see it; the geometry helpers place the model's 336 x 336 centr
 24 x 24 patch grid on the original picture, so maps can be drawn where the model looked.
 """
 
-from .check import available_formats, check_image, load_image_bytes, load_image_file
+from .check import PREPROCESSING, available_formats, check_image, load_image_bytes, load_image_file
 from .colour import NEUTRAL_GREY
 from .geometry import (
     CELL_GRIDS,
@@ -29,6 +29,7 @@ __all__ = [
     "GRID",
     "MODEL_SIZE",
     "NEUTRAL_GREY",
+    "PREPROCESSING",
     "REJECT_CODES",
     "BoxF",
     "CheckedImage",

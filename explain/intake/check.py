@@ -5,6 +5,10 @@ Everything that reaches the model goes through `check_image`. It detects the for
 sentence for the visitor, and normalises the rest to an 8-bit RGB image the way a person would
 see it (colour.py): EXIF orientation applied, transparency composited on mid grey, first frame of
 animations, high bit depths reduced. It also records the crop box the model sees (geometry.py).
+
+`preprocess="paper"` feeds the model what FakeVLM's evaluation fed it instead: the first frame as
+PIL's `Image.open(...).convert("RGB")` gives it (EXIF orientation ignored, alpha dropped, not
+composited), with the same checks and the same refusals; its notes say what differs.
 """
 
 from __future__ import annotations
@@ -68,8 +72,13 @@ def available_formats() -> tuple[str, ...]:
 # --------------------------------------------------------------------------- intake
 
 
-def check_image(data: bytes, limits: IntakeLimits = IntakeLimits()) -> CheckedImage:
+PREPROCESSING = ("default", "paper")
+
+
+def check_image(data: bytes, limits: IntakeLimits = IntakeLimits(), preprocess: str = "default") -> CheckedImage:
     """Check and normalise uploaded bytes. Raises only `ImageRejected` for any bytes."""
+    if preprocess not in PREPROCESSING:
+        raise ValueError(f"unknown preprocessing {preprocess!r}; use 'default' or 'paper'")
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"check_image wants bytes, got {type(data).__name__}")
     data = bytes(data)
@@ -107,7 +116,7 @@ def check_image(data: bytes, limits: IntakeLimits = IntakeLimits()) -> CheckedIm
         # Only after decoding: PNG's getexif() loads the pixels and _orientation swallows errors.
         orientation = orientation_of(img)
         try:
-            rgb = to_rgb(img, notes)
+            rgb = _paper_rgb(img, orientation, notes) if preprocess == "paper" else to_rgb(img, notes)
         except ImageRejected:
             raise
         except Exception:
@@ -120,7 +129,8 @@ def check_image(data: bytes, limits: IntakeLimits = IntakeLimits()) -> CheckedIm
     finally:
         img.close()
 
-    rgb = apply_orientation(rgb, orientation, notes)
+    if preprocess == "default":
+        rgb = apply_orientation(rgb, orientation, notes)
     if min(rgb.size) < MODEL_SIZE:
         notes.append(
             f"the picture is smaller than the model's {MODEL_SIZE}-pixel view and was enlarged, which blurs fine detail"
@@ -136,12 +146,24 @@ def check_image(data: bytes, limits: IntakeLimits = IntakeLimits()) -> CheckedIm
         crop_box_f=box_f,
         notes=tuple(notes),
         byte_size=len(data),
+        preprocess=preprocess,
     )
 
 
-def load_image_file(path: str | os.PathLike[str], limits: IntakeLimits = IntakeLimits()) -> CheckedImage:
+def _paper_rgb(img: Image.Image, orientation: int, notes: list[str]) -> Image.Image:
+    """FakeVLM's loader: `convert("RGB")` and nothing else (so alpha is dropped, never composited)."""
+    if orientation != 1:
+        notes.append("EXIF orientation ignored (paper preprocessing)")
+    if img.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in img.info:
+        notes.append("transparency dropped, not composited (paper preprocessing)")
+    return img.convert("RGB")
+
+
+def load_image_file(
+    path: str | os.PathLike[str], limits: IntakeLimits = IntakeLimits(), preprocess: str = "default"
+) -> CheckedImage:
     """`check_image` on a file, refusing oversize files before reading them into memory."""
-    return check_image(load_image_bytes(path, limits), limits)
+    return check_image(load_image_bytes(path, limits), limits, preprocess)
 
 
 def load_image_bytes(path: str | os.PathLike[str], limits: IntakeLimits = IntakeLimits()) -> bytes:

@@ -77,12 +77,13 @@ def _positive_number(name: str, raw: str) -> float:
 
 @dataclass(frozen=True)
 class CheckedImage:
-    image: Image.Image = field(repr=False)  # RGB, EXIF-rotated, full size (not cropped)
+    image: Image.Image = field(repr=False)  # RGB, EXIF-rotated (unless "paper"), full size (not cropped)
     sha256: str  # of the original bytes, as uploaded
     format: str  # Pillow's id of the detected format: "JPEG", "PNG", "HEIF", ...
-    width: int  # after EXIF rotation, as displayed
+    width: int  # after EXIF rotation, as displayed (raw under "paper")
     height: int
     crop_box: tuple[int, int, int, int]  # covers every original pixel the model's crop touches
     crop_box_f: tuple[float, float, float, float]  # the exact crop in original pixel coordinates
     notes: tuple[str, ...]  # what intake did to the picture, in words for the visitor
     byte_size: int
+    preprocess: str = "default"  # "paper": as FakeVLM's loader reads it (no rotation, alpha dropped)

@@ -77,7 +77,27 @@ def signature_name(data: bytes) -> str | None:
 
 
 def a_or_an(word: str) -> str:
-    return f"an {word}" if word[:1] in "AEIOU" else f"a {word}"
+    return f"an {word}" if word[:1].upper() in "AEIOU" else f"a {word}"
+
+
+_TGA_FOOTER = b"TRUEVISION-XFILE.\x00"
+
+
+def looks_like_tga(data: bytes) -> bool:
+    """TGA has no signature: version 2 files end with a footer; version 1 headers must agree
+    with the file's size (uncompressed types), which random bytes rarely do."""
+    if data.endswith(_TGA_FOOTER):
+        return True
+    if len(data) < 18:
+        return False
+    id_len, cmap_type, kind = data[0], data[1], data[2]
+    width, height, depth = int.from_bytes(data[12:14], "little"), int.from_bytes(data[14:16], "little"), data[16]
+    if cmap_type not in (0, 1) or kind not in (1, 2, 3) or depth not in (8, 15, 16, 24, 32):
+        return False
+    if width == 0 or height == 0 or (kind == 1) != (cmap_type == 1):
+        return False
+    cmap = int.from_bytes(data[5:7], "little") * ((data[7] + 7) // 8) if cmap_type else 0
+    return len(data) >= 18 + id_len + cmap + width * height * ((depth + 7) // 8)
 
 
 def signature_name_for_format(fmt: str | None) -> str:
@@ -97,6 +117,8 @@ def not_an_image(data: bytes) -> ImageRejected:
             "corrupt",
             f"This file starts like {a_or_an(sig[0])} picture but is damaged and cannot be decoded.",
         )
+    if not sig and looks_like_tga(data):
+        sig = ("TGA (Targa) image", False)
     if sig:
         return ImageRejected(
             "unsupported_format",

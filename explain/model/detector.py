@@ -19,7 +19,7 @@ import torch
 from ..decoding import GenerateBackend, IncrementalDecoder, as_list, verdict_token_ids
 from ..phrases import split_phrases
 from ..types import Explanation, TextDelta, Timings, VerdictReady
-from ..verdict import Rule, verdict_of, verdict_sentence_end
+from ..verdict import RULES, Rule, verdict_of, verdict_sentence_end
 from .identity import FAKEVLM_LICENSE, HOW_TO_GET_FAKEVLM, ModelChoice
 
 PROMPT = "<image>Does the image looks real/fake?"  # the paper's evaluation prompt, grammar as published
@@ -55,6 +55,8 @@ class Detector:
         self.model_id = choice.model_id if choice else type(model).__name__
         self.revision = choice.revision if choice else None
         self.is_toy = bool(choice and choice.is_toy)
+        if rule not in RULES:
+            raise ValueError(f"unknown verdict rule {rule!r}; use 'word' or 'substring'")
         self.rule: Rule = rule
         self.verdict_ids = verdict_token_ids(self.tokenizer)
         param = next(model.parameters())
@@ -144,7 +146,7 @@ class Detector:
                 delta = decoder.push(tok)
                 if delta:
                     yield TextDelta(delta)
-                if not verdict_sent and verdict_sentence_end(decoder.text) is not None:
+                if not verdict_sent and verdict_sentence_end(decoder.text, self.rule) is not None:
                     verdict_sent = True
                     v, p, _ = self._verdict(decoder.text, decoder.ids, steps)
                     yield VerdictReady(v, p)
@@ -180,6 +182,7 @@ class Detector:
             verdict_token_index=vidx,
             prompt=prompt or PROMPT,
             model_id=self.model_id,
+            rule=self.rule,
         )
 
     def warmup(self, max_new_tokens: int = MAX_NEW_TOKENS) -> float:

@@ -230,12 +230,19 @@ def load_detector(
     dtype: str | None = None,
     quantization: str | None = None,
     decoder: str = "auto",
+    rule: str = "word",
 ):
-    """Resolve, load and wrap a checkpoint in a Detector. Raises ModelUnavailable with one sentence."""
+    """Resolve, load and wrap a checkpoint in a Detector. Raises ModelUnavailable with one sentence.
+
+    `rule` is the verdict rule (explain.verdict): "word" (ours) or "substring" (the paper's).
+    """
     from transformers import LlavaForConditionalGeneration
 
+    from ..verdict import RULES
     from .detector import Detector
 
+    if rule not in RULES:
+        raise ModelUnavailable(f"Unknown verdict rule '{rule}': use word or substring.")
     choice = resolve_model(spec, revision)
     zero_gpu = on_zero_gpu()
     # ZeroGPU: `cuda` in the main process is the `spaces` package's placeholder, moved per call
@@ -251,4 +258,4 @@ def load_detector(
     model.eval()
     processor = load_processor(choice.path)
     return Detector(model, processor, choice=choice, backend=make_backend(decoder, model, zero_gpu=zero_gpu),
-                    warm=not zero_gpu)
+                    rule=rule, warm=not zero_gpu)

@@ -7,7 +7,8 @@ Readers, one module per kind of evidence, all working from one bounded metadata 
 (`container.py`, `exif.py`, `xmp.py`), never decoding pixels:
 
 - `content_credentials.py`: C2PA manifests (signer, signature, hard binding, trust, actions,
-  digital source type, claimed generator), via c2pa-python;
+  digital source type, claimed generator), via c2pa-python; `c2pa_validation.py` turns the
+  SDK's validation results into a status and named problems; `trust.py` reads trust settings;
 - `disclosure.py`: IPTC digital source type and other AI-disclosure labels (parsed by `xmp.py`);
 - `generators.py`: Stable Diffusion WebUI / ComfyUI / NovelAI / InvokeAI / ... settings, and
   generator names in software fields;
@@ -41,16 +42,20 @@ from .generators import generator_findings
 from .limits import clean_text
 from .reencoding import editing_findings, no_metadata_findings, reencoding_findings
 from .sources import Sources, gather
+from .trust import C2paTrust, as_trust, cached_trust, load_trust
 
 __all__ = [
     "GLOSSARY",
     "KINDS",
     "STRENGTH_MEANINGS",
     "DEFAULT_TIME_BUDGET_S",
+    "C2paTrust",
     "Finding",
     "PointsTo",
     "Provenance",
     "Strength",
+    "cached_trust",
+    "load_trust",
     "read_provenance",
 ]
 
@@ -62,6 +67,7 @@ def read_provenance(
     *,
     time_budget_s: float = DEFAULT_TIME_BUDGET_S,
     c2pa_trust_anchors_pem: str | None = None,
+    c2pa_trust: C2paTrust | None = None,
 ) -> Provenance:
     """All provenance findings for the file `data`, strongest first.
 
@@ -69,8 +75,10 @@ def read_provenance(
     of value (credentials first); once `time_budget_s` is spent the rest are skipped, and the
     errors say so. `c2pa_trust_anchors_pem`: PEM root certificates (e.g. the C2PA trust list)
     added to the anchors c2pa-rs ships with; a signer that chains to none of them is reported as
-    unverified, however valid its signature.
+    unverified, however valid its signature. `c2pa_trust`: the same and more (allowed list,
+    trust config), as `load_trust` reads it from `--c2pa-trust` / `SPOT_C2PA_TRUST`.
     """
+    trust = as_trust(c2pa_trust, c2pa_trust_anchors_pem)
     start = time.perf_counter()
     deadline = start + max(time_budget_s, 0.0)
     errors: list[str] = []
@@ -93,7 +101,7 @@ def read_provenance(
         found, errs = c2pa_findings(
             s,
             timeout_s=0.8 * (deadline - time.perf_counter()),
-            trust_anchors_pem=c2pa_trust_anchors_pem,
+            trust=trust,
         )
         errors.extend(errs)
         return found

@@ -22,8 +22,7 @@ if TYPE_CHECKING:
 
 def camera_findings(src: Sources) -> list[Finding]:
     e, x = src.exif, src.xmp
-    make = e.text(t.MAKE) or x.first("tiff:Make")
-    model = e.text(t.MODEL) or x.first("tiff:Model")
+    make, model = camera_make_model(src)
     lens = e.text(t.LENS_MODEL) or x.first("exifEX:LensModel") or x.first("aux:Lens")
     captured = e.text(t.DATETIME_ORIGINAL) or x.first("exif:DateTimeOriginal")
     exposure = any(e.number(tag) is not None for tag in (t.EXPOSURE_TIME, t.F_NUMBER, t.ISO))
@@ -94,5 +93,12 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def camera_make_model(src: Sources) -> tuple[str | None, str | None]:
+    """EXIF (or XMP) make and model, leaving out what a generator parked there (ComfyUI JSON)."""
+    make = src.exif.text(t.MAKE) or src.xmp.first("tiff:Make")
+    model = src.exif.text(t.MODEL) or src.xmp.first("tiff:Model")
+    return (None if t.keyed_json(make) else make), (None if t.keyed_json(model) else model)
+
+
 def has_camera_exif(src: Sources) -> bool:
-    return bool(src.exif.text(t.MAKE) or src.exif.text(t.MODEL))
+    return any(camera_make_model(src))

@@ -16,6 +16,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from . import limits
+from .heif import heif_exif
 
 JPEG_XMP_ID = b"http://ns.adobe.com/xap/1.0/\x00"
 JPEG_XMP_EXT_ID = b"http://ns.adobe.com/xmp/extension/\x00"
@@ -422,16 +423,7 @@ def _walk_other(data: bytes, c: Container) -> None:
         ispe = data.find(b"ispe", 0, end)
         if ispe >= 4 and ispe + 16 <= len(data):
             c.width, c.height = struct.unpack(">II", data[ispe + 8 : ispe + 16])
-        # "Exif\0\0" also names the item type in the item info box: take the first occurrence
-        # that a TIFF header follows.
-        exif_at = data.find(b"Exif\x00\x00", 0, end)
-        for _ in range(16):
-            if exif_at < 0:
-                break
-            if data[exif_at + 6 : exif_at + 10] in (b"II*\x00", b"MM\x00*"):
-                c.exif = data[exif_at + 6 : exif_at + 6 + limits.MAX_EXIF_BYTES]
-                break
-            exif_at = data.find(b"Exif\x00\x00", exif_at + 6, end)
+        c.exif = heif_exif(data, end)
     # JUMBF boxes are labelled "jumb" with a "c2pa" manifest store inside.
     if data.find(b"jumb", 0, end) >= 0 and data.find(b"c2pa", 0, end) >= 0:
         c.c2pa_embedded = True

@@ -25,12 +25,13 @@ import functools
 import io
 import json
 import threading
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from . import limits
+from .c2pa_validation import Validation, validation_of
 from .findings import Finding, PointsTo, Strength
+from .trust import C2paTrust, as_trust
 from .vocab import source_type
 
 if TYPE_CHECKING:
@@ -45,65 +46,27 @@ MIME = {
     "heif": "image/heif",
     "avif": "image/avif",
 }
-_HARD_BINDING_MATCH = ("assertion.dataHash.match", "assertion.bmffHash.match",
-                       "assertion.boxesHash.match", "assertion.collectionHash.match")  # fmt: skip
-_HARD_BINDING_FAIL = ("assertion.dataHash.mismatch", "assertion.bmffHash.mismatch",
-                      "assertion.boxesHash.mismatch", "assertion.collectionHash.mismatch",
-                      "assertion.dataHash.malformed", "assertion.bmffHash.malformed",
-                      "claim.hardBindings.missing")  # fmt: skip
-# Failures that make the signed claims themselves unreliable (not just the image binding).
-_CLAIM_FAIL_PREFIXES = ("claimSignature.", "assertion.hashedURI.", "claim.missing",
-                        "claim.malformed", "signingCredential.invalid", "signingCredential.revoked",
-                        "manifest.", "assertion.missing", "assertion.cbor")  # fmt: skip
-
-
 MAX_CONCURRENT_READERS = 8
 _IN_FLIGHT = threading.BoundedSemaphore(MAX_CONCURRENT_READERS)
 
 
-@dataclass
-class Validation:
-    state: str  # c2pa-rs validation_state: "Trusted" | "Valid" | "Invalid" | ""
-    signature_valid: bool | None
-    binding_valid: bool | None
-    trusted: bool | None
-    failures: list[str] = field(default_factory=list)
-    trust_list: str = ""  # which anchor list vouched for the signer (c2pa-rs's trustListUri)
-
-    @property
-    def status(self) -> str:
-        """One word for the panel: trusted | valid_untrusted | binding_failed | invalid | unknown."""
-        if self.signature_valid is False or any(
-            f.startswith(_CLAIM_FAIL_PREFIXES) for f in self.failures
-        ):
-            return "invalid"
-        if self.binding_valid is False:
-            return "binding_failed"
-        if self.signature_valid and self.trusted:
-            return "trusted"
-        if self.signature_valid:
-            return "valid_untrusted"
-        return "unknown"
-
-
 @functools.lru_cache(maxsize=4)
-def _context(trust_anchors_pem: str | None):
+def _context(trust: C2paTrust | None):
     import c2pa  # imported late: a native library, not needed for files without credentials
 
     settings: dict[str, Any] = {
         "verify": {"remote_manifest_fetch": False, "ocsp_fetch": False},
         "core": {"allowed_network_hosts": []},
     }
-    if trust_anchors_pem:
-        # user_anchors add to the anchors c2pa-rs ships with; trust_anchors would replace them.
-        settings["trust"] = {"user_anchors": trust_anchors_pem}
+    if trust is not None:
+        settings["trust"] = trust.settings()
     return c2pa.Context.from_dict(settings)
 
 
-def _read_manifest_store(data: bytes, mime: str, trust_anchors_pem: str | None) -> dict | None:
+def _read_manifest_store(data: bytes, mime: str, trust: C2paTrust | None) -> dict | None:
     import c2pa
 
-    reader = c2pa.Reader.try_create(mime, io.BytesIO(data), None, _context(trust_anchors_pem))
+    reader = c2pa.Reader.try_create(mime, io.BytesIO(data), None, _context(trust))
     if reader is None:
         return None
     with reader:
@@ -111,7 +74,12 @@ def _read_manifest_store(data: bytes, mime: str, trust_anchors_pem: str | None) 
 
 
 def read_manifest_store(
-    data: bytes, mime: str, *, timeout_s: float, trust_anchors_pem: str | None = None
+    data: bytes,
+    mime: str,
+    *,
+    timeout_s: float,
+    trust_anchors_pem: str | None = None,
+    trust: C2paTrust | None = None,
 ) -> dict | None:
     """The manifest store as c2pa-rs reports it, or None when there is none.
 
@@ -119,6 +87,7 @@ def read_manifest_store(
     it cannot be interrupted) and whatever the reader raised otherwise.
     """
     result: dict[str, Any] = {}
+    trust = as_trust(trust, trust_anchors_pem)
     if not _IN_FLIGHT.acquire(blocking=False):
         # Readers that overran their deadline still hold slots: refuse rather than pile up
         # threads that a stream of hostile uploads could keep busy.
@@ -126,7 +95,7 @@ def read_manifest_store(
 
     def work() -> None:
         try:
-            result["store"] = _read_manifest_store(data, mime, trust_anchors_pem)
+            result["store"] = _read_manifest_store(data, mime, trust)
         except BaseException as exc:  # handed to the caller's thread below
             result["error"] = exc
         finally:
@@ -147,28 +116,30 @@ def read_manifest_store(
 
 
 def c2pa_findings(
-    src: Sources, *, timeout_s: float, trust_anchors_pem: str | None = None
+    src: Sources, *, timeout_s: float, trust: C2paTrust | None = None
 ) -> tuple[list[Finding], list[str]]:
     c = src.container
     if not c.c2pa_embedded:
-        remote = src.xmp.first("dcterms:provenance")
-        return ([_remote_finding(remote)] if remote else []), []
+        ref = src.xmp.first("dcterms:provenance")
+        if not ref:
+            return [], []
+        # "self#jumbf=..." names a manifest inside this very file: it was there, and is gone.
+        stripped = ref.strip().lower().startswith("self#")
+        return [_stripped_finding(ref) if stripped else _remote_finding(ref)], []
     mime = MIME.get(c.file_format)
     if mime is None:
         return [], [f"Content Credentials in a {c.file_format} file are not checked"]
     if len(src.data) > limits.MAX_C2PA_BYTES:
         return [], ["the file is too large for the Content Credentials check"]
     try:
-        store = read_manifest_store(
-            src.data, mime, timeout_s=timeout_s, trust_anchors_pem=trust_anchors_pem
-        )
+        store = read_manifest_store(src.data, mime, timeout_s=timeout_s, trust=trust)
     except TimeoutError as exc:
         return [], [str(exc)]
     except Exception as exc:  # c2pa raises its own error family; report, go on
         return [_broken_finding(exc)], [f"Content Credentials could not be read: {_msg(exc)}"]
     if not store:
         return [], []
-    return [_manifest_finding(store, extra_anchors=trust_anchors_pem is not None)], []
+    return [_manifest_finding(store, extra_anchors=trust is not None)], []
 
 
 def _msg(exc: BaseException) -> str:
@@ -193,6 +164,22 @@ def _remote_finding(url: str) -> Finding:
     )
 
 
+def _stripped_finding(ref: str) -> Finding:
+    return Finding(
+        kind="c2pa",
+        strength="weak",
+        points_to="processed",
+        title="Content Credentials removed",
+        meaning=(
+            "The XMP metadata says this file carried embedded Content Credentials, but they are "
+            "gone: a tool removed them while keeping the rest, so the file was processed after it "
+            "was signed. What they said cannot be known from this copy."
+        ),
+        details={"present": False, "status": "stripped",
+                 "reference": limits.clean_text(ref, 200)},
+    )  # fmt: skip
+
+
 def _broken_finding(exc: BaseException) -> Finding:
     return Finding(
         kind="c2pa",
@@ -213,40 +200,6 @@ def _dict(value: object) -> dict[str, Any]:
 
 def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
-
-
-def validation_of(store: dict[str, Any]) -> Validation:
-    results = _dict(store.get("validation_results"))
-    active = _dict(results.get("activeManifest"))
-    success = [str(s.get("code", "")) for s in _list(active.get("success")) if isinstance(s, dict)]
-    failure = [str(s.get("code", "")) for s in _list(active.get("failure")) if isinstance(s, dict)]
-    # Older reports carry only the flat validation_status list (failures).
-    for s in _list(store.get("validation_status")):
-        if isinstance(s, dict) and s.get("code") and s["code"] not in failure:
-            failure.append(str(s["code"]))
-    signature_valid: bool | None = None
-    if any(f.startswith("claimSignature.") for f in failure):
-        signature_valid = False
-    elif "claimSignature.validated" in success:
-        signature_valid = True
-    binding_valid: bool | None = None
-    if any(f in _HARD_BINDING_FAIL for f in failure):
-        binding_valid = False
-    elif any(s in _HARD_BINDING_MATCH for s in success):
-        binding_valid = True
-    trusted: bool | None = None
-    if "signingCredential.trusted" in success:
-        trusted = True
-    elif "signingCredential.untrusted" in failure:
-        trusted = False
-    return Validation(
-        state=str(store.get("validation_state") or ""),
-        signature_valid=signature_valid,
-        binding_valid=binding_valid,
-        trusted=trusted,
-        failures=failure[:20],
-        trust_list=str(results.get("trustListUri") or "") if trusted else "",
-    )
 
 
 def _actions(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -296,10 +249,11 @@ def _manifest_finding(store: dict[str, Any], *, extra_anchors: bool) -> Finding:
         return _broken_finding(ValueError("no active manifest"))
     sig = _dict(manifest.get("signature_info"))
     common_name = limits.clean_text(sig.get("common_name"), 120) or None
+    # c2pa-rs calls the signing certificate's subject organisation "issuer".
     organisation = limits.clean_text(sig.get("issuer"), 120) or None
     signer = " / ".join(p for p in (common_name, organisation) if p) or "an unnamed signer"
     actions = _actions(manifest)
-    validation = validation_of(store)
+    validation = validation_of(store, manifest)
     status = validation.status
 
     sources = [source_type(a["digital_source_type"]) for a in actions]
@@ -307,51 +261,17 @@ def _manifest_finding(store: dict[str, Any], *, extra_anchors: bool) -> Finding:
     # The most telling source type wins: AI before camera before the rest.
     rank = {"ai": 0, "camera": 1, "processed": 2, "none": 3}
     st = min(known, key=lambda s: rank[s.points_to]) if known else None
-    generator = _generator(manifest, actions)
-
     points_to: PointsTo = st.points_to if st else "none"
-    telling = points_to != "none"  # a claim that says nothing about origin is information only
-    claim = f"states the image was {st.words}" if st else "records how the file was made"
-    claims = f"state the image was {st.words}" if st else "record how the file was made"
-    trust_note = "the signer does not chain to any trust anchor we check against"
-    strength: Strength
-    if status == "trusted":
-        strength = "strong" if telling else "info"
-        verdict = f"A valid C2PA signature by {signer}, on a trust list, {claim}."
-        caveat = "A signature proves who made the claim, not that the claim is true."
-        title_state = "signature valid and trusted"
-    elif status == "valid_untrusted":
-        strength = "moderate" if telling else "info"
-        verdict = f"A C2PA signature by {signer} is cryptographically valid and {claim}"
-        verdict += f", but {trust_note}, so the signer is unverified."
-        caveat = "Anyone can make such a certificate."
-        title_state = "signature valid, signer unverified"
-    elif status == "binding_failed":
-        strength = "weak"
-        if points_to != "ai":
-            points_to = "processed"
-        verdict = (
-            f"The Content Credentials signed by {signer} {claims}, but "
-            "the image bytes no longer "
-            "match the signed hash: the file was changed after signing."
-        )
-        caveat = "The claim describes an earlier version of this file."
-        title_state = "file changed after signing"
-    elif status == "invalid":
-        strength, points_to = "weak", "none"
-        verdict = (
-            "Content Credentials are present but their signature or signed claims do not verify."
-        )
-        caveat = "Nothing they state can be relied on."
-        title_state = "signature invalid"
-    else:
-        strength = "info"
-        verdict = (
-            f"The Content Credentials by {signer} {claims}; "
-            "their validity could not be decided."
-        )
-        caveat = "Treat the claim as unverified."
-        title_state = "validity unknown"
+    strength, points_to, verdict, caveat, title_state = _judge(status, signer, st, points_to,
+                                                               validation)  # fmt: skip
+    broken = validation.broken_ingredients
+    if broken and status in ("trusted", "valid_untrusted"):
+        # The history this file claims rests on an ingredient whose own record does not verify.
+        strength = {"strong": "moderate", "moderate": "weak"}.get(strength, strength)  # type: ignore[assignment]
+        names = ", ".join(f"'{i['title']}'" for i in broken[:3])
+        verdict += f" But the record of an ingredient it was made from ({names}) does not verify"
+        verdict += f": {broken[0]['problems'][0]['words']}."
+        title_state += "; an ingredient does not verify"
     what = f"{st.words}" if st else "present"
     details: dict[str, Any] = {
         "present": True,
@@ -369,12 +289,14 @@ def _manifest_finding(store: dict[str, Any], *, extra_anchors: bool) -> Finding:
             "signed_at": limits.clean_text(sig.get("time"), 40) or None,
         },
         "digital_source_type": st.code if st else None,
-        "claimed_generator": generator,
+        "claimed_generator": _generator(manifest, actions),
         "actions": actions,
         "title": limits.clean_text(manifest.get("title"), 120) or None,
-        "ingredients": len(_list(manifest.get("ingredients"))),
+        "ingredients": len(validation.ingredients),
+        "ingredient_checks": validation.ingredients,
         "manifests": len(manifests),
         "failure_codes": validation.failures,
+        "problems": [p.to_json() for p in validation.problems],
     }
     return Finding(
         kind="c2pa",
@@ -384,3 +306,35 @@ def _manifest_finding(store: dict[str, Any], *, extra_anchors: bool) -> Finding:
         meaning=f"{verdict} {caveat}",
         details=details,
     )
+
+
+def _judge(status: str, signer: str, st, points_to: PointsTo, v: Validation):
+    """(strength, points_to, verdict, caveat, title_state) for one validation status."""
+    telling = points_to != "none"  # a claim that says nothing about origin is information only
+    claim = f"states the image was {st.words}" if st else "records how the file was made"
+    claims = f"state the image was {st.words}" if st else "record how the file was made"
+    strength: Strength
+    if status == "trusted":
+        return ("strong" if telling else "info", points_to,
+                f"A valid C2PA signature by {signer}, on a trust list, {claim}.",
+                "A signature proves who made the claim, not that the claim is true.",
+                f"signed by {signer}, trusted")  # fmt: skip
+    if status == "valid_untrusted":
+        verdict = f"A C2PA signature by {signer} is cryptographically valid and {claim}, but "
+        verdict += "the signer does not chain to any trust anchor we check against, so the "
+        verdict += "signer is unverified."
+        return ("moderate" if telling else "info", points_to, verdict,
+                "Anyone can make such a certificate.", "signature valid, signer unverified")  # fmt: skip
+    if status == "binding_failed":
+        verdict = (f"The Content Credentials signed by {signer} {claims}, but the image bytes no "
+                   "longer match the signed hash: the file was changed after signing.")  # fmt: skip
+        return ("weak", points_to if points_to == "ai" else "processed", verdict,
+                "The claim describes an earlier version of this file.", "file changed after signing")  # fmt: skip
+    if status == "invalid":
+        words = "; ".join(dict.fromkeys(p.words for p in v.problems[:3]))
+        why = f": {words}" if words else " (the C2PA validator marks them Invalid)"
+        verdict = f"Content Credentials are present but do not verify{why}."
+        return ("weak", "none", verdict, "Nothing they state can be relied on.", "invalid")
+    strength = "info"
+    verdict = f"The Content Credentials by {signer} {claims}; their validity could not be decided."
+    return strength, points_to, verdict, "Treat the claim as unverified.", "validity unknown"

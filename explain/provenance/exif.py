@@ -7,6 +7,7 @@ never even decoded: for GPS we keep only which tags exist.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -37,10 +38,11 @@ LENS_MODEL = 0xA434
 _WANTED = {
     IMAGE_DESCRIPTION, MAKE, MODEL, SOFTWARE, DATETIME, ARTIST, COPYRIGHT, EXPOSURE_TIME, F_NUMBER,
     ISO, DATETIME_ORIGINAL, FOCAL_LENGTH, MAKER_NOTE, USER_COMMENT, PIXEL_X, PIXEL_Y, LENS_MAKE,
-    LENS_MODEL,
+    LENS_MODEL, *range(0x0109, 0x010E),  # 0x0109-0x010D: where ComfyUI puts extra keys
 }  # fmt: skip
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
-_MAX_VALUE_BYTES = 64 * 1024  # a UserComment with generator parameters fits; more is not read
+# A UserComment with generator parameters, or a ComfyUI graph in Make/Model, fits; more is cut.
+_MAX_VALUE_BYTES = 256 * 1024
 
 
 @dataclass
@@ -163,6 +165,24 @@ def _decode(raw: bytes, typ: int, e: str) -> str | int | float | bytes | None:
     if typ in (1, 6) and raw:  # BYTE: a number, or (as some writers store comments) bytes
         return raw[0] if len(raw) == 1 else raw
     return None
+
+
+_KEYED_JSON = re.compile(r"\s*([A-Za-z_][\w-]{0,40}):\s*[{\[]")
+
+
+def keyed_json(value: str | None) -> tuple[str, str] | None:
+    """("prompt", "{...}") for a text like 'prompt:{...}'.
+
+    ComfyUI's WebP and animated saves put its graphs into EXIF Model ("prompt:{...}") and Make
+    ("workflow:{...}"), counting tag numbers down from Make for further keys: such a value is
+    a generator's, never a camera's.
+    """
+    if not value:
+        return None
+    m = _KEYED_JSON.match(value[:64])
+    if not m:
+        return None
+    return m.group(1), value[m.end() - 1 :]
 
 
 def decode_user_comment(raw: bytes | str | None) -> str | None:

@@ -2,7 +2,8 @@
 
 - Stable Diffusion WebUI (A1111, Forge, SD.Next): PNG text `parameters` (or EXIF UserComment in
   JPEG/WebP) ending in a line like "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, ...".
-- ComfyUI: PNG text `prompt` (the executed node graph, JSON) and `workflow` (the editor graph).
+- ComfyUI: PNG text `prompt` (the executed node graph, JSON) and `workflow` (the editor graph);
+  in WebP, the same as "prompt:{...}" in EXIF Model and "workflow:{...}" in EXIF Make.
 - NovelAI: `Software: NovelAI`, `Source`, and a JSON `Comment` with the sampling settings.
 - InvokeAI: `invokeai_metadata` / `invokeai_graph` (JSON), older `sd-metadata` and `Dream`.
 - Fooocus, SwarmUI: JSON in `parameters`. Midjourney: `Description` with a "Job ID".
@@ -154,9 +155,24 @@ def _load_json(text: str) -> Any:
         return None
 
 
+def _comfyui_exif(src: Sources) -> dict[str, str]:
+    """ComfyUI's 'key:{json}' values in EXIF (WebP and animated outputs), by key."""
+    out: dict[str, str] = {}
+    for tag in range(exif_tags.MODEL, exif_tags.MODEL - 8, -1):  # 0x0110 down, as ComfyUI counts
+        found = exif_tags.keyed_json(src.exif.text(tag))
+        if found and found[0] not in out:
+            out[found[0]] = found[1]
+    return out
+
+
 def _comfyui(src: Sources) -> Finding | None:
     c = src.container
     prompt, workflow = c.text_value("prompt"), c.text_value("workflow")
+    where = "PNG text 'prompt'/'workflow'"
+    if prompt is None and workflow is None:
+        keyed = _comfyui_exif(src)
+        prompt, workflow = keyed.get("prompt"), keyed.get("workflow")
+        where = "EXIF Make/Model 'workflow:'/'prompt:'"
     if prompt is None and workflow is None:
         return None
     details: dict[str, Any] = {}
@@ -193,7 +209,7 @@ def _comfyui(src: Sources) -> Finding | None:
         if prompt is not None and workflow is None:
             return None  # a plain "prompt" text chunk is not ComfyUI's graph; other tools use it
         details["note"] = "ComfyUI-style chunks present but not readable as a graph"
-    return _settings_finding("ComfyUI", "PNG text 'prompt'/'workflow'", details)
+    return _settings_finding("ComfyUI", where, details)
 
 
 def _novelai(src: Sources) -> Finding | None:

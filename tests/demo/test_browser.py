@@ -1,5 +1,6 @@
 """A person's visit, in a real headless Chromium (Debian's, driven by Playwright): upload a picture,
-watch the answer stream in, see a heatmap, click a phrase, send feedback. Leaves docs/screenshot.png.
+watch the answer stream in, see a heatmap, click a phrase, send feedback. Takes a screenshot in a
+temporary folder (tests never rewrite tracked files).
 
 Needs `apt-get install -y chromium` (Debian's build; Playwright's own browser download is not used).
 """
@@ -16,12 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
-
 CHROMIUM = os.environ.get("SPOT_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
 pytestmark = pytest.mark.skipif(not (Path(CHROMIUM).is_file() or shutil.which("chromium")),
                                 reason="Debian chromium is not installed (apt-get install -y chromium)")
@@ -99,8 +97,8 @@ def test_a_visit_in_chromium(server, example_image, tmp_path):
             expect(page.locator("#fb-result")).to_contain_text("Saved as feedback record", timeout=30_000)
 
             page.locator("#spot-title").scroll_into_view_if_needed()
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            screenshot = tmp_path / "screenshot.png"
+            page.screenshot(path=str(screenshot), full_page=True)
             assert not errors, errors
         finally:
             browser.close()
@@ -113,7 +111,7 @@ def test_a_visit_in_chromium(server, example_image, tmp_path):
         stored = db.execute("SELECT stored_path FROM images WHERE sha256 = ?", (sha,)).fetchone()
     assert row is not None and row[1] == 1 and row[2] == 1
     assert stored[0], "consent was given, so the picture is kept"
-    assert SCREENSHOT.stat().st_size > 20_000
+    assert screenshot.stat().st_size > 20_000
 
 
 def _done(page) -> bool:

@@ -88,3 +88,9 @@ def test_server_still_explains_after_the_abuse(server, tmp_path):
     out = c.predict(handle_file(str(png_file(tmp_path / "fine.png", seed=3))), api_name="/explain")
     assert out[7]["stage"] == "done"
     assert "Traceback" not in server.log(), "every refusal was a message, not a crash"
+
+
+def test_the_console_names_both_pages(server):
+    """Issue 19 (noise): the /classroom address was never printed."""
+    port = server.url.rstrip("/").rsplit(":", 1)[1]
+    assert f"http://127.0.0.1:{port}/classroom" in server.log()

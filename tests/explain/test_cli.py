@@ -78,3 +78,40 @@ def test_unreachable_model_exits_2_with_one_sentence(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "--model toy" in proc.stderr
+
+
+def test_refused_file_keeps_its_provenance(tmp_path):
+    # Issue 17, finding 7: a file refused as too small lost the metadata that was read from it.
+    import io as _io
+
+    from explain.cli import build_parser, judge
+    from explain.intake import IntakeLimits
+    from tests.factories import provenance_samples as s
+
+    tiny = tmp_path / "tiny.png"
+    tiny.write_bytes(s.png_bytes((16, 16), text={"parameters": s.A1111_PARAMETERS}))
+    out = _io.StringIO()
+    args = build_parser().parse_args([str(tiny), "--json"])
+    # Refused before any model is needed: no detector is passed.
+    assert judge(None, str(tiny), args, IntakeLimits(), out) is False
+    record = json.loads(out.getvalue())
+    assert record["code"] == "too_small"
+    [finding] = [f for f in record["provenance"]["findings"] if f["kind"] == "generator_metadata"]
+    assert finding["details"]["tool"] == "Stable Diffusion WebUI"
+
+
+def test_rule_from_flag_and_environment_is_echoed(tiny_checkpoint, tmp_path):
+    """Issue 18: --rule (or SPOT_RULE) reaches the detector and the JSON says which rule was used."""
+    import os
+
+    good = tmp_path / "good.png"
+    good.write_bytes(png_bytes(400, 400))
+    common = [str(good), "--model", str(tiny_checkpoint), "--json", "--max-new-tokens", "4", "--device", "cpu"]
+    flag = _run([*common, "--rule", "substring"])
+    assert flag.returncode == 0, flag.stderr
+    assert json.loads(flag.stdout)["rule"] == "substring"
+    env = {**os.environ, "SPOT_RULE": "substring"}
+    by_env = subprocess.run([sys.executable, "-m", "explain", *common], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300, env=env)
+    assert json.loads(by_env.stdout)["rule"] == "substring", by_env.stderr
+    assert json.loads(_run(common).stdout)["rule"] == "word"

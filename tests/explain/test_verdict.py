@@ -52,3 +52,10 @@ def test_unknown_rule():
 )
 def test_verdict_sentence_end(text, end):
     assert verdict_sentence_end(text) == end
+
+
+def test_sentence_end_follows_the_rule():
+    """Issue 18: under the paper's rule the verdict card appears after "unrealistic" too."""
+    text = "The lighting looks unrealistic. More"
+    assert verdict_sentence_end(text, "word") is None
+    assert verdict_sentence_end(text, "substring") == 31

@@ -104,6 +104,22 @@ def webp_bytes(size: tuple[int, int] = (96, 64), *, exif: Image.Exif | None = No
     return buf.getvalue()
 
 
+def heif_bytes(size: tuple[int, int] = (64, 64), *, exif: Image.Exif | None = None,
+               bare_exif: bool = False) -> bytes:  # fmt: skip
+    """A real HEIC written by pillow-heif (libheif). `bare_exif`: the EXIF item holds the TIFF
+    header right after its offset word, without "Exif\\0\\0", as many phones write it."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    kwargs: dict = {"quality": 50}
+    if exif is not None:
+        raw = exif.tobytes()  # b"Exif\\0\\0" + TIFF
+        kwargs["exif"] = raw[6:] if bare_exif else raw
+    buf = io.BytesIO()
+    _pattern(size).save(buf, "HEIF", **kwargs)
+    return buf.getvalue()
+
+
 def camera_exif(
     make: str = "Canon",
     model: str = "Canon EOS R5",
@@ -206,6 +222,16 @@ def comfyui_chunks(seed: int = 42) -> dict[str, str]:
     return {"prompt": json.dumps(prompt), "workflow": json.dumps(workflow)}
 
 
+def comfyui_webp_exif(seed: int = 42) -> Image.Exif:
+    """EXIF as ComfyUI's WebP save writes it (comfy_extras/nodes_images.py, SaveAnimatedWEBP):
+    Model (0x0110) = "prompt:" + the graph JSON, Make (0x010F) = "workflow:" + the editor JSON."""
+    chunks = comfyui_chunks(seed)
+    e = Image.Exif()
+    e[0x0110] = "prompt:" + chunks["prompt"]
+    e[0x010F] = "workflow:" + chunks["workflow"]
+    return e
+
+
 # --- byte surgery -------------------------------------------------------------------------------
 
 
@@ -271,13 +297,19 @@ class SigningIdentity:
 
 @functools.lru_cache(maxsize=4)
 def signing_identity(
-    common_name: str = "Spot the Fake Test Signer", organization: str = "Test AI Lab"
+    common_name: str = "Spot the Fake Test Signer",
+    organization: str = "Test AI Lab",
+    *,
+    valid_for_s: float = 365 * 86400,
 ) -> SigningIdentity:
     """A root CA and a signing certificate that c2pa-rs accepts (checked with c2pa-rs 0.91).
 
     c2pa-rs profiles signing certificates: X.509 v3, ECDSA P-256 here, `digitalSignature` key
     usage (critical), an extended key usage it allows (emailProtection; documentSigning works
     too), not a CA, with authority and subject key identifiers, issued by a separate CA.
+    `valid_for_s`: the signing certificate's lifetime from now. c2pa-rs refuses to sign with an
+    expired certificate, so an expired signer is made by signing with a short-lived one and
+    reading the file after it ran out.
     """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -308,7 +340,7 @@ def signing_identity(
         .issuer_name(root_name)
         .public_key(root_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_before(now - dt.timedelta(days=60))
         .not_valid_after(now + dt.timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(usage(sign=False, ca=True), critical=True)
@@ -323,7 +355,7 @@ def signing_identity(
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365))
+        .not_valid_after(now + dt.timedelta(seconds=valid_for_s))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(usage(sign=True, ca=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), False)
@@ -353,17 +385,23 @@ def sign_c2pa(
     generator: str = "Test Diffusion 1.0",
     identity: SigningIdentity | None = None,
     actions: list[dict] | None = None,
+    assertions: list[dict] | None = None,
+    ingredient: tuple[bytes, str] | None = None,
 ) -> bytes:
     """`image` with an embedded C2PA manifest signed by `identity` (a fresh test one by default).
 
     The manifest has one c2pa.actions assertion: by default a single c2pa.created action by
     `generator` with the given IPTC digital source type; `actions` replaces that list (c2pa-rs
-    requires the first action to be c2pa.created or c2pa.opened). Thumbnails are off to keep
-    files small.
+    requires the first action to be c2pa.created or c2pa.opened). `assertions` are added as
+    they are (e.g. a `cawg.identity` one); `ingredient` = (file bytes, mime) is recorded as the
+    parent the image was opened from, with whatever credentials it carries. Thumbnails are off
+    to keep files small.
     """
     import c2pa
 
     identity = identity or signing_identity()
+    if actions is None and ingredient is not None:
+        actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}}]
     if actions is None:
         act: dict = {"action": "c2pa.created", "softwareAgent": {"name": generator}}
         if digital_source_type:
@@ -372,7 +410,7 @@ def sign_c2pa(
     manifest = {
         "claim_generator_info": [{"name": generator.split()[0], "version": "1.0"}],
         "title": "sample",
-        "assertions": [{"label": "c2pa.actions", "data": {"actions": actions}}],
+        "assertions": [{"label": "c2pa.actions", "data": {"actions": actions}}, *(assertions or [])],
     }
     info = c2pa.C2paSignerInfo(
         c2pa.C2paSigningAlg.ES256, identity.chain_pem.encode(), identity.key_pem.encode(), None
@@ -383,8 +421,34 @@ def sign_c2pa(
     })  # fmt: skip
     out = io.BytesIO()
     with c2pa.Signer.from_info(info) as signer, c2pa.Builder(manifest, context=context) as b:
+        if ingredient is not None:
+            parent = {"title": "parent.jpg", "relationship": "parentOf", "label": "parent"}
+            b.add_ingredient(parent, ingredient[1], io.BytesIO(ingredient[0]))
         b.sign(signer, mime, io.BytesIO(image), out)
     return out.getvalue()
+
+
+def forge_manifest(signed: bytes, needle: bytes) -> bytes:
+    """`signed` with one byte of a signed statement changed (the first byte of `needle`)."""
+    at = signed.find(needle)
+    if at < 0:
+        raise ValueError("needle not in the file")
+    return signed[:at] + bytes([signed[at] ^ 0x01]) + signed[at + 1 :]
+
+
+def stripped_manifest_jpeg() -> bytes:
+    """A JPEG whose XMP still points at an embedded manifest (self#jumbf=...) that was removed,
+    as tools that drop the APP11 segments but keep XMP leave it."""
+    ref = "self#jumbf=/c2pa/urn:c2pa:0b5ae1a0-1f08-4a2c-9a0e-5d0f7c7b1a11/c2pa.assertions/c2pa.hash.data"
+    return jpeg_bytes(xmp=xmp_packet({"dcterms:provenance": ref}))
+
+
+# A CAWG identity assertion whose signature is garbage: c2pa-rs validates it and fails it.
+BROKEN_IDENTITY_ASSERTION = {
+    "label": "cawg.identity",
+    "data": {"signer_payload": {"sig_type": "cawg.x509.cose", "referenced_assertions": []},
+             "signature": "0001", "pad1": ""},
+}  # fmt: skip
 
 
 # --- hostile files -----------------------------------------------------------------------------
@@ -457,3 +521,17 @@ def tiff_exif_loop() -> bytes:
     tiff += struct.pack("<HHII", 0x8769, 4, 1, 8) + struct.pack("<HHII", 0x8825, 4, 1, 8)
     tiff += b"\x00" * 64
     return insert_jpeg_segment(jpeg_bytes(), 0xE1, b"Exif\x00\x00" + tiff)
+
+
+def heif_with_fake_tiff_headers(n: int = 100_000) -> bytes:
+    """A HEIF followed by `n` zero words + TIFF headers whose first directory is nonsense: the
+    bare-EXIF search must give up after a bounded number of candidates."""
+    fake = b"\x00\x00\x00\x00II*\x00" + struct.pack("<I", 0xFFFFFF00)
+    return heif_bytes() + fake * n
+
+
+def webp_with_huge_comfyui_exif(megabytes: int = 4) -> bytes:
+    """A WebP whose EXIF Make claims a ComfyUI workflow of `megabytes` MB (cut by the caps)."""
+    e = Image.Exif()
+    e[0x010F] = "workflow:{" + '"n": 1, ' * (megabytes * 1024 * 1024 // 8) + '"end": 0}'
+    return webp_bytes(exif=e)

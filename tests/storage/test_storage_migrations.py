@@ -91,6 +91,7 @@ def test_old_schema_with_data_upgrades_on_open(db_url: str, tmp_path) -> None:  
         assert p is not None
         assert (p.text, p.verdict, p.p_fake, p.model_revision) == ("This is a real image.", "real", 0.1, "r1")
         assert p.provenance is None and p.timings == {"total_s": 1.0} and p.created_at == now
+        assert (p.rule, p.preprocess) == ("word", "default")  # 0004: what every older prediction used
         assert p.image.sha256 == sha and (p.image.width, p.image.height) == (8, 6)
         [f] = store.reviewer_list_feedback()
         assert (f.verdict_correct, f.true_label, f.category, f.comment, f.consent, f.review_state) == \

@@ -28,6 +28,8 @@ GOOD_MAP = MapIn(0, "gradient", [[0.0] * 24 for _ in range(24)], (0, 0, 10, 10))
     ({"image_format": "exe"}, "image format must be one of"),
     ({"image_width": 0}, "image width must be between 1"),
     ({"text": "x" * 20_001}, "prediction text is too long"),
+    ({"rule": "regex"}, "verdict rule must be one of word, substring"),  # issue 18
+    ({"preprocess": "raw"}, "preprocessing must be one of default, paper"),
     ({"provenance": {"a": {1, 2}}}, "provenance cannot be stored as JSON"),
     ({"provenance": {"blob": "x" * 300_000}}, "provenance is too large"),
     ({"timings": {"total_s": math.inf}}, "timing 'total_s' must be a finite number"),
@@ -103,3 +105,14 @@ def test_explain_types_are_accepted_as_they_are(tmp_path: Path) -> None:
         assert p.timings["tokens_per_s"] == 6.0
         [got] = store.reviewer_get_maps(pid)
         assert got.grid[23][23] == 46.0 and got.reliance == 0.5
+
+
+def test_rule_and_preprocessing_are_kept_with_each_prediction(tmp_path: Path) -> None:
+    """Issue 18: a prediction says which verdict rule and which picture preprocessing produced it."""
+    with Store.open(f"sqlite:///{tmp_path / 'spot.db'}", tmp_path / "data", secret=SECRET) as store:
+        m = Maker(store)
+        client = m.visitor("a")
+        pid = store.save_prediction(m.prediction_in(client, png_bytes(1), rule="substring", preprocess="paper"))
+        old = store.save_prediction(m.prediction_in(client, png_bytes(2)))
+        got = store.get_prediction(pid, client), store.get_prediction(old, client)
+        assert [(p.rule, p.preprocess) for p in got] == [("substring", "paper"), ("word", "default")]

@@ -54,6 +54,8 @@ class Classroom(LessonsMixin, RevealsMixin, StudentsMixin, OutcomesMixin):
         # 31**6 by guessing, enough for a whole class behind one school address.
         self.join_rate = RateLimiter(30, clock=clock)
         self.join_address_rate = RateLimiter(600, clock=clock)
+        # wrong codes per address: a class mistypes a few; a guesser needs millions (31**6 codes)
+        self.join_miss_rate = RateLimiter(30, clock=clock)
         self.answer_rate = RateLimiter(600, clock=clock)
         self.build_rate = RateLimiter(30, clock=clock)
         self.limits = IntakeLimits(max_bytes=app.config.max_upload_bytes)

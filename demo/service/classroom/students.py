@@ -31,6 +31,8 @@ class StudentsMixin:
         self._rate(self.join_rate, ch, lang)
         if address_key:
             self._rate(self.join_address_rate, address_key, lang)
+            if self.join_miss_rate.wait_s(address_key) > 0:  # too many wrong codes from here: guessing
+                self._rate(self.join_miss_rate, address_key, lang)
         nick = " ".join(str(nickname or "").split())
         if not nick:
             raise UserError(tr("cls_err_nickname", lang))
@@ -43,6 +45,8 @@ class StudentsMixin:
         try:
             self.cstore.join(code_n, ch, nick)
         except NotFound:
+            if address_key:  # a wrong code counts against the address, however many browsers it uses
+                self.join_miss_rate.hit(address_key)
             raise UserError(tr("cls_err_no_session", lang)) from None
         except ValidationError as exc:
             raise UserError(tr("cls_err_closed", lang) if "closed" in str(exc) else str(exc)) from None

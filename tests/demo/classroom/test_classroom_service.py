@@ -198,3 +198,21 @@ def test_a_teacher_deletes_a_session_after_closing_it(svc, lesson):
     with pytest.raises(UserError, match=tr("cls_err_not_joined", "en")):
         svc.student_view(ann, session.code, "en")
     assert svc.lesson_set(lset.code, "en").items  # the set stays for the next class
+
+
+def test_guessing_class_codes_from_one_address_is_stopped(svc, lesson):
+    """Issue 14.3: 300 class-code guesses went through with a new browser token each time. Wrong codes
+    now count against the address, whatever token or session carries them."""
+    _, _, session = lesson
+    address = svc.app.visitor(None, "join", "198.51.100.7").address_key
+    refused = 0
+    for i in range(40):
+        try:
+            svc.join(_token(svc), "ZZZZ" + "ABCDEFGH"[i % 8] + "JKMNPQRS"[i // 8], "Guess", "en", address_key=address)
+        except UserError as exc:
+            refused += "wait" in str(exc)
+    assert refused == 10  # 30 wrong codes answered "no such class", then only "please wait"
+    with pytest.raises(UserError, match="wait"):  # even the right code, from that address, for now
+        svc.join(_token(svc), session.code, "Real", "en", address_key=address)
+    elsewhere = svc.app.visitor(None, "join", "198.51.100.8").address_key
+    assert svc.join(_token(svc), session.code, "Ann", "en", address_key=elsewhere).participant.nickname == "Ann"

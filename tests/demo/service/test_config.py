@@ -24,17 +24,19 @@ def test_defaults_work_on_a_fresh_machine(tmp_path, monkeypatch):
 
 def test_every_flag_has_its_environment_variable():
     env = {"SPOT_MODEL": "toy", "SPOT_REVISION": "abc123", "SPOT_DEVICE": "cpu", "SPOT_DTYPE": "fp32",
-           "SPOT_QUANTIZATION": "8bit", "SPOT_DECODER": "generate", "SPOT_DB_URL": "sqlite:////tmp/x.db", "SPOT_DATA_DIR": "/tmp/spotdata",
+           "SPOT_QUANTIZATION": "8bit", "SPOT_DECODER": "generate", "SPOT_RULE": "substring",
+           "SPOT_PREPROCESS": "paper", "SPOT_DB_URL": "sqlite:////tmp/x.db", "SPOT_DATA_DIR": "/tmp/spotdata",
            "SPOT_IMAGE_STORE": "file:///tmp/spotpics",
            "SPOT_HOST": "0.0.0.0", "SPOT_PORT": "8123", "SPOT_SHARE": "yes", "SPOT_MAX_UPLOAD_MB": "3.5",
            "SPOT_MAX_PIXELS": "4e6", "SPOT_MAX_NEW_TOKENS": "64", "SPOT_OCCLUSION_GRID": "12", "SPOT_CONCURRENCY": "3",
            "SPOT_QUEUE_SIZE": "10", "SPOT_RATE_LIMIT": "5", "SPOT_ADMIN_TOKEN": "tok",
            "SPOT_REVIEWERS": "alice, bob", "SPOT_SECRET_KEY": "k" * 32,
-           "SPOT_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1", "SPOT_RESULTS_CACHE_MB": "256"}
+           "SPOT_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1", "SPOT_RESULTS_CACHE_MB": "256",
+           "SPOT_UPLOAD_BUDGET_MB": "50", "SPOT_C2PA_TRUST": "/tmp"}
     assert {o.env for o in OPTIONS} == set(env), "this test must name every option"
     c = parse_config([], env)
     assert (c.model, c.revision, c.device, c.dtype, c.quantization) == ("toy", "abc123", "cpu", "fp32", "8bit")
-    assert c.decoder == "generate"
+    assert (c.decoder, c.rule, c.preprocess) == ("generate", "substring", "paper")
     assert (c.db_url, str(c.data_dir), c.host, c.port, c.share) == ("sqlite:////tmp/x.db", "/tmp/spotdata",
                                                                     "0.0.0.0", 8123, True)
     assert (c.max_upload_mb, c.max_pixels, c.max_new_tokens, c.concurrency) == (3.5, 4_000_000, 64, 3)
@@ -42,7 +44,8 @@ def test_every_flag_has_its_environment_variable():
     assert c.image_store == "file:///tmp/spotpics"
     assert (c.queue_size, c.rate_limit, c.admin_token, c.reviewers) == (10, 5, "tok", ("alice", "bob"))
     assert c.secret_key == "k" * 32
-    assert (c.trusted_proxies, c.results_cache_mb) == (("10.0.0.0/8", "127.0.0.1"), 256.0)
+    assert (c.trusted_proxies, c.results_cache_mb, c.upload_budget_mb) == (("10.0.0.0/8", "127.0.0.1"), 256.0, 50.0)
+    assert c.c2pa_trust == "/tmp"
 
 
 def test_command_line_beats_environment():
@@ -80,6 +83,8 @@ def test_secrets_are_not_command_line_flags():
     ({"SPOT_DTYPE": "int4"}, "SPOT_DTYPE"),
     ({"SPOT_SECRET_KEY": "short"}, "too short"),
     ({"SPOT_OCCLUSION_GRID": "5"}, "must divide the 24 patches"),
+    ({"SPOT_RULE": "regex"}, "SPOT_RULE must be word or substring"),
+    ({"SPOT_PREPROCESS": "raw"}, "SPOT_PREPROCESS must be default or paper"),
 ])
 def test_bad_values_name_the_setting(env, words):
     with pytest.raises(ConfigError, match=words):
@@ -112,3 +117,20 @@ def test_app_refuses_a_bad_setting_in_one_line():
                          text=True, timeout=60, cwd=ROOT)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines()[-1].startswith("app.py: --port / SPOT_PORT")
+
+
+def test_c2pa_trust_must_exist_and_reaches_the_provenance_reader(tmp_path):
+    from demo.service.explaining import read_provenance_json
+    from tests.factories import provenance_samples as s
+
+    with pytest.raises(ConfigError, match="SPOT_C2PA_TRUST"):
+        parse_config([], {"SPOT_C2PA_TRUST": str(tmp_path / "missing.pem")})
+    identity = s.signing_identity("Config Trust Signer", "Config Org")
+    anchors = tmp_path / "anchors.pem"
+    anchors.write_text(identity.root_pem)
+    c = parse_config(["--c2pa-trust", str(anchors)], {})
+    signed = s.sign_c2pa(s.jpeg_bytes(), "image/jpeg", identity=identity)
+    [f] = [f for f in read_provenance_json(signed, c.c2pa_trust)["findings"] if f["kind"] == "c2pa"]
+    assert f["details"]["status"] == "trusted"
+    [f] = [f for f in read_provenance_json(signed)["findings"] if f["kind"] == "c2pa"]
+    assert f["details"]["status"] == "valid_untrusted"

@@ -47,3 +47,4 @@ def test_memory_reaches_a_plateau_under_large_pictures():
     # after the cache has filled (two pictures of 108 MB), more pictures add nothing lasting
     growth = max(rss[6:]) - rss[5]
     assert growth < 150 * 1024 * 1024, [r // 2**20 for r in rss]
+

@@ -3,6 +3,7 @@ the model lock; plus the HTML cards and the Plotly figures. Real tiny model, rea
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import zipfile
@@ -264,10 +265,11 @@ def test_explorer_handlers_for_visitor_and_reviewer(app, tmp_path):
     assert f"#{pid}" in status
     with pytest.raises(Exception, match="not yours"):
         h.explorer_open(str(pid), 0.7, None, h.on_load(None))
-    reviewer, message, cleared = h.login("right-token-123456", h.on_load(None))
-    assert isinstance(reviewer, Reviewer) and "reviewer" in message and cleared == ""
-    assert "accepted" in h.review(fid, "accepted", reviewer)
-    path, message = h.export(reviewer)
+    message = h.login("right-token-123456", h.on_load(None))
+    assert "reviewer" in message
+    reviewer_token = "right-token-123456"  # stays in the page's token field: every reviewer action shows it
+    assert "accepted" in h.review(fid, "accepted", reviewer_token)
+    path, message = h.export(reviewer_token)
     # no corrected explanation was given, so nothing is fit for training, and the reviewer is told why
     assert path.endswith(".zip") and "Exported 0 records" in message and "no corrected or confirmed" in message
 
@@ -334,3 +336,104 @@ def test_auto_on_a_machine_without_fakevlm_serves_the_toy_with_a_banner(tmp_path
     assert "licence" in page
     named = {d.get("api_name") for d in config_file["dependencies"] if d.get("api_visibility") != "private"}
     assert {"explain", "attribute", "feedback"} <= named
+
+
+def test_reviewer_rights_are_checked_at_every_action_not_kept_in_the_session(app, tmp_path):
+    """Issue 14.7: signing in once gave the page's session reviewer rights, and the session id travels in
+    URLs. Now each reviewer action shows the token (or the sign-in cookie) again."""
+    h = Handlers(app, str(tmp_path))
+    token = h.on_load(None)
+    v = app.visitor(token, None)
+    _, pid = _run(app, png_file(tmp_path / "a.png"), v)
+    fid, _ = app.feedback(FeedbackForm(pid, verdict="wrong", true_label="real"), v)
+    assert "reviewer" in h.login("right-token-123456", token)
+    stranger = h.on_load(None)
+    with pytest.raises(Exception, match="Only reviewers can do that"):
+        h.review(fid, "accepted", None, stranger)  # same handlers, no token: no rights
+    with pytest.raises(Exception, match="Only reviewers can do that"):
+        h.export(None, stranger)
+    frame, _ = h.explorer(None, False, None, None, None, stranger)
+    assert frame.empty  # a visitor's own (empty) history, not everyone's feedback
+    with pytest.raises(Exception, match="token is not right"):
+        h.explorer(None, False, None, None, "a-guessed-token", stranger)
+    frame, _ = h.explorer(None, False, None, None, "right-token-123456", stranger)
+    assert list(frame["feedback"]) == [fid]
+
+
+def test_a_picture_that_cannot_be_written_gets_a_sentence_and_loses_nothing(app, tmp_path):
+    """Issue 14.6: a failed picture write (disk full, read-only folder) showed a bare "Error"."""
+    v = app.visitor("G" * 32, "s")
+    _, pid = _run(app, png_file(tmp_path / "a.png"), v)
+    images = app.store.data_dir / "images"
+    shutil.rmtree(images, ignore_errors=True)
+    images.write_bytes(b"a file where the picture folder belongs: every picture write fails, even as root")
+    with pytest.raises(UserError, match="Could not save: the picture could not be written to disk"):
+        app.feedback(FeedbackForm(pid, verdict="right", consent=True), v)
+    assert app.store.get_prediction(pid, v.client_hash) is not None  # what was stored is still there
+    assert app.store.get_feedback(pid, v.client_hash) is None  # and the failed write left nothing half-done
+    fid, _ = app.feedback(FeedbackForm(pid, verdict="right", consent=False), v)
+    assert app.store.get_feedback(pid, v.client_hash).id == fid
+
+
+def test_guessing_the_reviewer_token_from_one_address_is_stopped(app):
+    """Issue 14.3: 200 reviewer-token guesses went through with a new visitor token each time."""
+    refused = 0
+    for i in range(30):
+        v = app.visitor(f"guesser-browser-token-{i:04d}", f"session-{i}", "203.0.113.9")
+        try:
+            app.login_with_token(f"guess-{i}", v)
+        except UserError as exc:
+            refused += "going fast" in str(exc)
+    assert refused == 10  # 20 wrong tokens per address, then no more tries
+    with pytest.raises(UserError, match="going fast"):
+        app.login_with_token("right-token-123456", app.visitor("a-fresh-browser-token-xyz", "s", "203.0.113.9"))
+    assert app.login_with_token("right-token-123456", app.visitor("B" * 32, "t", "203.0.113.10")).via == "token"
+
+
+def test_a_newer_picture_on_the_page_stops_the_older_stream(app, tmp_path):
+    """Issue 14.1: a second picture uploaded while the first still streamed got the first one's chips
+    and maps. Now the newer picture takes over the page as soon as it is checked: the older stream stops
+    at its next token, stores nothing, and its prediction is never drawn on that page again."""
+    v = app.visitor("H" * 32, "page-1")
+    first, second = png_file(tmp_path / "first.png", seed=1), png_file(tmp_path / "second.png", seed=2)
+    assert app.precheck(str(first), v, "page-1") is None
+    stream = app.explain(str(first), v, "page-1")
+    assert next(stream).stage == "checked" and next(stream).stage == "text"
+    assert app.precheck(str(second), v, "page-1") is None  # the visitor drops a new picture
+    assert [x.stage for x in stream] == []  # the first stops at once, without a "done"
+    views = list(app.explain(str(second), v, "page-1"))
+    pid = views[-1].prediction_id
+    assert views[-1].stage == "done" and app.is_current("page-1", pid)
+    assert [r["prediction"] for r in app.explorer_rows(v, None)] == [pid]  # the first was never stored
+    assert app.is_current("another-page", pid)  # pages are followed separately
+    app.pages.start("page-1", None)  # the picture is removed
+    assert not app.is_current("page-1", pid)
+
+
+def test_new_maps_are_rate_limited_like_explanations(app, tmp_path):
+    """Issue 14: maps take the model alone, and had no limit at all. Cached maps stay free."""
+    v = app.visitor("J" * 32, "s")
+    pids = [_run(app, png_file(tmp_path / f"m{i}.png", seed=50 + i), v)[1] for i in range(3)]
+    for pid in pids:
+        app.maps(pid, v, "gradient")
+    app.maps(pids[0], v, "gradient")  # already made: no model call, not counted
+    with pytest.raises(UserError, match="going fast"):
+        app.maps(pids[0], v, "occlusion")
+
+
+def test_rule_and_preprocessing_are_stored_with_the_prediction(tmp_path, tiny_checkpoint):
+    """Issue 18: the app's --rule reaches the detector (as app.py loads it) and, with --preprocess, the row."""
+    from explain.model import load_detector
+
+    config = parse_config(["--data-dir", str(tmp_path / "data"), "--max-new-tokens", "4", "--rule", "substring",
+                           "--preprocess", "paper"], {})
+    detector = load_detector(str(tiny_checkpoint), device="cpu", rule=config.rule)
+    with Store.open(config.db_url, config.data_dir) as store:
+        state = AppState(detector, store, config)
+        try:
+            v = state.visitor("C" * 32, "session-c")
+            _, pid = _run(state, png_file(tmp_path / "c.png"), v)
+            p = store.get_prediction(pid, v.client_hash)
+            assert (p.rule, p.preprocess) == ("substring", "paper")
+        finally:
+            state.close()

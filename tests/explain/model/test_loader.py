@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+from PIL import Image
 
 from explain.model import (
     FAKEVLM_ID,
@@ -117,3 +118,19 @@ def test_quantization_needs_a_gpu(tiny_checkpoint):
 
     with pytest.raises(ModelUnavailable, match="GPU"):
         load_detector(str(tiny_checkpoint), device="cpu", quantization="4bit")
+
+
+def test_rule_reaches_the_detector(tiny_checkpoint):
+    """Issue 18: `load_detector(rule=...)` sets the rule its verdicts are read with."""
+    from explain.model import load_detector
+
+    paper = load_detector(str(tiny_checkpoint), device="cpu", rule="substring")
+    ours = load_detector(str(tiny_checkpoint), device="cpu")
+    text = "The lighting looks unrealistic."
+    assert (paper.rule, ours.rule) == ("substring", "word")
+    assert paper._verdict(text, [], [])[0] == "real"  # noqa: SLF001 - the detector's own verdict step
+    assert ours._verdict(text, [], [])[0] == "undecided"  # noqa: SLF001
+    explanation = paper.explain(Image.new("RGB", (336, 336), (90, 120, 150)), max_new_tokens=4)
+    assert explanation.rule == "substring"
+    with pytest.raises(ModelUnavailable, match="verdict rule"):
+        load_detector(str(tiny_checkpoint), device="cpu", rule="regex")

@@ -6,6 +6,7 @@ import io
 import json
 import struct
 
+import pytest
 from PIL import Image
 
 from explain.provenance import read_provenance
@@ -96,3 +97,15 @@ def test_gps_without_camera_names_is_weak_and_coordinate_free():
 
 def test_no_exif_no_camera_finding():
     assert read_provenance(s.jpeg_bytes()).of_kind("camera") == ()
+
+
+@pytest.mark.parametrize("bare", [False, True])
+def test_heif_exif_is_read_with_or_without_the_exif_prefix(bare):
+    # Issue 17, finding 5: a phone HEIF whose EXIF item has no "Exif\0\0" read as "No metadata".
+    data = s.heif_bytes(exif=s.camera_exif(), bare_exif=bare)
+    prov = read_provenance(data)
+    assert prov.file_format == "heif"
+    [f] = prov.of_kind("camera")
+    assert f.title == "Camera information: Canon EOS R5"
+    assert f.details["gps_present"] is True
+    assert prov.of_kind("no_metadata") == ()

@@ -141,3 +141,14 @@ def test_ordinary_software_is_not_a_generator(software):
 def test_unrelated_text_chunks_are_ignored():
     prov = read_provenance(s.png_bytes(text={"Title": "Holiday", "Author": "me", "parameters": "none"}))
     assert prov.of_kind("generator_metadata") == ()
+
+
+def test_comfyui_webp_graphs_in_exif_make_and_model_are_comfyui_not_a_camera():
+    # Issue 17, finding 1: ComfyUI writes "workflow:{...}" into Make and "prompt:{...}" into Model.
+    prov = read_provenance(s.webp_bytes(exif=s.comfyui_webp_exif(seed=777)))
+    assert prov.of_kind("camera") == ()
+    [f] = prov.of_kind("generator_metadata")
+    assert f.details["tool"] == "ComfyUI" and "EXIF" in f.details["where"]
+    assert f.details["seeds"] == [777] and f.details["workflow_nodes"] == 5
+    assert "CheckpointLoaderSimple" in f.details["node_types"]
+    assert (f.strength, f.points_to) == ("strong", "ai")

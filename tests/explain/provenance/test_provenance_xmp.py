@@ -137,3 +137,23 @@ def test_malformed_xmp_keeps_what_was_read_before_the_error():
 def test_oversized_packet_is_not_parsed():
     facts = parse_xmp(b"<x:xmpmeta>" + b" " * (2 * 1024 * 1024) + b"</x:xmpmeta>")
     assert facts.props == {} and facts.notes
+
+
+def test_algorithmic_media_without_training_data_is_not_ai_evidence():
+    # Issue 17, finding 8: IPTC algorithmicMedia is "not based on any sampled training data".
+    xmp = s.xmp_packet({"Iptc4xmpExt:DigitalSourceType": ALGORITHMIC})
+    [f] = read_provenance(s.jpeg_bytes(xmp=xmp)).of_kind("xmp_source_type")
+    assert (f.strength, f.points_to) == ("info", "none")
+    assert "without training data" in f.meaning
+
+
+def test_trusted_algorithmic_media_claim_is_not_strong_ai_evidence():
+    identity = s.signing_identity("Fractal Studio Signer", "Fractal Studio")
+    signed = s.sign_c2pa(s.jpeg_bytes(), "image/jpeg", digital_source_type=ALGORITHMIC,
+                         identity=identity)  # fmt: skip
+    [f] = read_provenance(signed, c2pa_trust_anchors_pem=identity.root_pem).of_kind("c2pa")
+    assert f.details["status"] == "trusted"
+    assert (f.strength, f.points_to) == ("info", "none")
+
+
+ALGORITHMIC = "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia"
