@@ -42,18 +42,20 @@ METHODS = ("gradient", "occlusion", "ig", "none")
 DEFAULT_LAYER = "projector"
 DEFAULT_REDUCE = "l2"  # gradient maps: |grad * activation| over channels (signed sums pointed worse)
 DEFAULT_BASELINE = "zeros"  # what a removed patch becomes for IG and faithfulness curves
-# Occlusion: every patch carries the mean drop when an occluder of 8 x 8 patches (a third of the
-# crop) centred on it or on a neighbouring patch is replaced by film-grain grey (flat grey reads as
+# Occlusion: every patch carries the mean drop when an occluder of 9 x 9 patches (about a third of
+# the crop) centred on it or on a neighbouring patch is replaced by film-grain grey (flat grey reads as
 # an artifact to this model family). 576 rescorings; grid=12 gives a 4x cheaper, coarser map.
 DEFAULT_GRID = 24
 DEFAULT_OCCLUSION_BASELINE = "grain"
 DEFAULT_OCCLUSION_SMOOTH = 1
 
 
-def default_window(grid: int) -> int:
-    """The occluder's side in cells when none is asked for: a third of the crop (112 model pixels),
-    as large as the largest local artifacts."""
-    return max(1, round(grid / 3))
+def default_window(grid: int, side: int = 24) -> int:
+    """The occluder's side in cells when none is asked for: about a third of the crop (112 model
+    pixels), as large as the largest local artifacts; odd where cells are an odd number of patches,
+    so that the occluder is centred on its cell (24 cells: 9)."""
+    w = max(1, round(grid / 3))
+    return w + 1 if (side // grid) % 2 and w % 2 == 0 else w
 
 
 __all__ = [

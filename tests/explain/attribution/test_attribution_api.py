@@ -87,9 +87,9 @@ def test_occlusion_defaults_to_centred_occluders_a_third_of_the_crop_wide(case):
     detector, checked, explanation = case
     maps = attribute(detector, checked, explanation, "occlusion", with_reliance=False, with_faithfulness=False)
     scorer = scorer_for(detector, checked, explanation)
-    expected = occlusion_grids(scorer, grid=24, window=8, smooth=1, baseline="grain")
+    expected = occlusion_grids(scorer, grid=24, window=9, smooth=1, baseline="grain")
     settings = [(m.extra["cells"], m.extra["window"], m.extra["smooth"], m.extra["baseline"]) for m in maps]
-    assert settings == [(24, 8, 1, "grain")] * 3
+    assert settings == [(24, 9, 1, "grain")] * 3  # odd: centred on one-patch cells
     coarse = attribute(detector, checked, explanation, "occlusion", grid=12, with_reliance=False, with_faithfulness=False)
     assert (coarse[0].extra["window"], coarse[0].extra["smooth"]) == (4, 1)
     for m, grid in zip(maps, expected, strict=True):
