@@ -13,7 +13,8 @@ supports the phrase (raises its teacher-forced log-probability) and negative whe
 it. The default gradient map is a magnitude (`extra["signed"] is False`, values >= 0): it won the
 pointing game (bench/ATTRIBUTION_RESULTS.md). Each map also carries the phrase's score (sum of token
 log-probs), its visual reliance (score minus the score with a neutral mid-grey image; near zero or
-negative = a language prior, `extra["language_prior"]`) and deletion/insertion AUCs (faithfulness.py).
+negative = a language prior, `extra["language_prior"]`) and its deletion AUC beside that of a random
+ranking (`extra["deletion_auc_random"]`; faithfulness.py says what they mean).
 
 Methods: "gradient" (gradient x activation, Captum's LayerGradientXActivation quantity with one
 shared forward pass; fast), "occlusion" (occluders centred on every cell of a g x g grid, or Captum
@@ -214,7 +215,13 @@ def attribute(
         c = curves[k]
         if c is not None:
             extra["faithfulness_baseline"] = curve_baseline
-            extra.update(fractions=c.fractions, deletion_curve=c.deletion, insertion_curve=c.insertion)
+            extra.update(
+                fractions=c.fractions,
+                deletion_curve=c.deletion,
+                insertion_curve=c.insertion,
+                deletion_curve_random=c.deletion_random,
+                deletion_auc_random=c.deletion_auc_random,
+            )
         maps.append(
             PhraseMap(
                 phrase_index=span.phrase_index,
@@ -259,13 +266,20 @@ def _number(v: float, digits: int = 4) -> float | None:
     return float(f"{v:.{digits}g}")
 
 
+# Stored with the map but not shown: insertion AUC ranks random maps as high as real ones (issue 20).
+HIDDEN_FROM_JSON = ("insertion_auc", "insertion_curve")
+
+
 def maps_to_json(maps: list[PhraseMap]) -> list[dict]:
-    """JSON-ready dicts for the CLI's JSON line: grid (24 rows of 24 numbers, 4 significant digits),
-    crop box, score, reliance, deletion/insertion AUC and the curves."""
+    """JSON-ready dicts for the CLI's JSON line and the UI: grid (24 rows of 24 numbers, 4
+    significant digits), crop box, score, reliance, deletion AUC beside the same for a random
+    ranking (faithfulness.py), and the curves; insertion is left out (HIDDEN_FROM_JSON)."""
     out = []
     for m in maps:
         extra = {}
         for key, value in m.extra.items():
+            if key in HIDDEN_FROM_JSON:
+                continue
             if isinstance(value, float):
                 value = _number(value, 6)
             elif isinstance(value, tuple) and value and isinstance(value[0], float):
@@ -282,7 +296,6 @@ def maps_to_json(maps: list[PhraseMap]) -> list[dict]:
                 "score": _number(m.score, 6) if m.score is not None else None,
                 "reliance": _number(m.reliance, 6) if m.reliance is not None else None,
                 "deletion_auc": _number(m.deletion_auc, 6) if m.deletion_auc is not None else None,
-                "insertion_auc": _number(m.insertion_auc, 6) if m.insertion_auc is not None else None,
                 **extra,
             }
         )

@@ -149,6 +149,10 @@ def test_maps_to_json(case):
     assert r["reliance"] == pytest.approx(maps[1].reliance, rel=1e-5)
     assert r["deletion_curve"][0] == pytest.approx(maps[1].extra["deletion_curve"][0], rel=1e-5)
     assert r["fractions"] == [0.0, 0.5, 1.0]
+    # deletion beside a random ranking; insertion (random maps score as high as real ones) not shown
+    assert r["deletion_auc_random"] == pytest.approx(maps[1].extra["deletion_auc_random"], rel=1e-5)
+    assert len(r["deletion_curve_random"]) == 3
+    assert "insertion_auc" not in r and "insertion_curve" not in r
 
 
 def test_maps_to_json_turns_non_finite_numbers_into_null():
