@@ -1,7 +1,7 @@
 """`python -m explain.toy train|eval|sample`: train the toy FakeVLM, measure it, or look at its world.
 
 python -m explain.toy train [--out assets/toy-fakevlm] [--device auto|cpu|cuda] [...]
-python -m explain.toy eval --seed 2026 --n 500 [--maps gradient] [--json] [--model toy|PATH]
+python -m explain.toy eval --seed 2026 --n 500 [--maps gradient] [--reliance] [--json] [--model toy|PATH]
 python -m explain.toy sample --seed 7 --n 8 --out /tmp/toy-samples
 """
 
@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     p_eval.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p_eval.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: the loader's choice)")
     p_eval.add_argument("--dtype", default=None, help="fp32, bf16 or fp16 (default: the loader's choice)")
+    p_eval.add_argument(
+        "--reliance", action="store_true", help="teacher-force grounded and hallucinated phrases on each fake"
+    )
     p_eval.add_argument("--json", action="store_true", help="print one JSON line")
 
     p_sample = sub.add_parser("sample", help="write generated images and their ground truth")

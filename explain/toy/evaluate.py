@@ -24,7 +24,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from . import texts, world
+import numpy as np
+
+from . import probes, texts, world
 
 TRAINING_SEEDS = (0, 1)  # train.py's training and validation worlds: never evaluate on these
 
@@ -84,8 +86,11 @@ def evaluate(
     progress: bool = False,
     device: str | None = None,
     dtype: str | None = None,
+    reliance: bool = False,
 ) -> dict:
-    """Generate `n` images of world `seed`, explain each through the detector, score the answers."""
+    """Generate `n` images of world `seed`, explain each through the detector, score the answers.
+    With `maps`, also the pointing game beside the text-only baseline and the energy in the box
+    (probes.py); with `reliance`, the language-prior flag on grounded and hallucinated phrases."""
     if seed in TRAINING_SEEDS:
         raise ValueError(f"seed {seed} is a training seed ({TRAINING_SEEDS}); evaluate on a fresh one")
     if maps is not None:
@@ -102,7 +107,9 @@ def evaluate(
     detector = detector or load_detector(model, device=device, dtype=dtype)
     load_s = time.perf_counter() - t_load
     truth, answers, totals, firsts, new_tokens, map_times = [], [], [], [], [], []
-    hits = pointed = 0
+    hits = pointed = text_hits = 0
+    shares, areas = [], []
+    probe = {"grounded": [], "hallucinated": []}  # (reliance, flagged) per probed sentence
     for i in range(n):
         sample = world.generate(seed, i)
         checked = check_image(png_bytes(sample.image))
@@ -130,6 +137,16 @@ def evaluate(
                     continue
                 pointed += 1
                 hits += pointing_hit(by_phrase[k], checked, a.box)
+                text_hits += probes.text_baseline_hit(checked, a.region, a.box)
+                shares.append(probes.energy_share(by_phrase[k].grid, a.model_box))
+                areas.append(probes.area_share(a.model_box))
+        if reliance and sample.artifacts:
+            a = sample.artifacts[0]
+            probe["grounded"].append(probes.reliance_probe(detector, checked, a.kind, a.region))
+            rng = np.random.default_rng([seed, i, 0x5EA])
+            probe["hallucinated"].append(
+                probes.reliance_probe(detector, checked, *probes.hallucinated_pair(sample, rng))
+            )
         if progress and (i + 1) % 25 == 0:
             print(f"{i + 1}/{n}", file=sys.stderr, flush=True)
     result = score(truth, answers)
@@ -150,8 +167,17 @@ def evaluate(
             maps=maps,
             pointing_game=round(hits / pointed, 4) if pointed else None,
             pointing_n=pointed,
+            pointing_text_baseline=round(text_hits / pointed, 4) if pointed else None,
+            pointing_random=round(statistics.fmean(areas), 4) if areas else None,
+            energy_share=round(statistics.fmean(shares), 4) if shares else None,
+            energy_share_flat=round(statistics.fmean(areas), 4) if areas else None,
             mean_maps_s=round(statistics.fmean(map_times), 4) if map_times else None,
         )
+    if reliance:
+        for key, rows in probe.items():
+            result[f"prior_flag_{key}"] = round(statistics.fmean(f for _, f in rows), 4) if rows else None
+            result[f"reliance_median_{key}"] = round(statistics.median(r for r, _ in rows), 4) if rows else None
+        result["reliance_n"] = len(probe["grounded"])
     result["versions"] = _versions()
     return result
 
@@ -182,6 +208,7 @@ def main(args) -> int:
             progress=not args.json,
             device=args.device,
             dtype=args.dtype,
+            reliance=args.reliance,
         )
     except (RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -90,7 +90,9 @@ def test_occlusion_defaults_to_centred_occluders_a_third_of_the_crop_wide(case):
     expected = occlusion_grids(scorer, grid=24, window=9, smooth=1, baseline="grain")
     settings = [(m.extra["cells"], m.extra["window"], m.extra["smooth"], m.extra["baseline"]) for m in maps]
     assert settings == [(24, 9, 1, "grain")] * 3  # odd: centred on one-patch cells
-    coarse = attribute(detector, checked, explanation, "occlusion", grid=12, with_reliance=False, with_faithfulness=False)
+    coarse = attribute(
+        detector, checked, explanation, "occlusion", grid=12, with_reliance=False, with_faithfulness=False
+    )
     assert (coarse[0].extra["window"], coarse[0].extra["smooth"]) == (4, 1)
     for m, grid in zip(maps, expected, strict=True):
         torch.testing.assert_close(torch.tensor(m.grid), grid, rtol=1e-4, atol=1e-5)
