@@ -12,8 +12,9 @@ Sign convention: larger = the patch matters more for the phrase. Signed maps
 supports the phrase (raises its teacher-forced log-probability) and negative where it works against
 it. The default gradient map is a magnitude (`extra["signed"] is False`, values >= 0): it won the
 pointing game (bench/ATTRIBUTION_RESULTS.md). Each map also carries the phrase's score (sum of token
-log-probs), its visual reliance (score minus the score with a neutral mid-grey image; near zero or
-negative = a language prior, `extra["language_prior"]`) and its deletion AUC beside that of a random
+log-probs), its visual reliance (score minus the mean score on a few real reference pictures,
+references.py, or on a mid-grey image where there are none: `extra["reliance_reference"]`; too
+little gained from the image = a language prior, `extra["language_prior"]`) and its deletion AUC beside that of a random
 ranking (`extra["deletion_auc_random"]`; faithfulness.py says what they mean).
 
 Methods: "gradient" (gradient x activation, Captum's LayerGradientXActivation quantity with one
@@ -35,7 +36,8 @@ from .gradient import LAYERS, gradient_grids
 from .integrated import ig_grids
 from .occlusion import cell_mask, occlusion_grids
 from .placement import cell_box_original, grid_tuple, map_argmax_original, pointing_hit
-from .reliance import is_language_prior, scores_and_reliance
+from .references import reference_set_pixels
+from .reliance import is_language_prior, reference_kind, scores_and_reliance
 from .scoring import AttributionError, PhraseScorer, halving_on_oom, reference_pixel_values, spans_of
 
 METHODS = ("gradient", "occlusion", "ig", "none")
@@ -90,6 +92,7 @@ def scorer_for(detector, checked, explanation: Explanation, *, verdict_token: bo
         spans_of(explanation, verdict_token=verdict_token),
         neutral_pixel_values=reference_pixel_values(detector.processor, "neutral"),
         grain_pixel_values=reference_pixel_values(detector.processor, "grain"),
+        reference_set=reference_set_pixels(detector),
     )
 
 
@@ -210,8 +213,10 @@ def attribute(
             **extra_of[k],
         }
         if reliance is not None and with_reliance:
-            extra["neutral_score"] = float(neutral[k])
-            extra["language_prior"] = is_language_prior(float(reliance[k]), scorer.n_tokens[k])
+            kind = reference_kind(scorer)
+            extra["reliance_reference"] = kind
+            extra["reference_score" if kind == "real" else "neutral_score"] = float(neutral[k])
+            extra["language_prior"] = is_language_prior(float(reliance[k]), scorer.n_tokens[k], kind=kind)
         c = curves[k]
         if c is not None:
             extra["faithfulness_baseline"] = curve_baseline

@@ -122,6 +122,7 @@ class PhraseScorer:
         *,
         neutral_pixel_values: Tensor | None = None,
         grain_pixel_values: Tensor | None = None,
+        reference_set: Tensor | None = None,
     ) -> None:
         self.model = model
         self.spans = list(spans)
@@ -170,7 +171,7 @@ class PhraseScorer:
         self.n_tokens = [s.token_end - s.token_start for s in self.spans]
 
         self._vision_features: Tensor | None = None
-        self._reference_pixels = {"neutral": neutral_pixel_values, "grain": grain_pixel_values}
+        self._reference_pixels = {"neutral": neutral_pixel_values, "grain": grain_pixel_values, "set": reference_set}
         self._reference_vision: dict[str, Tensor] = {}
 
     # --- the image at three depths ------------------------------------------------------------
@@ -204,7 +205,8 @@ class PhraseScorer:
         return self._vision_features
 
     def reference_pixel_values(self, kind: str) -> Tensor:
-        """Pixel values of a reference image ("neutral" grey or "grain"), as given to the scorer."""
+        """Pixel values of a reference image ("neutral" grey or "grain"), or of the real reference
+        pictures ("set", (R, 3, H, W), references.py), as given to the scorer."""
         pixels = self._reference_pixels.get(kind)
         if pixels is None:
             raise AttributionError(f"no '{kind}' reference image was given to the scorer")
@@ -238,6 +240,10 @@ class PhraseScorer:
     @property
     def neutral_vision_features(self) -> Tensor:
         return self.reference_vision_features("neutral")
+
+    @property
+    def has_reference_set(self) -> bool:
+        return self._reference_pixels["set"] is not None
 
     def image_tokens(self) -> Tensor:
         with torch.no_grad():

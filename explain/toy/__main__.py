@@ -3,6 +3,7 @@
 python -m explain.toy train [--out assets/toy-fakevlm] [--device auto|cpu|cuda] [...]
 python -m explain.toy eval --seed 2026 --n 500 [--maps gradient] [--reliance] [--json] [--model toy|PATH]
 python -m explain.toy sample --seed 7 --n 8 --out /tmp/toy-samples
+python -m explain.toy references [--out assets/toy-fakevlm/reliance_references]
 """
 
 from __future__ import annotations
@@ -62,7 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     p_sample.add_argument("--n", type=int, default=8)
     p_sample.add_argument("--out", default="toy-samples")
 
+    p_refs = sub.add_parser("references", help="write the toy model's real reference pictures for reliance")
+    p_refs.add_argument("--out", default="assets/toy-fakevlm/reliance_references")
+
     args = parser.parse_args(argv)
+    if args.command == "references":
+        from .probes import write_references
+
+        for path in write_references(args.out):
+            print(path)
+        return 0
     if args.command == "train":
         from .train import config_from_args, train
 

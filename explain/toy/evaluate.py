@@ -176,7 +176,9 @@ def evaluate(
     if reliance:
         for key, rows in probe.items():
             result[f"prior_flag_{key}"] = round(statistics.fmean(f for _, f in rows), 4) if rows else None
-            result[f"reliance_median_{key}"] = round(statistics.median(r for r, _ in rows), 4) if rows else None
+            result[f"reliance_per_token_median_{key}"] = (
+                round(statistics.median(r for r, _ in rows), 4) if rows else None
+            )
         result["reliance_n"] = len(probe["grounded"])
     result["versions"] = _versions()
     return result

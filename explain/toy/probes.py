@@ -9,6 +9,7 @@ the language-prior flag tell grounded phrases from hallucinated ones?
   planted (kind, region) - grounded - and once naming a kind and region not in the picture -
   hallucinated -, and returns the sentence's reliance and language-prior flag, computed by the
   same functions `attribute()` uses.
+- `write_references`: the toy model's real reference pictures for reliance (attribution/references.py).
 """
 
 from __future__ import annotations
@@ -78,12 +79,35 @@ def hallucinated_pair(sample, rng: np.random.Generator) -> tuple[str, str]:
 
 
 def reliance_probe(detector, checked, kind: str, region: str) -> tuple[float, bool]:
-    """(reliance, language-prior flag) of one artifact sentence after the fake verdict."""
-    from ..attribution import is_language_prior, scorer_for, scores_and_reliance
+    """(reliance in nats a token, language-prior flag) of one artifact sentence after the fake
+    verdict, against the detector's own reference (real pictures, or grey without them)."""
+    from ..attribution import is_language_prior, reference_kind, scorer_for, scores_and_reliance
 
     sentence = texts.PHRASINGS[kind][0].format(r=region)
     explanation = forced_explanation(detector, f"{texts.VERDICT['fake']} {sentence}")
     k = next(i for i, ph in enumerate(explanation.phrases) if kind in texts.kinds_in(ph.text))
     scorer = scorer_for(detector, checked, explanation)
     _, _, reliance = scores_and_reliance(scorer)
-    return float(reliance[k]), is_language_prior(float(reliance[k]), scorer.n_tokens[k])
+    n = scorer.n_tokens[k]
+    return float(reliance[k]) / n, is_language_prior(float(reliance[k]), n, kind=reference_kind(scorer))
+
+
+REFERENCE_SEED = 9001  # a world seed used for nothing else: training uses 0 and 1, evaluations others
+N_REFERENCES = 4
+
+
+def write_references(out, *, seed: int = REFERENCE_SEED, n: int = N_REFERENCES) -> list:
+    """Write the toy model's reliance references: `n` real images of world `seed`, as the 336-px
+    crop the model sees (so the files stay small and the processor's resize is a no-op)."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        image = Image.fromarray(world.model_view(world.generate(seed, i, label="real").image))
+        paths.append(out / f"real-{seed}-{i}.png")
+        image.save(paths[-1], optimize=True)
+    return paths

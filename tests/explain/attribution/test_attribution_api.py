@@ -165,3 +165,29 @@ def test_maps_to_json_turns_non_finite_numbers_into_null():
     (r,) = maps_to_json([m])
     assert r["grid"][0][0] is None and r["score"] is None
     json.dumps(r, allow_nan=False)
+
+
+def test_reliance_uses_the_detectors_real_reference_pictures(case, tmp_path):
+    """Issue 20: a folder of reference pictures replaces the grey square, and maps say which was used."""
+    from explain.attribution.references import reference_set_pixels
+
+    detector, checked, explanation = case
+    grey = attribute(detector, checked, explanation, with_faithfulness=False)
+    assert {m.extra["reliance_reference"] for m in grey} == {"grey"} and reference_set_pixels(detector) is None
+    for i in range(2):
+        png = png_bytes(320, 320, seed=10 + i)
+        (tmp_path / f"ref-{i}.png").write_bytes(png)
+    detector.reliance_references_dir = tmp_path
+    try:
+        maps = attribute(detector, checked, explanation, with_faithfulness=False)
+        pictures = reference_set_pixels(detector)
+    finally:
+        detector.reliance_references_dir = None
+    assert pictures.shape[0] == 2
+    on_refs = [
+        reference_phrase_scores(detector, check_image(png_bytes(320, 320, seed=10 + i)), explanation) for i in range(2)
+    ]
+    for k, m in enumerate(maps):
+        assert m.extra["reliance_reference"] == "real" and "neutral_score" not in m.extra
+        assert m.extra["reference_score"] == pytest.approx((on_refs[0][k] + on_refs[1][k]) / 2, abs=1e-3)
+        assert m.reliance == pytest.approx(m.score - m.extra["reference_score"], abs=1e-4)

@@ -64,4 +64,34 @@ def test_eval_reports_the_text_baseline_energy_and_prior_flags(toy_detector):
     assert result["reliance_n"] == result["n_fake"] > 0
     for key in ("prior_flag_grounded", "prior_flag_hallucinated"):
         assert 0.0 <= result[key] <= 1.0
-    assert result["reliance_median_grounded"] > result["reliance_median_hallucinated"]
+    assert result["reliance_per_token_median_grounded"] > result["reliance_per_token_median_hallucinated"]
+
+
+def test_the_toy_model_ships_its_own_real_references(toy_detector):
+    from explain.attribution.references import reference_set_pixels, references_dir
+    from explain.model import TOY_MODEL_DIR
+
+    assert references_dir(toy_detector) == TOY_MODEL_DIR / "reliance_references"
+    assert reference_set_pixels(toy_detector).shape == (probes.N_REFERENCES, 3, 336, 336)
+    # they are exactly what `python -m explain.toy references` writes (the world is seeded)
+    from PIL import Image
+
+    first = Image.fromarray(world.model_view(world.generate(probes.REFERENCE_SEED, 0, label="real").image))
+    with Image.open(TOY_MODEL_DIR / "reliance_references" / f"real-{probes.REFERENCE_SEED}-0.png") as shipped:
+        assert np.array_equal(np.asarray(shipped.convert("RGB")), np.asarray(first))
+
+
+def test_the_prior_flag_fires_on_hallucinated_phrases_only(toy_detector):
+    """Issue 20: against the grey square 0 % of hallucinated phrases were flagged."""
+    import torch
+
+    from explain.toy.evaluate import evaluate
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = evaluate(2029, 10, detector=toy_detector, reliance=True)
+    finally:
+        torch.set_num_threads(before)
+    assert result["reliance_n"] >= 4
+    assert result["prior_flag_hallucinated"] == 1.0 and result["prior_flag_grounded"] == 0.0
