@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         "--reliance", action="store_true", help="teacher-force grounded and hallucinated phrases on each fake"
     )
     p_eval.add_argument("--json", action="store_true", help="print one JSON line")
+    for p in (p_train, p_eval):
+        p.add_argument(
+            "--world", choices=("inset", "anywhere"), default=None, help="artifact layout (world.py; default inset)"
+        )
 
     p_sample = sub.add_parser("sample", help="write generated images and their ground truth")
     p_sample.add_argument("--seed", type=int, default=7)
@@ -67,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     p_refs.add_argument("--out", default="assets/toy-fakevlm/reliance_references")
 
     args = parser.parse_args(argv)
+    if getattr(args, "world", None):
+        import os
+
+        os.environ["SPOT_TOY_WORLD"] = args.world  # world.generate's default, inherited by workers
     if args.command == "references":
         from .probes import write_references
 

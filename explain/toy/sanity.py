@@ -106,25 +106,25 @@ def world_cases(detector, seed: int, n_fakes: int) -> list[tuple]:
     return cases
 
 
-def _maps(detector, cases, method: str, images=None) -> list:
+def _maps(detector, cases, method: str, images=None, **kw) -> list:
     from ..attribution import attribute
 
     out = []
     for n, (checked, explanation, k, _box) in enumerate(cases):
         image = images[n] if images is not None else checked
-        maps = attribute(detector, image, explanation, method, with_reliance=False, with_faithfulness=False)
+        maps = attribute(detector, image, explanation, method, with_reliance=False, with_faithfulness=False, **kw)
         out.append(next(m for m in maps if m.phrase_index == k))
     return out
 
 
-def randomisation(detector, cases, method: str = "gradient", *, seed: int = 0) -> list[dict]:
+def randomisation(detector, cases, method: str = "gradient", *, seed: int = 0, **kw) -> list[dict]:
     """One row per cascade stage: mean Spearman correlation with the original maps and the
     pointing game (the original row first)."""
     from ..attribution import pointing_hit
 
     rows, original = [], None
     for stage, model in cascade(detector.model, seed=seed):
-        maps = _maps(with_model(detector, model), cases, method)
+        maps = _maps(with_model(detector, model), cases, method, **kw)
         original = original or maps
         rho = [spearman(grid_tensor(a), grid_tensor(b)) for a, b in zip(original, maps, strict=True)]
         hits = [pointing_hit(m, c[0], c[3]) for m, c in zip(maps, cases, strict=True)]
@@ -134,14 +134,14 @@ def randomisation(detector, cases, method: str = "gradient", *, seed: int = 0) -
     return rows
 
 
-def input_independence(detector, cases, method: str = "gradient") -> dict:
+def input_independence(detector, cases, method: str = "gradient", **kw) -> dict:
     """The same phrase mapped on the next case's picture: mean Spearman with the map on its own
     picture, and how often that map still points into the own picture's artifact box."""
     from ..attribution import pointing_hit
 
-    own = _maps(detector, cases, method)
+    own = _maps(detector, cases, method, **kw)
     others = [cases[(n + 1) % len(cases)][0] for n in range(len(cases))]
-    moved = _maps(detector, cases, method, images=others)
+    moved = _maps(detector, cases, method, images=others, **kw)
     rho = [spearman(grid_tensor(a), grid_tensor(b)) for a, b in zip(own, moved, strict=True)]
     hits = [pointing_hit(m, c[0], c[3]) for m, c in zip(moved, cases, strict=True)]
     return {

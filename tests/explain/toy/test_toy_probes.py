@@ -95,3 +95,24 @@ def test_the_prior_flag_fires_on_hallucinated_phrases_only(toy_detector):
         torch.set_num_threads(before)
     assert result["reliance_n"] >= 4
     assert result["prior_flag_hallucinated"] == 1.0 and result["prior_flag_grounded"] == 0.0
+
+
+def test_in_the_anywhere_world_the_words_no_longer_give_the_place_away():
+    """Issue 20: in the shipped ("inset") world the named region's centre is inside the artifact's
+    box almost always, so a text-only map wins the pointing game; the "anywhere" layout ends that."""
+    rates = {}
+    for layout in ("inset", "anywhere"):
+        hits = n = edge = 0
+        for i in range(60):
+            sample = world.generate(77, i, label="fake", layout=layout)
+            checked = SimpleNamespace(crop_box_f=sample.crop_box)
+            for a in sample.artifacts:
+                n += 1
+                hits += probes.text_baseline_hit(checked, a.region, a.box)
+                x0, y0, x1, y1 = a.model_box
+                edge += x0 < 1 or y0 < 1 or x1 > 335 or y1 > 335
+                assert world.region_of_model_box(a.model_box) == a.region or x0 < 1 or y0 < 1 or x1 > 335 or y1 > 335
+        rates[layout] = (hits / n, edge / n)
+    assert rates["inset"][0] > 0.9 and rates["inset"][1] == 0
+    assert rates["anywhere"][0] <= 0.35 and rates["anywhere"][1] > 0.05
+    assert world.generate(5, 1).image.tobytes() == world.generate(5, 1, layout="inset").image.tobytes()
