@@ -134,13 +134,23 @@ def randomisation(detector, cases, method: str = "gradient", *, seed: int = 0, *
     return rows
 
 
+def other_picture(cases, n: int):
+    """The picture of the next case that is not case n's own (a fake with two artifacts gives two
+    cases on one picture)."""
+    for step in range(1, len(cases)):
+        checked = cases[(n + step) % len(cases)][0]
+        if checked.sha256 != cases[n][0].sha256:
+            return checked
+    raise ValueError("input independence needs cases on at least two pictures")
+
+
 def input_independence(detector, cases, method: str = "gradient", **kw) -> dict:
-    """The same phrase mapped on the next case's picture: mean Spearman with the map on its own
+    """The same phrase mapped on another case's picture (`other_picture`): mean Spearman with the map on its own
     picture, and how often that map still points into the own picture's artifact box."""
     from ..attribution import pointing_hit
 
     own = _maps(detector, cases, method, **kw)
-    others = [cases[(n + 1) % len(cases)][0] for n in range(len(cases))]
+    others = [other_picture(cases, n) for n in range(len(cases))]
     moved = _maps(detector, cases, method, images=others, **kw)
     rho = [spearman(grid_tensor(a), grid_tensor(b)) for a, b in zip(own, moved, strict=True)]
     hits = [pointing_hit(m, c[0], c[3]) for m, c in zip(moved, cases, strict=True)]

@@ -47,3 +47,13 @@ def test_the_default_map_does_not_follow_the_words_to_another_picture(toy):
     detector, cases = toy
     result = sanity.input_independence(detector, cases)
     assert result["spearman_other_picture"] < 0.5 and result["pointing_other_picture"] <= 1 / 3
+
+
+def test_the_other_picture_is_never_the_cases_own():
+    from types import SimpleNamespace
+
+    pics = [SimpleNamespace(sha256=s) for s in "aab"]
+    cases = [(p, None, 0, None) for p in pics]  # a fake with two artifacts gives two cases on one picture
+    assert [sanity.other_picture(cases, n).sha256 for n in range(3)] == ["b", "b", "a"]
+    with pytest.raises(ValueError, match="two pictures"):
+        sanity.other_picture(cases[:2], 0)
