@@ -81,6 +81,8 @@ def test_other_methods(case, method, kw):
         # a third of the crop: 3 cells -> the cell alone
         assert (maps[0].extra["window"], maps[0].extra["smooth"], maps[0].extra["occlusion_mode"]) == (1, 0, "deletion")
         assert maps[0].extra["baseline"] == "grain"
+    else:  # issue 20: IG from the grain picture, and marked experimental
+        assert maps[0].extra["baseline"] == "grain" and maps[0].extra["experimental"] is True
 
 
 def test_occlusion_defaults_to_centred_occluders_a_third_of_the_crop_wide(case):
