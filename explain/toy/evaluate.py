@@ -8,7 +8,8 @@ whether that phrase's map maximum (centre of the strongest patch, in original pi
 crop mapping the UI uses) falls inside the artifact's box.
 
 Scores (`score`): verdict accuracy over all images (FakeVLM's verdict rule); over fakes, the share
-whose every planted kind is named (`kind_accuracy`), every planted region is named
+called fake (`fakes_called_fake`), the share whose every planted kind is named (`kind_accuracy`),
+every planted region is named
 (`region_accuracy`), every (kind, region) pair is named in one sentence (`pair_accuracy`), and
 exactly the planted pairs and nothing else (`exact_accuracy`); over reals, the share that name no
 artifact (`real_clean_rate`).
@@ -37,7 +38,7 @@ def score(truth: Sequence[tuple[str, Sequence[tuple[str, str]]]], answers: Seque
 
     n = len(truth)
     verdict_ok = undecided = 0
-    fakes = kind_ok = region_ok = pair_ok = exact_ok = 0
+    fakes = fake_ok = kind_ok = region_ok = pair_ok = exact_ok = 0
     reals = real_clean = 0
     for (label, planted), answer in zip(truth, answers, strict=True):
         verdict = verdict_of(answer)
@@ -45,6 +46,7 @@ def score(truth: Sequence[tuple[str, Sequence[tuple[str, str]]]], answers: Seque
         undecided += verdict == "undecided"
         if label == "fake":
             fakes += 1
+            fake_ok += verdict == "fake"
             kinds = {k for k, _ in planted}
             regions = {r for _, r in planted}
             pairs = set(planted)
@@ -61,6 +63,7 @@ def score(truth: Sequence[tuple[str, Sequence[tuple[str, str]]]], answers: Seque
         "n_fake": fakes,
         "n_real": reals,
         "verdict_accuracy": round(verdict_ok / max(1, n), 4),
+        "fakes_called_fake": round(fake_ok / max(1, fakes), 4),
         "kind_accuracy": round(kind_ok / max(1, fakes), 4),
         "region_accuracy": round(region_ok / max(1, fakes), 4),
         "pair_accuracy": round(pair_ok / max(1, fakes), 4),
