@@ -788,9 +788,7 @@ def four_bit_section(model, processor, images, res: dict) -> None:
     log(f"4bit decode: {out}")
     res["4bit"] = out
     peak_memory_section(det, images[0], res, key="4bit_peak_memory")
-    attribution_section(
-        det, images[0], res, key="4bit_attribution", only=("gradient_b16", "gradient_b1", "occlusion12_b16")
-    )
+    attribution_section(det, images[0], res, key="4bit_attribution", only=("gradient_b16", "gradient_b1", "occlusion12_b16"))
 
 
 # --- summary --------------------------------------------------------------------------------------

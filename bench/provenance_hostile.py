@@ -201,7 +201,9 @@ def main() -> int:
     lines += [
         "",
         "Caps in force (explain/provenance/limits.py): "
-        + ", ".join(f"`{k}` = {v:,}" for k, v in vars(limits).items() if k.startswith("MAX_") and isinstance(v, int))
+        + ", ".join(
+            f"`{k}` = {v:,}" for k, v in vars(limits).items() if k.startswith("MAX_") and isinstance(v, int)
+        )
         + ". The C2PA reader runs in a worker thread with a deadline (80% of what is left of the "
         "budget) and at most `MAX_CONCURRENT_READERS` overrunning readers at once.",
         "",

@@ -41,11 +41,8 @@ from storage.models import Feedback, PhraseVote  # noqa: E402
 
 SECRET = b"benchmark-secret-key-0123456789"
 TEXT = "This is a fake image. The skin looks overly smooth. The left eye reflects a different light."
-PHRASES = [
-    PhraseSpan("This is a fake image.", 0, 21),
-    PhraseSpan("The skin looks overly smooth.", 22, 51),
-    PhraseSpan("The left eye reflects a different light.", 52, 92),
-]
+PHRASES = [PhraseSpan("This is a fake image.", 0, 21), PhraseSpan("The skin looks overly smooth.", 22, 51),
+           PhraseSpan("The left eye reflects a different light.", 52, 92)]
 
 
 @dataclass
@@ -64,59 +61,29 @@ class Result:
 
 def _prediction(client: str, i: int) -> PredictionIn:
     sha = hashlib.sha256(f"image-{i % 50}".encode()).hexdigest()
-    return PredictionIn(
-        client_hash=client,
-        image_sha256=sha,
-        image_format="png",
-        image_width=640,
-        image_height=480,
-        model_id="lingcco/fakeVLM",
-        prompt="<image>Does the image looks real/fake?",
-        text=TEXT,
-        verdict="fake",
-        p_fake=0.9,
-        phrases=PHRASES,
-        timings={"total_s": 2.0},
-    )
+    return PredictionIn(client_hash=client, image_sha256=sha, image_format="png", image_width=640,
+                        image_height=480, model_id="lingcco/fakeVLM", prompt="<image>Does the image looks real/fake?",
+                        text=TEXT, verdict="fake", p_fake=0.9, phrases=PHRASES, timings={"total_s": 2.0})
 
 
 def _feedback(pid: int, client: str, j: int) -> FeedbackIn:
-    return FeedbackIn(
-        prediction_id=pid,
-        client_hash=client,
-        verdict_correct=bool(j % 2),
-        true_label="fake" if j % 2 else "real",
-        phrase_votes={1: "agree", 2: "disagree"},
-        category="human",
-        comment=f"benchmark comment {j}",
-        consent=False,
-    )
+    return FeedbackIn(prediction_id=pid, client_hash=client, verdict_correct=bool(j % 2),
+                      true_label="fake" if j % 2 else "real", phrase_votes={1: "agree", 2: "disagree"},
+                      category="human", comment=f"benchmark comment {j}", consent=False)
 
 
 def _setup(store: Store, threads: int, writes: int) -> tuple[list[str], list[list[int]]]:
     clients = [store.client_hash(f"bench-{uuid.uuid4().hex}") for _ in range(threads)]
-    futures = [
-        [store.save_prediction_async(_prediction(c, t * writes + j)) for j in range(writes)]
-        for t, c in enumerate(clients)
-    ]
+    futures = [[store.save_prediction_async(_prediction(c, t * writes + j)) for j in range(writes)]
+               for t, c in enumerate(clients)]
     return clients, [[f.result(timeout=600) for f in row] for row in futures]
 
 
 def _summary(backend: str, mode: str, threads: int, lat: list[float], seconds: float, errors: int) -> Result:
     lat_ms = sorted(x * 1000 for x in lat) or [0.0]
     p95 = lat_ms[min(len(lat_ms) - 1, int(0.95 * len(lat_ms)))]
-    return Result(
-        backend,
-        mode,
-        threads,
-        len(lat),
-        round(seconds, 3),
-        round(len(lat) / seconds, 1),
-        round(statistics.median(lat_ms), 2),
-        round(p95, 2),
-        round(lat_ms[-1], 2),
-        errors,
-    )
+    return Result(backend, mode, threads, len(lat), round(seconds, 3), round(len(lat) / seconds, 1),
+                  round(statistics.median(lat_ms), 2), round(p95, 2), round(lat_ms[-1], 2), errors)
 
 
 def _threaded(threads: int, pids: list[list[int]], write_one) -> tuple[list[float], float, int]:
@@ -183,27 +150,12 @@ def run_naive(backend: str, url: str, data_dir: Path, threads: int, writes: int)
     def write_one(t: int, j: int, pid: int) -> None:
         with engine.begin() as conn:
             now = datetime.now(timezone.utc)
-            fid = conn.execute(
-                insert(Feedback).values(
-                    prediction_id=pid,
-                    client_hash=clients[t],
-                    verdict_correct=bool(j % 2),
-                    true_label="fake",
-                    category="human",
-                    comment=f"c{j}",
-                    consent=False,
-                    created_at=now,
-                    updated_at=now,
-                    review_state="pending",
-                )
-            ).inserted_primary_key[0]
-            conn.execute(
-                insert(PhraseVote),
-                [
-                    {"feedback_id": fid, "phrase_index": 1, "vote": "agree"},
-                    {"feedback_id": fid, "phrase_index": 2, "vote": "disagree"},
-                ],
-            )
+            fid = conn.execute(insert(Feedback).values(
+                prediction_id=pid, client_hash=clients[t], verdict_correct=bool(j % 2),
+                true_label="fake", category="human", comment=f"c{j}", consent=False,
+                created_at=now, updated_at=now, review_state="pending")).inserted_primary_key[0]
+            conn.execute(insert(PhraseVote), [{"feedback_id": fid, "phrase_index": 1, "vote": "agree"},
+                                              {"feedback_id": fid, "phrase_index": 2, "vote": "disagree"}])
 
     lat, seconds, errors = _threaded(threads, pids, write_one)
     engine.dispose()
@@ -261,17 +213,13 @@ def main() -> int:
                     print(json.dumps(asdict(res)), flush=True)
     if not args.json:
         load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
-        print(
-            f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, "
-            f"Python {platform.python_version()}, load average {load[0]:.2f}"
-        )
+        print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, "
+              f"Python {platform.python_version()}, load average {load[0]:.2f}")
         print("| backend | mode | threads | writes | s | writes/s | p50 ms | p95 ms | max ms | errors |")
         print("|---|---|---|---|---|---|---|---|---|---|")
         for r in results:
-            print(
-                f"| {r.backend} | {r.mode} | {r.threads} | {r.writes} | {r.seconds} | {r.writes_per_s} | "
-                f"{r.p50_ms} | {r.p95_ms} | {r.max_ms} | {r.errors} |"
-            )
+            print(f"| {r.backend} | {r.mode} | {r.threads} | {r.writes} | {r.seconds} | {r.writes_per_s} | "
+                  f"{r.p50_ms} | {r.p95_ms} | {r.max_ms} | {r.errors} |")
     return 0
 
 
