@@ -9,10 +9,12 @@ k = 0, 100/steps, ..., 100%, all phrases' perturbed copies batched together.
 
 The curves are in per-token probability, exp(score / n_tokens), which lies in (0, 1] whatever the
 phrase's length, and the areas under them (trapezoid over the fraction of patches, in [0, 1]) are
-normalised the same way. A faithful map gives a low deletion AUC (removing its top cells quickly
-destroys the phrase) and a high insertion AUC (its top cells alone restore it). Both curves end on
-the same two points (image and all-baseline image), so compare a map's two areas, or two maps' areas for
-the same phrase; a phrase with low visual reliance has two nearly flat curves.
+normalised the same way. Every deletion curve comes with the same curve for a random ranking
+(seeded, one per phrase): "deletion AUC 0.42, random order 0.87" means that hiding the map's top
+patches first destroys the phrase much sooner than hiding patches at random, i.e. the map found
+what the phrase rests on; equal numbers mean the map ranks no better than chance. Insertion AUC is
+still computed (and stored) but cannot rank maps: on the toy model random maps scored as high as
+real ones (issue 20), so it is not part of the JSON the UI and API show.
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ class Curves:
     insertion: tuple[float, ...]  # per-token probability with only the top fraction present
     deletion_auc: float
     insertion_auc: float
+    deletion_random: tuple[float, ...] = ()  # the deletion curve for a seeded random ranking
+    deletion_auc_random: float | None = None
+
+
+RANDOM_SEED = 20  # the random ranking of phrase k uses seed RANDOM_SEED + k: the same on every run
+
+
+def random_order(n: int, k: int) -> Tensor:
+    """The random ranking (patch indices, first removed first) that phrase k's map is compared with."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(RANDOM_SEED + k))
 
 
 def auc(fractions: Tensor, values: Tensor) -> float:
@@ -61,15 +73,17 @@ def faithfulness_curves(
         fractions = torch.linspace(0.0, 1.0, steps + 1)
         counts = [round(float(f) * n) for f in fractions[1:-1]]
         orders = [torch.argsort(g.flatten().to(tokens.device), descending=True, stable=True) for g in grids]
-        # interior points only: the end points (image, all-baseline) are shared by all
-        jobs = [(k, kind, j) for k in range(n_phrases) for kind in (0, 1) for j in range(len(counts))]
-        raw = torch.zeros(n_phrases, 2, len(counts))
+        randoms = [random_order(n, k).to(tokens.device) for k in range(n_phrases)]
+        # interior points only: the end points (image, all-baseline) are shared by all.
+        # kind 0: deletion, 1: insertion, 2: deletion in the random order
+        jobs = [(k, kind, j) for k in range(n_phrases) for kind in (0, 1, 2) for j in range(len(counts))]
+        raw = torch.zeros(n_phrases, 3, len(counts))
 
         def inputs(batch) -> Iterator[Tensor]:
             for k, kind, j in batch:
-                top = orders[k][: counts[j]]
-                x = (tokens if kind == 0 else base).clone()
-                x[top] = (base if kind == 0 else tokens)[top]
+                top = (randoms if kind == 2 else orders)[k][: counts[j]]
+                x = (base if kind == 1 else tokens).clone()
+                x[top] = (tokens if kind == 1 else base)[top]
                 yield x
 
         for start in range(0, len(jobs), max(1, batch_size)):
@@ -89,7 +103,8 @@ def faithfulness_curves(
         full, empty = ends[0, k], ends[1, k]
         deletion = torch.cat([full.view(1), raw[k, 0], empty.view(1)])
         insertion = torch.cat([empty.view(1), raw[k, 1], full.view(1)])
-        deletion, insertion = torch.exp(deletion / n_tok), torch.exp(insertion / n_tok)
+        randomly = torch.cat([full.view(1), raw[k, 2], empty.view(1)])
+        deletion, insertion, randomly = (torch.exp(c / n_tok) for c in (deletion, insertion, randomly))
         result.append(
             Curves(
                 fractions=tuple(round(float(f), 6) for f in fractions),
@@ -97,6 +112,8 @@ def faithfulness_curves(
                 insertion=tuple(float(v) for v in insertion),
                 deletion_auc=auc(fractions, deletion),
                 insertion_auc=auc(fractions, insertion),
+                deletion_random=tuple(float(v) for v in randomly),
+                deletion_auc_random=auc(fractions, randomly),
             )
         )
     return result

@@ -9,7 +9,7 @@ phrase, the perturbed copies batched `batch_size` at a time.
 - `window=1`: each cell is removed alone (Captum `FeatureAblation` with a cell mask; every patch of
   a cell carries the cell's value). With `mode="insertion"` the cell is instead put back alone into
   an all-baseline image (score with only the cell minus score with none).
-- `window` = w > 1 (the default in `attribute`: 24 x 24 cells, w = 8, `smooth=1`): the occluder is w x w cells
+- `window` = w > 1 (the default in `attribute`: 24 x 24 cells, w = 9, `smooth=1`): the occluder is w x w cells
   centred on the cell (clipped at the crop's border), and the cell carries the drop of its own
   occluder: the occlusion sensitivity map of Zeiler and Fergus (2014), at a step of one cell.
   Evidence is redundant (an artifact spans several cells, and removing one of them leaves the rest
@@ -127,13 +127,15 @@ def occlusion_grids(
 
 def centred_occluders(side: int, grid: int, window: int) -> Tensor:
     """(grid * grid, side, side) bool: for each cell (row-major), the patches of the window x window
-    cells centred on it, clipped at the border. With cells of c patches the occluder starts
-    (c * window - c) / 2 patches before the cell (rounded down), so it is centred exactly when
-    c * (window - 1) is even (12 cells of 2 patches: any window)."""
+    cells centred on it, clipped at the border. The occluder reaches the same number of patches
+    before and after its cell; where c * window patches cannot do that (cells of an odd number c
+    of patches and an even window: 24 cells, window 8) it grows by one patch, because an occluder
+    off by half a patch puts every value half a patch up-left of what it removed (issue 20)."""
     if side % grid:
         raise AttributionError(f"occlusion windows need cells of whole patches: {grid} does not divide {side}")
     c = side // grid
     span = c * window
+    span += (span - c) % 2
     before = (span - c) // 2
     occluders = torch.zeros(grid * grid, side, side, dtype=torch.bool)
     for i in range(grid):

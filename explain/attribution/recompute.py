@@ -9,13 +9,15 @@ That costs one more forward pass (shared by all phrases when their backward pass
 
 The switch is thread-local and only acts while gradients are enabled, so a generation running on
 another thread with the same modules (the app serves several visitors) is untouched: its layers
-run exactly as before. The layers' `forward` is wrapped once per model, in place; the wrapper
-calls the original method whenever the switch is off.
+run exactly as before. The layers' `forward` is wrapped once per model, in place, by a method bound
+to the layer itself (a copy of the model gets wrappers bound to its own layers); the wrapper calls
+the class's forward whenever the switch is off.
 """
 
 from __future__ import annotations
 
 import threading
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -27,6 +29,7 @@ from .scoring import AttributionError, submodule
 
 _switch = threading.local()
 _WRAPPED = "_spot_recompute_wrapped"
+_INNER = "_spot_recompute_inner"
 _install_lock = threading.Lock()
 
 
@@ -39,17 +42,23 @@ def decoder_layers(model: nn.Module) -> nn.ModuleList | None:
     return layers if isinstance(layers, nn.ModuleList) else None
 
 
+def _recomputing_forward(self: nn.Module, *args, **kwargs):
+    # Bound to the layer as a method (not a closure over the original bound method): deepcopy
+    # rebinds methods to the copy, so a copied model's layers run their own weights.
+    inner = getattr(self, _INNER) or type(self).forward.__get__(self)
+    if getattr(_switch, "on", False) and torch.is_grad_enabled():
+        return checkpoint(inner, *args, use_reentrant=False, **kwargs)
+    return inner(*args, **kwargs)
+
+
 def _wrap(layer: nn.Module) -> None:
     if getattr(layer, _WRAPPED, False):
         return
-    inner = layer.forward
-
-    def forward(*args, **kwargs):
-        if getattr(_switch, "on", False) and torch.is_grad_enabled():
-            return checkpoint(inner, *args, use_reentrant=False, **kwargs)
-        return inner(*args, **kwargs)
-
-    layer.forward = forward
+    # None: the class's forward, bound at call time to whichever layer runs. A forward already set
+    # on the instance (accelerate's device hooks: a partial over the layer) is kept; deepcopy
+    # rebinds partials and methods to the copy too.
+    setattr(layer, _INNER, layer.__dict__.get("forward"))
+    layer.forward = types.MethodType(_recomputing_forward, layer)
     setattr(layer, _WRAPPED, True)
 
 

@@ -39,10 +39,18 @@ REFERENCE_IMAGES = ("neutral", "grain")
 BASELINES = ("neutral", "grain", "zeros", "mean", "median")
 
 
-# model -> {reference image kind: (its pixel values, their vision features)}; entries go with the model
+# model -> {reference image kind: (its pixel values, their vision features, weights_key)}; entries go
+# with the model, and are used only while its weights are the ones they came from
 _REFERENCE_FEATURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 # image processor -> {(kind, size): pixel values}
 _REFERENCE_PIXELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def weights_key(model: nn.Module) -> tuple:
+    """What identifies the weights a cached result came from: every parameter's storage and its
+    version counter, which in-place writes (`p.mul_`, `load_state_dict`, an optimiser step) bump.
+    Cheap (no pass over the values); edits through `p.data` bypass version counters and are not seen."""
+    return tuple((p.data_ptr(), p._version) for p in model.parameters())
 
 
 class AttributionError(ValueError):
@@ -114,6 +122,7 @@ class PhraseScorer:
         *,
         neutral_pixel_values: Tensor | None = None,
         grain_pixel_values: Tensor | None = None,
+        reference_set: Tensor | None = None,
     ) -> None:
         self.model = model
         self.spans = list(spans)
@@ -162,7 +171,7 @@ class PhraseScorer:
         self.n_tokens = [s.token_end - s.token_start for s in self.spans]
 
         self._vision_features: Tensor | None = None
-        self._reference_pixels = {"neutral": neutral_pixel_values, "grain": grain_pixel_values}
+        self._reference_pixels = {"neutral": neutral_pixel_values, "grain": grain_pixel_values, "set": reference_set}
         self._reference_vision: dict[str, Tensor] = {}
 
     # --- the image at three depths ------------------------------------------------------------
@@ -196,25 +205,32 @@ class PhraseScorer:
         return self._vision_features
 
     def reference_pixel_values(self, kind: str) -> Tensor:
-        """Pixel values of a reference image ("neutral" grey or "grain"), as given to the scorer."""
+        """Pixel values of a reference image ("neutral" grey or "grain"), or of the real reference
+        pictures ("set", (R, 3, H, W), references.py), as given to the scorer."""
         pixels = self._reference_pixels.get(kind)
         if pixels is None:
             raise AttributionError(f"no '{kind}' reference image was given to the scorer")
         return pixels.to(self.pixel_values.device, self.pixel_values.dtype)
 
     def reference_vision_features(self, kind: str) -> Tensor:
-        """A reference image's vision features: the same for every attribution with this model, so
-        they are computed once per model (weights are frozen while serving) and shared."""
+        """A reference image's vision features: the same for every attribution with these weights, so
+        they are computed once per model and weights (`weights_key`) and shared."""
         if kind not in self._reference_vision:
             pixels = self.reference_pixel_values(kind)
             per_model = _REFERENCE_FEATURES.setdefault(self.model, {})
             cached = per_model.get(kind)
-            if cached is not None and cached[0].shape == pixels.shape and torch.equal(cached[0], pixels):
+            weights = weights_key(self.model)
+            if (
+                cached is not None
+                and cached[2] == weights
+                and cached[0].shape == pixels.shape
+                and torch.equal(cached[0], pixels)
+            ):
                 self._reference_vision[kind] = cached[1]
             else:
                 with torch.no_grad():
                     self._reference_vision[kind] = self.vision_features_of(pixels)
-                per_model[kind] = (pixels, self._reference_vision[kind])
+                per_model[kind] = (pixels, self._reference_vision[kind], weights)
         return self._reference_vision[kind]
 
     @property
@@ -224,6 +240,10 @@ class PhraseScorer:
     @property
     def neutral_vision_features(self) -> Tensor:
         return self.reference_vision_features("neutral")
+
+    @property
+    def has_reference_set(self) -> bool:
+        return self._reference_pixels["set"] is not None
 
     def image_tokens(self) -> Tensor:
         with torch.no_grad():

@@ -8,7 +8,8 @@ whether that phrase's map maximum (centre of the strongest patch, in original pi
 crop mapping the UI uses) falls inside the artifact's box.
 
 Scores (`score`): verdict accuracy over all images (FakeVLM's verdict rule); over fakes, the share
-whose every planted kind is named (`kind_accuracy`), every planted region is named
+called fake (`fakes_called_fake`), the share whose every planted kind is named (`kind_accuracy`),
+every planted region is named
 (`region_accuracy`), every (kind, region) pair is named in one sentence (`pair_accuracy`), and
 exactly the planted pairs and nothing else (`exact_accuracy`); over reals, the share that name no
 artifact (`real_clean_rate`).
@@ -24,7 +25,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from . import texts, world
+import numpy as np
+
+from . import probes, texts, world
 
 TRAINING_SEEDS = (0, 1)  # train.py's training and validation worlds: never evaluate on these
 
@@ -35,7 +38,7 @@ def score(truth: Sequence[tuple[str, Sequence[tuple[str, str]]]], answers: Seque
 
     n = len(truth)
     verdict_ok = undecided = 0
-    fakes = kind_ok = region_ok = pair_ok = exact_ok = 0
+    fakes = fake_ok = kind_ok = region_ok = pair_ok = exact_ok = 0
     reals = real_clean = 0
     for (label, planted), answer in zip(truth, answers, strict=True):
         verdict = verdict_of(answer)
@@ -43,6 +46,7 @@ def score(truth: Sequence[tuple[str, Sequence[tuple[str, str]]]], answers: Seque
         undecided += verdict == "undecided"
         if label == "fake":
             fakes += 1
+            fake_ok += verdict == "fake"
             kinds = {k for k, _ in planted}
             regions = {r for _, r in planted}
             pairs = set(planted)
@@ -59,6 +63,7 @@ def score(truth: Sequence[tuple[str, Sequence[tuple[str, str]]]], answers: Seque
         "n_fake": fakes,
         "n_real": reals,
         "verdict_accuracy": round(verdict_ok / max(1, n), 4),
+        "fakes_called_fake": round(fake_ok / max(1, fakes), 4),
         "kind_accuracy": round(kind_ok / max(1, fakes), 4),
         "region_accuracy": round(region_ok / max(1, fakes), 4),
         "pair_accuracy": round(pair_ok / max(1, fakes), 4),
@@ -84,8 +89,11 @@ def evaluate(
     progress: bool = False,
     device: str | None = None,
     dtype: str | None = None,
+    reliance: bool = False,
 ) -> dict:
-    """Generate `n` images of world `seed`, explain each through the detector, score the answers."""
+    """Generate `n` images of world `seed`, explain each through the detector, score the answers.
+    With `maps`, also the pointing game beside the text-only baseline and the energy in the box
+    (probes.py); with `reliance`, the language-prior flag on grounded and hallucinated phrases."""
     if seed in TRAINING_SEEDS:
         raise ValueError(f"seed {seed} is a training seed ({TRAINING_SEEDS}); evaluate on a fresh one")
     if maps is not None:
@@ -102,7 +110,9 @@ def evaluate(
     detector = detector or load_detector(model, device=device, dtype=dtype)
     load_s = time.perf_counter() - t_load
     truth, answers, totals, firsts, new_tokens, map_times = [], [], [], [], [], []
-    hits = pointed = 0
+    hits = pointed = text_hits = 0
+    shares, areas = [], []
+    probe = {"grounded": [], "hallucinated": []}  # (reliance, flagged) per probed sentence
     for i in range(n):
         sample = world.generate(seed, i)
         checked = check_image(png_bytes(sample.image))
@@ -130,6 +140,16 @@ def evaluate(
                     continue
                 pointed += 1
                 hits += pointing_hit(by_phrase[k], checked, a.box)
+                text_hits += probes.text_baseline_hit(checked, a.region, a.box)
+                shares.append(probes.energy_share(by_phrase[k].grid, a.model_box))
+                areas.append(probes.area_share(a.model_box))
+        if reliance and sample.artifacts:
+            a = sample.artifacts[0]
+            probe["grounded"].append(probes.reliance_probe(detector, checked, a.kind, a.region))
+            rng = np.random.default_rng([seed, i, 0x5EA])
+            probe["hallucinated"].append(
+                probes.reliance_probe(detector, checked, *probes.hallucinated_pair(sample, rng))
+            )
         if progress and (i + 1) % 25 == 0:
             print(f"{i + 1}/{n}", file=sys.stderr, flush=True)
     result = score(truth, answers)
@@ -150,8 +170,19 @@ def evaluate(
             maps=maps,
             pointing_game=round(hits / pointed, 4) if pointed else None,
             pointing_n=pointed,
+            pointing_text_baseline=round(text_hits / pointed, 4) if pointed else None,
+            pointing_random=round(statistics.fmean(areas), 4) if areas else None,
+            energy_share=round(statistics.fmean(shares), 4) if shares else None,
+            energy_share_flat=round(statistics.fmean(areas), 4) if areas else None,
             mean_maps_s=round(statistics.fmean(map_times), 4) if map_times else None,
         )
+    if reliance:
+        for key, rows in probe.items():
+            result[f"prior_flag_{key}"] = round(statistics.fmean(f for _, f in rows), 4) if rows else None
+            result[f"reliance_per_token_median_{key}"] = (
+                round(statistics.median(r for r, _ in rows), 4) if rows else None
+            )
+        result["reliance_n"] = len(probe["grounded"])
     result["versions"] = _versions()
     return result
 
@@ -182,6 +213,7 @@ def main(args) -> int:
             progress=not args.json,
             device=args.device,
             dtype=args.dtype,
+            reliance=args.reliance,
         )
     except (RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -46,6 +46,15 @@ MAX_ASPECT = 2.0
 FAKE_SHARE = 0.5
 TWO_ARTIFACT_SHARE = 0.4
 ARTIFACT_SIDE = (44, 96)  # model pixels; a region is 112
+# Layouts (issue 20). "inset" (the shipped model's world): each artifact lies inside its region, 4 px
+# from its edges, so the region's centre is nearly always inside the box and a map that only reads
+# the region's name from the text wins the pointing game (0.96). "anywhere": the box's centre is
+# uniform over its region, its sides vary more (ANYWHERE_SIDE), and boxes in outer regions may run
+# past the crop's edge (into the margin the model never sees, or off the picture): the words then
+# say only roughly where to look. Chosen by `generate(layout=...)` or the SPOT_TOY_WORLD variable
+# (which training's worker processes inherit; `python -m explain.toy train|eval --world anywhere`).
+LAYOUTS = ("inset", "anywhere")
+ANYWHERE_SIDE = (28, 80)
 
 
 @dataclass(frozen=True)
@@ -89,8 +98,19 @@ def region_of_model_box(box: BoxF) -> str:
     return REGIONS[row * 3 + col]
 
 
-def generate(seed: int, index: int, *, label: str | None = None) -> Sample:
-    """Sample `index` of the world seeded by `seed`. `label` forces "real" or "fake"."""
+def default_layout() -> str:
+    import os
+
+    layout = os.environ.get("SPOT_TOY_WORLD", "inset")
+    if layout not in LAYOUTS:
+        raise ValueError(f"SPOT_TOY_WORLD must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    return layout
+
+
+def generate(seed: int, index: int, *, label: str | None = None, layout: str | None = None) -> Sample:
+    """Sample `index` of the world seeded by `seed`. `label` forces "real" or "fake"; `layout` is
+    where artifacts may sit ("inset" or "anywhere", default SPOT_TOY_WORLD or "inset")."""
+    layout = layout or default_layout()
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, int(index) & 0xFFFFFFFF, 0x70F])
     is_fake = rng.random() < FAKE_SHARE
     if label is not None:
@@ -107,7 +127,7 @@ def generate(seed: int, index: int, *, label: str | None = None) -> Sample:
         kinds = rng.choice(len(KINDS), size=n, replace=False)
         regions = rng.choice(9, size=n, replace=False)
         for k, r in zip(kinds, regions, strict=True):
-            artifacts.append(_plant(rng, img, crop, KINDS[int(k)], int(r)))
+            artifacts.append(_plant(rng, img, crop, KINDS[int(k)], int(r), layout))
         # the explanation names artifacts in reading order (upper left first): a fixed order is
         # easier for a small language model than a random one, and reads naturally
         artifacts.sort(key=lambda a: REGIONS.index(a.region))
@@ -281,12 +301,20 @@ def _gaussian_blur(a: np.ndarray, sigma: float) -> np.ndarray:
     return a
 
 
-def _plant(rng: np.random.Generator, img: np.ndarray, crop: BoxF, kind: str, region: int) -> Artifact:
+def _plant(
+    rng: np.random.Generator, img: np.ndarray, crop: BoxF, kind: str, region: int, layout: str = "inset"
+) -> Artifact:
     row, col = divmod(region, 3)
-    bw, bh = (int(rng.integers(ARTIFACT_SIDE[0], ARTIFACT_SIDE[1] + 1)) for _ in range(2))
-    margin = 4
-    mx0 = col * CELL + int(rng.integers(margin, CELL - margin - bw + 1))
-    my0 = row * CELL + int(rng.integers(margin, CELL - margin - bh + 1))
+    if layout == "anywhere":
+        bw, bh = (int(rng.integers(ANYWHERE_SIDE[0], ANYWHERE_SIDE[1] + 1)) for _ in range(2))
+        # the centre anywhere in the region (so the region the words name still holds it)
+        mx0 = col * CELL + int(rng.integers(0, CELL)) - bw // 2
+        my0 = row * CELL + int(rng.integers(0, CELL)) - bh // 2
+    else:
+        bw, bh = (int(rng.integers(ARTIFACT_SIDE[0], ARTIFACT_SIDE[1] + 1)) for _ in range(2))
+        margin = 4
+        mx0 = col * CELL + int(rng.integers(margin, CELL - margin - bw + 1))
+        my0 = row * CELL + int(rng.integers(margin, CELL - margin - bh + 1))
     sx = (crop[2] - crop[0]) / MODEL_SIZE
     sy = (crop[3] - crop[1]) / MODEL_SIZE
     height, width = img.shape[:2]

@@ -81,16 +81,20 @@ def test_other_methods(case, method, kw):
         # a third of the crop: 3 cells -> the cell alone
         assert (maps[0].extra["window"], maps[0].extra["smooth"], maps[0].extra["occlusion_mode"]) == (1, 0, "deletion")
         assert maps[0].extra["baseline"] == "grain"
+    else:  # issue 20: IG from the grain picture, and marked experimental
+        assert maps[0].extra["baseline"] == "grain" and maps[0].extra["experimental"] is True
 
 
 def test_occlusion_defaults_to_centred_occluders_a_third_of_the_crop_wide(case):
     detector, checked, explanation = case
     maps = attribute(detector, checked, explanation, "occlusion", with_reliance=False, with_faithfulness=False)
     scorer = scorer_for(detector, checked, explanation)
-    expected = occlusion_grids(scorer, grid=24, window=8, smooth=1, baseline="grain")
+    expected = occlusion_grids(scorer, grid=24, window=9, smooth=1, baseline="grain")
     settings = [(m.extra["cells"], m.extra["window"], m.extra["smooth"], m.extra["baseline"]) for m in maps]
-    assert settings == [(24, 8, 1, "grain")] * 3
-    coarse = attribute(detector, checked, explanation, "occlusion", grid=12, with_reliance=False, with_faithfulness=False)
+    assert settings == [(24, 9, 1, "grain")] * 3  # odd: centred on one-patch cells
+    coarse = attribute(
+        detector, checked, explanation, "occlusion", grid=12, with_reliance=False, with_faithfulness=False
+    )
     assert (coarse[0].extra["window"], coarse[0].extra["smooth"]) == (4, 1)
     for m, grid in zip(maps, expected, strict=True):
         torch.testing.assert_close(torch.tensor(m.grid), grid, rtol=1e-4, atol=1e-5)
@@ -149,6 +153,10 @@ def test_maps_to_json(case):
     assert r["reliance"] == pytest.approx(maps[1].reliance, rel=1e-5)
     assert r["deletion_curve"][0] == pytest.approx(maps[1].extra["deletion_curve"][0], rel=1e-5)
     assert r["fractions"] == [0.0, 0.5, 1.0]
+    # deletion beside a random ranking; insertion (random maps score as high as real ones) not shown
+    assert r["deletion_auc_random"] == pytest.approx(maps[1].extra["deletion_auc_random"], rel=1e-5)
+    assert len(r["deletion_curve_random"]) == 3
+    assert "insertion_auc" not in r and "insertion_curve" not in r
 
 
 def test_maps_to_json_turns_non_finite_numbers_into_null():
@@ -159,3 +167,29 @@ def test_maps_to_json_turns_non_finite_numbers_into_null():
     (r,) = maps_to_json([m])
     assert r["grid"][0][0] is None and r["score"] is None
     json.dumps(r, allow_nan=False)
+
+
+def test_reliance_uses_the_detectors_real_reference_pictures(case, tmp_path):
+    """Issue 20: a folder of reference pictures replaces the grey square, and maps say which was used."""
+    from explain.attribution.references import reference_set_pixels
+
+    detector, checked, explanation = case
+    grey = attribute(detector, checked, explanation, with_faithfulness=False)
+    assert {m.extra["reliance_reference"] for m in grey} == {"grey"} and reference_set_pixels(detector) is None
+    for i in range(2):
+        png = png_bytes(320, 320, seed=10 + i)
+        (tmp_path / f"ref-{i}.png").write_bytes(png)
+    detector.reliance_references_dir = tmp_path
+    try:
+        maps = attribute(detector, checked, explanation, with_faithfulness=False)
+        pictures = reference_set_pixels(detector)
+    finally:
+        detector.reliance_references_dir = None
+    assert pictures.shape[0] == 2
+    on_refs = [
+        reference_phrase_scores(detector, check_image(png_bytes(320, 320, seed=10 + i)), explanation) for i in range(2)
+    ]
+    for k, m in enumerate(maps):
+        assert m.extra["reliance_reference"] == "real" and "neutral_score" not in m.extra
+        assert m.extra["reference_score"] == pytest.approx((on_refs[0][k] + on_refs[1][k]) / 2, abs=1e-3)
+        assert m.reliance == pytest.approx(m.score - m.extra["reference_score"], abs=1e-4)

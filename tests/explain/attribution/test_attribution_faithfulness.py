@@ -75,3 +75,19 @@ def test_span_without_tokens_has_no_curves(fixed):
     )
     curves = faithfulness_curves(scorer, torch.zeros(2, SIDE, SIDE), steps=2)
     assert curves[0] is not None and curves[1] is None
+
+
+def test_each_deletion_curve_comes_with_a_random_ranking_baseline(fixed):
+    """Issue 20: a deletion AUC means something only beside the same curve for a random ranking."""
+    from explain.attribution.faithfulness import random_order
+
+    scorer = fixed.scorer()
+    grids = occlusion_grids(scorer, grid=4)
+    curves = faithfulness_curves(scorer, grids, steps=4)
+    # the random baseline is exactly the deletion curve of a map that ranks patches in random order
+    as_maps = torch.stack([-random_order(N_PATCHES, k).argsort().float().view(SIDE, SIDE) for k in range(len(curves))])
+    randoms = faithfulness_curves(scorer, as_maps, steps=4)
+    for c, r in zip(curves, randoms, strict=True):
+        assert c.deletion_random == r.deletion
+        assert c.deletion_auc_random == r.deletion_auc
+        assert c.deletion_random[0] == c.deletion[0] and c.deletion_random[-1] == c.deletion[-1]

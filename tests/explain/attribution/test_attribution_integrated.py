@@ -74,3 +74,17 @@ def test_zero_baseline_reports_its_integration_error(fixed):
     # From all-zero tokens the path starts at the language model's RMSNorm singularity, where the
     # score changes abruptly: 16 steps do not integrate it, and the delta says by how much.
     torch.testing.assert_close(grids.sum((1, 2)), gap.cpu() + deltas, rtol=0, atol=1e-4)
+
+
+def test_default_ig_starts_from_the_grain_picture_and_is_complete(fixed):
+    """Issue 20: IG from zeros started at the RMSNorm singularity and missed completeness; from the
+    grain picture at the default steps the map adds up to the score gap."""
+    from explain.attribution import DEFAULT_IG_BASELINE, DEFAULT_IG_STEPS
+
+    assert (DEFAULT_IG_BASELINE, DEFAULT_IG_STEPS) == ("grain", 48)
+    scorer = fixed.scorer()
+    grids, deltas = ig_grids(scorer, n_steps=DEFAULT_IG_STEPS, baseline=DEFAULT_IG_BASELINE)
+    with torch.no_grad():
+        gap = scorer.scores(scorer.image_tokens())[0] - scorer.scores(scorer.baseline_tokens("grain"))[0]
+    torch.testing.assert_close(grids.sum((1, 2)), gap.cpu() + deltas, rtol=0, atol=1e-4)
+    assert (deltas.abs() <= 0.01 * gap.abs().cpu() + 1e-4).all()

@@ -228,3 +228,22 @@ def test_unsupported_combinations_are_refused(fixed):
         occlusion_grids(scorer, grid=2, window=3)
     with pytest.raises(AttributionError, match="one cell at a time"):
         occlusion_grids(scorer, grid=4, window=2, mode="insertion")
+
+
+@pytest.mark.parametrize("side, grid, window", [(24, 24, 8), (24, 24, 9), (24, 8, 2), (24, 12, 3), (8, 8, 2)])
+def test_every_occluder_is_centred_on_the_cell_it_scores(side, grid, window):
+    """Issue 20, bug 1: with cells of one patch and an even window the occluder for cell i covered
+    i-3..i+4 (window 8), so every value landed half a patch up-left of its occluder's centre."""
+    c = side // grid
+    occ = centred_occluders(side, grid, window)
+    for i in range(grid):
+        for j in range(grid):
+            patches = occ[i * grid + j].nonzero().float()
+            rows, cols = patches[:, 0], patches[:, 1]
+            centre = (c * i + (c - 1) / 2, c * j + (c - 1) / 2)
+            # an occluder clipped at the border is centred only along the unclipped axis
+            if rows.min() > 0 and rows.max() < side - 1:
+                assert rows.mean().item() == centre[0], (i, j)
+            if cols.min() > 0 and cols.max() < side - 1:
+                assert cols.mean().item() == centre[1], (i, j)
+            assert occ[i * grid + j, c * i : c * i + c, c * j : c * j + c].all()  # covers its own cell

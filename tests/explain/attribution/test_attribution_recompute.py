@@ -53,3 +53,30 @@ def test_a_model_without_decoder_layers_is_left_alone():
     assert decoder_layers(model) is None
     with recompute_layers(model) as found:
         assert not found
+
+
+def test_layers_follow_their_own_weights_after_a_copy(fixed):
+    """Issue 20, bug 2: the wrapper bound each layer's forward to the original layer, so a deep copy
+    made after any gradient map ran the original's weights: zeroing the copy's layers changed nothing."""
+    import copy
+    import dataclasses
+
+    scorer = fixed.scorer()
+    with recompute_layers(scorer.model):  # installs the wrappers, as every gradient map does
+        pass
+    with torch.no_grad():
+        before = scorer.scores(scorer.image_tokens())
+    twin = copy.deepcopy(scorer.model)
+    with torch.no_grad():
+        for p in decoder_layers(twin).parameters():
+            p.zero_()
+    twin_scorer = dataclasses.replace(fixed, model=twin).scorer()
+    with torch.no_grad():
+        changed = twin_scorer.scores(twin_scorer.image_tokens())
+        again = scorer.scores(scorer.image_tokens())
+    assert not torch.allclose(changed, before, atol=1e-3)
+    torch.testing.assert_close(again, before)  # the original is untouched
+    with recompute_layers(twin) as found:  # and the copy's recomputation still runs its own layers
+        assert found
+        _, grad = saved_bytes_of_forward(twin_scorer)
+    assert torch.isfinite(grad).all()

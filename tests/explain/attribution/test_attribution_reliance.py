@@ -55,3 +55,38 @@ def test_language_prior_threshold_is_per_token():
     assert is_language_prior(-2.0, 1)
     assert not is_language_prior(0.3, 4)  # 0.075 nats a token
     assert not is_language_prior(0.0, 0)  # nothing scored, nothing to judge
+
+
+def test_reliance_against_real_references_is_score_minus_their_mean_score(fixed):
+    """Issue 20: reliance against a set of reference pictures instead of one flat grey square."""
+    import dataclasses
+
+    from explain.attribution.scoring import PhraseScorer, ScoredSpan
+
+    pictures = torch.cat([fixed.grain, fixed.inputs["pixel_values"].flip(-1)])  # two stand-ins for real pictures
+    scorer = PhraseScorer(
+        fixed.model,
+        fixed.inputs,
+        fixed.answer,
+        [ScoredSpan(*s) for s in fixed.spans],
+        neutral_pixel_values=fixed.neutral,
+        reference_set=pictures,
+    )
+    image, reference, reliance = scores_and_reliance(scorer)
+    with torch.no_grad():
+        each = [
+            reference_scores(fixed.model, {**fixed.inputs, "pixel_values": p[None]}, fixed.answer, fixed.spans)
+            for p in pictures
+        ]
+    torch.testing.assert_close(reference, torch.stack(each).mean(0), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(reliance, image - reference, rtol=1e-5, atol=1e-5)
+    assert dataclasses.replace(fixed).scorer().has_reference_set is False
+
+
+def test_the_threshold_follows_the_kind_of_reference():
+    from explain.attribution.references import PER_TOKEN_THRESHOLD
+
+    real = PER_TOKEN_THRESHOLD["real"]
+    assert is_language_prior((real - 0.01) * 5, 5, kind="real")
+    assert not is_language_prior((real + 0.01) * 5, 5, kind="real")
+    assert is_language_prior(0.01, 4, kind="grey") == is_language_prior(0.01, 4)

@@ -84,3 +84,28 @@ def test_batches_halve_when_the_accelerator_runs_out_of_memory():
 
     with pytest.raises(torch.OutOfMemoryError):
         halving_on_oom(never, 4)
+
+
+@pytest.mark.parametrize("change", ["in_place", "load_state_dict"])
+def test_reference_features_are_keyed_to_the_weights_they_came_from(fixed, change):
+    """Issue 20, bug 3: reference (grey, grain) features were cached per model object and checked only
+    against the pixels, so after the weights changed in place reliance and occlusion used stale ones."""
+    import copy
+    import dataclasses
+
+    model = copy.deepcopy(fixed.model)  # a model of our own to change
+    own = dataclasses.replace(fixed, model=model)
+    stale = own.scorer().reference_vision_features("grain").clone()
+    with torch.no_grad():
+        if change == "in_place":
+            for p in model.parameters():
+                p.mul_(0.5)
+        else:
+            model.load_state_dict({k: v * 0.5 for k, v in model.state_dict().items()})
+    scorer = own.scorer()
+    fresh = scorer.vision_features_of(scorer.reference_pixel_values("grain"))
+    got = scorer.reference_vision_features("grain")
+    assert not torch.allclose(fresh, stale)
+    torch.testing.assert_close(got, fresh)
+    # unchanged weights still share the cached features
+    assert own.scorer().reference_vision_features("grain") is got

@@ -52,7 +52,7 @@ def test_score_counts_what_is_named():
     ]
     s = score(truth, perfect)
     assert s["verdict_accuracy"] == 1.0 and s["kind_accuracy"] == 1.0 and s["region_accuracy"] == 1.0
-    assert s["exact_accuracy"] == 1.0 and s["real_clean_rate"] == 1.0
+    assert s["exact_accuracy"] == 1.0 and s["real_clean_rate"] == 1.0 and s["fakes_called_fake"] == 1.0
     wrong = [
         "This is a real image. The grain is even and natural throughout the image.",
         "This is a fake image. Colour banding breaks up the gradient in the lower right region.",
@@ -61,6 +61,7 @@ def test_score_counts_what_is_named():
     ]
     s = score(truth, wrong)
     assert s["verdict_accuracy"] == 0.25
+    assert s["fakes_called_fake"] == 0.5  # the first fake was called real
     assert s["kind_accuracy"] == 0.0  # the second fake names banding but not blocking
     assert s["region_accuracy"] == 0.0
     assert s["real_clean_rate"] == 0.5 and s["undecided"] == 1
