@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, ValidationError
-from .images import FILE_RE, TMP_RE, ImageFiles
+from .images import FILE_RE, TMP_RE, FileChecks, ImageFiles
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class StoredImage:
         return self.path
 
 
-class FsspecImageFiles:
+class FsspecImageFiles(FileChecks):
     """`ImageFiles` over an fsspec file system rooted at `url`."""
 
     def __init__(self, url: str) -> None:
@@ -120,18 +120,8 @@ class FsspecImageFiles:
             if t:
                 yield t.group(1), path, True
 
-    def check(self, stored: dict[str, int | None]) -> list[str]:
-        problems: list[str] = []
-        for sha, size in stored.items():
-            data = self.read(sha)
-            if data is None:
-                problems.append(f"image {sha} is marked stored but its file is missing")
-            elif len(data) != size or hashlib.sha256(data).hexdigest() != sha:
-                problems.append(f"image {sha}: file content does not match its hash")
-        for sha, path, is_temp in self.iter_files():
-            if is_temp or sha not in stored:
-                problems.append(f"orphan file {path.removeprefix(self.root + '/')}")
-        return problems
+    def shown(self, path: str) -> str:
+        return path.removeprefix(self.root + "/")
 
     def sweep(self, stored: set[str], grace_s: float) -> tuple[int, int]:
         """As ImageFiles.sweep; a file whose age the store does not report is left alone."""

@@ -24,7 +24,26 @@ FILE_RE = re.compile(r"^([0-9a-f]{64})\.bin$")
 TMP_RE = re.compile(r"^\.([0-9a-f]{64})\.[0-9a-f]{16}\.tmp$")
 
 
-class ImageFiles:
+class FileChecks:
+    """`check` for a picture store that has `read(sha256)`, `iter_files()` and `shown(path)`."""
+
+    def check(self, stored: dict[str, int | None]) -> list[str]:
+        """Problems with the files, given the rows that say a file is kept (sha256 -> size): a kept
+        file missing or altered, and files with no such row (temp files included)."""
+        problems: list[str] = []
+        for sha, size in stored.items():
+            data = self.read(sha)
+            if data is None:
+                problems.append(f"image {sha} is marked stored but its file is missing")
+            elif len(data) != size or hashlib.sha256(data).hexdigest() != sha:
+                problems.append(f"image {sha}: file content does not match its hash")
+        for sha, path, is_temp in self.iter_files():
+            if is_temp or sha not in stored:
+                problems.append(f"orphan file {self.shown(path)}")
+        return problems
+
+
+class ImageFiles(FileChecks):
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         self.root = self.data_dir / "images"
@@ -101,20 +120,8 @@ class ImageFiles:
                 if t:
                     yield t.group(1), entry, True
 
-    def check(self, stored: dict[str, int | None]) -> list[str]:
-        """Problems with the files, given the rows that say a file is kept (sha256 -> size): a kept
-        file missing or altered, and files with no such row (temp files included)."""
-        problems: list[str] = []
-        for sha, size in stored.items():
-            data = self.read(sha)
-            if data is None:
-                problems.append(f"image {sha} is marked stored but its file is missing")
-            elif len(data) != size or hashlib.sha256(data).hexdigest() != sha:
-                problems.append(f"image {sha}: file content does not match its hash")
-        for sha, path, is_temp in self.iter_files():
-            if is_temp or sha not in stored:
-                problems.append(f"orphan file {path.relative_to(self.data_dir)}")
-        return problems
+    def shown(self, path: Path) -> str:
+        return str(path.relative_to(self.data_dir))
 
     def sweep(self, stored: set[str], grace_s: float) -> tuple[int, int]:
         """Remove files whose sha is not in `stored`, and temp files, older than `grace_s` seconds
