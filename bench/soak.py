@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         "tracebacks_in_log": log.count("Traceback"), "errors": dict(tally.errors),
         "acknowledged_writes": len(tally.acknowledged), "acknowledged_writes_lost": len(lost),
         "rss_mib_first_third_max": round(max(rss[:third]), 1), "rss_mib_last_third_max": round(max(rss[-third:]), 1),
+        "rss_mib_each_minute": [round(r) for r in rss[::12]],
         "latency_s": {k: {"n": len(v), "p50": round(statistics.median(v), 2),
                           "p95": round(sorted(v)[int(0.95 * (len(v) - 1))], 2), "max": round(max(v), 2)}
                       for k, v in sorted(tally.latency.items())},
