@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from demo.i18n import tr
+
 from .conftest import EXAMPLES
 from .test_browser import ARGS, CHROMIUM, pytestmark  # noqa: F401 - the same skip when chromium is missing
 
@@ -36,7 +38,9 @@ def _settled(page, timeout_s: float = 180) -> None:
 
 
 def _chips(page) -> list[str]:
-    return [t.strip().lstrip("⚠ ").strip() for t in page.locator("#spot-chips label").all_inner_texts()]
+    """The chips' phrases, without the mark a language-prior phrase carries (see chip_prior)."""
+    mark = tr("chip_prior", "en", text="").strip()
+    return [t.strip().removesuffix(mark).strip() for t in page.locator("#spot-chips label").all_inner_texts()]
 
 
 def _check_page_shows(page, phrases: list[str]) -> None:
