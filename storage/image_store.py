@@ -10,7 +10,6 @@ a URL is given and the local folder (with its fsync'd atomic writes) otherwise.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from collections.abc import Iterator
@@ -19,8 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, ValidationError
-from .images import FILE_RE, TMP_RE, FileChecks, ImageFiles
+from .errors import ConfigError
+from .images import FILE_RE, TMP_RE, FileChecks, ImageFiles, checked_bytes
 
 
 @dataclass(frozen=True)
@@ -62,12 +61,7 @@ class FsspecImageFiles(FileChecks):
         return StoredImage(self.fs, self._full(sha256))
 
     def write(self, data: bytes) -> tuple[str, StoredImage]:
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise ValidationError("image data must be bytes")
-        data = bytes(data)
-        if not data:
-            raise ValidationError("image data is empty")
-        sha = hashlib.sha256(data).hexdigest()
+        data, sha = checked_bytes(data)
         final = self._full(sha)
         if self.read(sha) == data:
             return sha, self.path(sha)  # already stored, intact (maybe by another replica)

@@ -24,6 +24,16 @@ FILE_RE = re.compile(r"^([0-9a-f]{64})\.bin$")
 TMP_RE = re.compile(r"^\.([0-9a-f]{64})\.[0-9a-f]{16}\.tmp$")
 
 
+def checked_bytes(data: object) -> tuple[bytes, str]:
+    """A picture's bytes as bytes, and their sha256; refuses what is not bytes or is empty."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValidationError("image data must be bytes")
+    data = bytes(data)
+    if not data:
+        raise ValidationError("image data is empty")
+    return data, hashlib.sha256(data).hexdigest()
+
+
 class FileChecks:
     """`check` for a picture store that has `read(sha256)`, `iter_files()` and `shown(path)`."""
 
@@ -58,12 +68,7 @@ class ImageFiles(FileChecks):
 
     def write(self, data: bytes) -> tuple[str, Path]:
         """Store `data` (idempotent: the same bytes land on the same path); return (sha256, path)."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise ValidationError("image data must be bytes")
-        data = bytes(data)
-        if not data:
-            raise ValidationError("image data is empty")
-        sha = hashlib.sha256(data).hexdigest()
+        data, sha = checked_bytes(data)
         final = self.path(sha)
         try:
             if final.stat().st_size == len(data) and final.read_bytes() == data:
