@@ -30,7 +30,8 @@ def verdict_card(verdict: str | None, p_fake: float | None, *, pending: bool = F
     if p_fake is not None:
         pct = f"{100 * p_fake:.0f}%"
         parts.append(f"<div class='spot-prob'>{t('verdict_prob', pct=escape(pct))}</div>")
-        parts.append(f"<div class='spot-meter' role='img' aria-label='p fake {escape(pct)}'>"
+        # the bar repeats the sentence above it, so screen readers skip it
+        parts.append(f"<div class='spot-meter' aria-hidden='true'>"
                      f"<span style='width:{100 * p_fake:.1f}%'></span></div>")
     else:
         parts.append(f"<div class='spot-prob'>{escape(t('verdict_prob_missing'))}</div>")
@@ -77,9 +78,14 @@ def evidence_panel(provenance: dict[str, Any] | None) -> str:
 
 
 def model_banner(model_id: str, revision: str | None, license_text: str, notice: str | None) -> str:
-    """Markdown: which model answers, its licence, and (toy model) the plain warning."""
+    """Markdown: which model answers, its licence, and (toy model) the plain warning.
+
+    The warning is one short line that opens onto the full notice: on a phone the whole notice
+    would fill the first screen.
+    """
     rev = f" @ `{revision}`" if revision else ""
     line = t("model_line", model=model_id, revision=rev, license=license_text)
     if notice:
-        return f"{t('toy_banner', notice=notice)}\n\n{line}"
+        return (f"<details class='spot-notice'><summary>{escape(t('toy_banner_short'))}</summary>\n\n"
+                f"{t('toy_banner', notice=notice)}\n\n</details>\n\n{line}")
     return line

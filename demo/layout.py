@@ -108,7 +108,7 @@ def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) ->
                         examples = gr.Examples(examples=[[f] for f in files], inputs=[image_in], label=t("examples_label"),
                                     cache_examples=False, examples_per_page=8, elem_id="spot-examples",
                                     example_labels=[Path(f).stem.replace("-", " ") for f in files])
-                    crop_view = gr.Image(label=t("crop_label"), interactive=False, format="png",
+                    crop_view = gr.Image(label=t("crop_label"), alt_text=t("crop_label"), interactive=False, format="png",
                                          elem_id="spot-crop", buttons=[])
                 with gr.Column(scale=7, min_width=360):
                     status = gr.Markdown(t("status_ready"), label="status", elem_id="spot-status")

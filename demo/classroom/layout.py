@@ -163,7 +163,7 @@ def _build(poll_s: float, state_secret: str | None) -> dict[str, Any]:
                 st_progress = gr.Markdown("", elem_id="cls-st-progress")
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=5, min_width=300):
-                        st_image = gr.Image(label=lab("cls_picture"), interactive=False, type="pil", height=380,
+                        st_image = gr.Image(label=lab("cls_picture"), alt_text=lab("cls_picture"), interactive=False, type="pil", height=380,
                                             elem_id="cls-st-image", buttons=["fullscreen"])
                     with gr.Column(scale=5, min_width=300):
                         with gr.Column(elem_id="cls-st-form") as st_form:
@@ -231,7 +231,7 @@ def _build(poll_s: float, state_secret: str | None) -> dict[str, Any]:
                 t_progress = gr.Markdown("", elem_id="cls-t-progress")
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=5, min_width=300):
-                        t_image = gr.Image(label=lab("cls_picture"), interactive=False, type="pil", height=380,
+                        t_image = gr.Image(label=lab("cls_picture"), alt_text=lab("cls_picture"), interactive=False, type="pil", height=380,
                                            elem_id="cls-t-image", buttons=["fullscreen"])
                         t_count = gr.Markdown("", elem_id="cls-t-count")
                         with gr.Row():

@@ -44,6 +44,7 @@ _PAGES: dict[str, str] = {
     "unseen_margin": "outside: not seen by the model",
     "model_line": "Model: **{model}**{revision} · licence: {license}",
     "toy_banner": "⚠️ {notice}",
+    "toy_banner_short": "⚠️ Toy model: it only knows planted toy artifacts, not real AI-generated pictures.",
     "no_image_kept": "The picture was not kept (no consent), so the map is drawn on a blank canvas.",
     # main page: verdict card
     "verdict_label_fake": "AI-generated (fake)",

@@ -38,6 +38,7 @@ _PAGES: dict[str, str] = {
     "unseen_margin": "外侧：模型没有看到",
     "model_line": "模型：**{model}**{revision} · 许可证：{license}",
     "toy_banner": "⚠️ 注意：{notice}",
+    "toy_banner_short": "⚠️ 玩具模型：它只认识人为植入的玩具瑕疵，不认识真实的 AI 生成图片。",
     "no_image_kept": "图片没有保存（未获同意），所以热力图画在空白画布上。",
     # main page: verdict card
     "verdict_label_fake": "AI 生成（假图）",
