@@ -42,7 +42,7 @@ def theme() -> gr.themes.Base:
 # (3.6:1), white on indigo-500 buttons (4.5- : 1), slate-400 hints and footer (2.5:1). One step
 # darker each; the axe audit in tests/demo/test_browser_a11y.py holds every page to it.
 AA_CONTRAST = dict(
-    body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_400",
+    body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_300",
     color_accent="*primary_600",
     block_label_text_color="*primary_700", block_title_text_color="*primary_700",
     button_primary_background_fill="*primary_600", button_primary_background_fill_hover="*primary_700",

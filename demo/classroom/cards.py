@@ -15,17 +15,19 @@ from ..service.classroom import AnswerOut, Tally
 from ..service.classroom.handout import marked
 
 CSS = """
-.cls-card { border-radius: 10px; padding: 12px 14px; border: 1px solid #d0d5dd; }
+/* cards keep their light tints in the dark theme too, so their text stays dark (WCAG AA either way) */
+.cls-card { border-radius: 10px; padding: 12px 14px; border: 1px solid #d0d5dd; color: #1d2939; }
+.cls-card * { color: #1d2939; }  /* over Gradio's .prose rule, light text in the dark theme */
 .cls-card.cls-v-fake { background: #fdf0e6; border-color: #b35806; }
 .cls-card.cls-v-real { background: #eef0fa; border-color: #542788; }
 .cls-card.cls-v-undecided { background: #f2f4f7; }
 .cls-label { font-size: 1.45em; font-weight: 700; }
 .cls-v-fake .cls-label { color: #8a4000; }
 .cls-v-real .cls-label { color: #3f1d6b; }
-.cls-caveat { margin-top: 6px; font-size: 0.85em; color: #667085; }
+.cls-caveat { margin-top: 6px; font-size: 0.85em; color: #475467; }
 .cls-code { font-size: 2.6em; font-weight: 800; letter-spacing: 0.18em; font-family: ui-monospace, monospace; }
 .cls-banner { border: 2px dashed #4f46e5; border-radius: 12px; padding: 10px 16px; text-align: center; }
-.cls-banner .cls-where { color: #475467; }
+.cls-banner .cls-where { color: var(--body-text-color-subdued); }
 .cls-votes { margin: 8px 0; }
 .cls-bar { display: flex; height: 22px; border-radius: 6px; overflow: hidden; border: 1px solid #d0d5dd; }
 .cls-bar span { display: block; height: 100%; color: #fff; font-size: 0.8em; line-height: 22px; text-align: center; }
@@ -36,13 +38,13 @@ CSS = """
 .cls-right { color: #067647; font-weight: 700; }
 .cls-wrong { color: #b42318; font-weight: 700; }
 .cls-expl { line-height: 1.5; }
-.cls-expl mark { background: #fdebd8; border-bottom: 2px solid #b35806; padding: 0 2px; border-radius: 3px; }
+.cls-expl mark { color: #1d2939; background: #fdebd8; border-bottom: 2px solid #b35806; padding: 0 2px; border-radius: 3px; }
 .cls-clue { border-left: 4px solid #b35806; padding: 4px 10px; margin: 6px 0; }
 .cls-clue.cls-file { border-left-color: #98a2b3; }
 .cls-clue-title { font-weight: 700; }
-.cls-clue-label { font-style: italic; color: #475467; }
-.cls-ref { color: #344054; border-left: 3px solid #542788; padding-left: 8px; margin-top: 6px; }
-.cls-waiting { color: #475467; font-style: italic; }
+.cls-clue-label { font-style: italic; color: var(--body-text-color-subdued); }
+.cls-ref { color: var(--body-text-color); border-left: 3px solid #542788; padding-left: 8px; margin-top: 6px; }
+.cls-waiting { color: var(--body-text-color-subdued); font-style: italic; }
 """
 
 
