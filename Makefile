@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint system-deps constraints
+.PHONY: setup run test lint system-deps constraints screenshots
 
 # constraints.txt pins every version (torch 2.13.0 first, on its own, as the Space gets it).
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -23,6 +23,11 @@ system-deps:
 
 test: setup system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The docs' screenshots (docs/screenshots/): the app on a free port, driven by Chromium; ARGS narrows it,
+# e.g. make screenshots ARGS="--pages main --langs en"
+screenshots: setup system-deps
+	$(PY) scripts/screenshots.py --out docs/screenshots $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -298,9 +298,9 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
             # when it is drawn); everything of the classroom follows the switch
             left = _untranslated(teacher, extra_ok=TITLE_WORDS | GRADIO_UPLOAD_WIDGET)
             assert not left, f"untranslated on the teacher's Chinese page: {left}"
-            DOCS.mkdir(parents=True, exist_ok=True)
-            teacher.screenshot(path=str(DOCS / "classroom-teacher-zh.jpg"), type="jpeg", quality=80)
-            ming.screenshot(path=str(DOCS / "classroom-student-zh.jpg"), type="jpeg", quality=80, full_page=True)
+            # screenshots for a person to look at; the docs' own come from scripts/screenshots.py
+            teacher.screenshot(path=str(tmp_path / "classroom-teacher-zh.jpg"), type="jpeg", quality=80)
+            ming.screenshot(path=str(tmp_path / "classroom-student-zh.jpg"), type="jpeg", quality=80, full_page=True)
 
             # ---- and back to English; the next picture (a toy example with planted artifacts)
             teacher.locator("#cls-lang-switch label", has_text="English").click()
