@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from demo.classroom import add_classroom
     from demo.labels import i18n
-    from demo.service import AppState
+    from demo.service import AppState, Sharing
+    from demo.share_page import share_routes
     from demo.ui import build_demo, launch_options
     from demo.uploads import UploadOwners
 
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Spot the Fake: http://{host}:{config.port}/  ·  classroom: http://{host}:{config.port}/classroom",
           flush=True)
     try:
-        demo.launch(**launch_options(config, owners), i18n=i18n())
+        demo.launch(**launch_options(config, owners, share_routes(Sharing(app))), i18n=i18n())
     finally:
         classroom.close()
         app.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 import gradio as gr
 
 from .i18n import t
+from .report_ui import ReportPanel, build_report_panel
 from .service import ASSETS_DIR, CATEGORIES
 
 EXAMPLES_DIR = ASSETS_DIR / "examples"
@@ -85,6 +86,8 @@ class Layout:
     rv_reject: gr.Button
     rv_export: gr.Button
     rv_file: gr.File
+    # report downloads and share links (demo/report_ui.py)
+    report: ReportPanel | None = None
 
 
 def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) -> Layout:
@@ -128,6 +131,7 @@ def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) ->
                                             elem_id="spot-opacity")
                     heatmap = gr.Plot(label=t("heatmap_label"), elem_id="spot-heatmap")
                     multiples = gr.Plot(label=t("multiples_label"), elem_id="spot-multiples")
+                    report = build_report_panel()
                     with gr.Accordion(t("details_label"), open=False, elem_id="spot-details-acc"):
                         details = gr.JSON(label=t("details_label"), elem_id="spot-details")
                         maps_json = gr.JSON(label=t("maps_json_label"), elem_id="spot-maps-json")
@@ -208,4 +212,5 @@ def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) ->
         ex_status=ex_status, ex_card=ex_card, ex_text=ex_text, ex_feedback=ex_feedback, ex_plot=ex_plot,
         ex_feedback_id=ex_feedback_id, rv_token=rv_token, rv_login=rv_login, rv_hf_login=rv_hf_login,
         rv_status=rv_status, rv_accept=rv_accept, rv_reject=rv_reject, rv_export=rv_export, rv_file=rv_file,
+        report=report,
     )
