@@ -51,8 +51,8 @@ def _image(doc: PdfDoc, image: Image.Image, x: float, y: float, w: float, max_h:
     """Place `image` at (x, y) within w x max_h mm; return its height."""
     iw, ih = image.size
     scale = min(w / iw, max_h / ih)
-    buf = io.BytesIO()
-    image.convert("RGB").save(buf, format="PNG")
+    buf = io.BytesIO()  # JPEG: the PDF is for reading (the HTML report keeps lossless PNGs); PNG tripled its size
+    image.convert("RGB").save(buf, format="JPEG", quality=90)
     buf.seek(0)
     doc.pdf.image(buf, x=x, y=y, w=iw * scale, h=ih * scale)
     return ih * scale
