@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     except ModelUnavailable as exc:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
+    if detector.notice:
+        logging.getLogger("app").warning(detector.notice)
     warm = detector.warmup(config.max_new_tokens)  # compile/capture before the first visitor waits
     if warm:
         logging.getLogger("app").info("decoder warm-up took %.1f s", warm)
