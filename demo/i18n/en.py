@@ -355,6 +355,16 @@ _PAGES: dict[str, str] = {
     # Gradio's own key that no catalog of Gradio 6 defines: its status announcer reads it to screen
     # readers after every event, as the bare key "common.complete" unless a custom catalog has it
     "common.complete": "Complete",
+    # ---- MCP tools (demo/mcp.py, demo/service/tools.py): sentences an AI assistant's caller reads
+    "mcp_err_no_image": "Give the picture as a data URI (data:image/png;base64,...) or as base64.",
+    "mcp_err_too_big": "The picture is too large: at most {mb} MiB.",
+    "mcp_err_url": "This app does not fetch pictures from the web. Send the picture as base64 (or a data URI), or upload it to this app first and pass the URL the upload gave you.",
+    "mcp_err_not_base64": "The picture is not valid base64; send a data URI (data:image/png;base64,...) or plain base64.",
+    "mcp_err_no_address": "The request has no client address, so its limits cannot be kept; it was not served.",
+    "mcp_err_busy": "The model is busy with other tool calls; try again in a few seconds.",
+    "mcp_err_no_reader": "The evidence reader is not installed on this server.",
+    "mcp_err_internal": "Something went wrong on the server; the call was not completed.",
+    "mcp_caveat": "A model can be wrong: treat this as one piece of evidence, not proof.",
 }
 
 if _PAGES.keys() & GLOSSARY_EN.keys():

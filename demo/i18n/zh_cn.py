@@ -337,6 +337,16 @@ _PAGES: dict[str, str] = {
     # Gradio's own key that no catalog of Gradio 6 defines: its status announcer reads it to screen
     # readers after every event, as the bare key "common.complete" unless a custom catalog has it
     "common.complete": "完成",
+    # ---- MCP tools (demo/mcp.py, demo/service/tools.py): sentences an AI assistant's caller reads
+    "mcp_err_no_image": "请以 data URI（data:image/png;base64,...）或 base64 的形式提供图片。",
+    "mcp_err_too_big": "图片太大：最多 {mb} MiB。",
+    "mcp_err_url": "本应用不会从网上下载图片。请以 base64（或 data URI）发送图片，或先把图片上传到本应用，再传入上传后得到的网址。",
+    "mcp_err_not_base64": "图片不是有效的 base64；请发送 data URI（data:image/png;base64,...）或纯 base64。",
+    "mcp_err_no_address": "请求没有客户端地址，无法执行使用限制，因此未予处理。",
+    "mcp_err_busy": "模型正在处理其他工具调用；请几秒钟后再试。",
+    "mcp_err_no_reader": "此服务器没有安装证据读取器。",
+    "mcp_err_internal": "服务器出了问题，这次调用没有完成。",
+    "mcp_caveat": "模型可能出错：请把这个结果当作一条证据，而不是定论。",
 }
 
 ZH_CN: dict[str, str] = {**_PAGES, **GLOSSARY_ZH_CN}
