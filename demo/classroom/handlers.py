@@ -320,8 +320,9 @@ class ClassroomHandlers(KeyHandlers, PresenterHandlers):
         s = self.svc.start_session(teacher, set_code, lang)
         status = tr("cls_session_started", lang, code=s.code)
         view = self.svc.teacher_view(teacher, s.code, lang)
-        return (key, key, tr("cls_key_new", lang) if is_new else gr.skip(), key if is_new else gr.skip(),
-                *hidden(), status, gr.update(choices=self._session_choices(key, lang), value=s.code),
+        # the key box closes and its notice goes (unless the key was made just now, for this session)
+        return (key, key, tr("cls_key_new", lang) if is_new else "", key if is_new else gr.skip(),
+                *hidden(), gr.update(open=False), status, gr.update(choices=self._session_choices(key, lang), value=s.code),
                 gr.update(visible=True), gr.Timer(active=True),
                 *self._teacher_outputs(view, {"code": s.code}, lang, url, force=True))
 
@@ -332,7 +333,8 @@ class ClassroomHandlers(KeyHandlers, PresenterHandlers):
             raise UserError(tr("cls_err_pick_session", lang))
         teacher = self._teacher(key_store, key_box, lang)
         view = self.svc.teacher_view(teacher, code, lang)
-        return (*hidden(), tr("cls_session_resumed", lang, code=view.session.code), gr.update(visible=True),
+        return (*hidden(), gr.update(open=False), tr("cls_session_resumed", lang, code=view.session.code),
+                gr.update(visible=True),
                 gr.Timer(active=True), *self._teacher_outputs(view, {"code": view.session.code}, lang, url, force=True))
 
     def _teacher_outputs(self, v: TeacherView, state: dict, lang: str, url: str, force: bool = False,
@@ -427,7 +429,7 @@ class ClassroomHandlers(KeyHandlers, PresenterHandlers):
         n = self.svc.delete_session(teacher, code, lang)
         key = key_box or key_store
         return (tr("cls_deleted", lang, code=code, n=n), gr.update(visible=False), gr.Timer(active=False), None,
-                gr.update(choices=self._session_choices(key, lang), value=None))
+                gr.update(choices=self._session_choices(key, lang), value=None), gr.update(open=True))
 
     def teacher_chip(self, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None,
                      chip: Any = None) -> tuple:

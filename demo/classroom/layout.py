@@ -60,6 +60,7 @@ class ClassroomLayout:
     t_key_shown: gr.Textbox
     t_key_hide: gr.Button
     t_build: gr.Accordion
+    t_start_box: gr.Accordion
     t_title: gr.Textbox
     t_upload: gr.File
     t_upload_truth: gr.Radio
@@ -229,7 +230,8 @@ def _build(poll_s: float, state_secret: str | None) -> dict[str, Any]:
             t_new_key_state = gr.State(None)  # a key made in this page: its notice is redrawn in another language
 
             # running the lesson comes first; the set builder folds away once the teacher has a set
-            with gr.Accordion(lab("cls_start_title"), open=True, elem_id="cls-start"):
+            # folded while a session runs, so that the lesson's controls come first on the screen
+            with gr.Accordion(lab("cls_start_title"), open=True, elem_id="cls-start") as t_start_box:
                 with gr.Row():
                     t_set_code = gr.Textbox(label=lab("cls_set_code"), max_length=16, elem_id="cls-set-code")
                     t_start = gr.Button(lab("cls_start_session"), variant="primary", elem_id="cls-start-session",

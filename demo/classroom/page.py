@@ -163,10 +163,11 @@ def wire(blocks: gr.Blocks, ui: ClassroomLayout, h: ClassroomHandlers, *, model_
     # teacher: session
     teacher_out = [getattr(ui, n) for n in TEACHER_OUTPUTS]
     gr.on([ui.t_start.click, ui.t_set_code.submit], h.start_session, inputs=[ctx, *keys, ui.t_set_code],
-          outputs=[ui.teacher_key_store, ui.t_key, ui.t_key_status, ui.t_new_key_state, *key_box, ui.t_session_status,
+          outputs=[ui.teacher_key_store, ui.t_key, ui.t_key_status, ui.t_new_key_state, *key_box, ui.t_start_box,
+                   ui.t_session_status,
                    ui.t_sessions, ui.t_control, ui.t_timer, *teacher_out], js=js, **PRIVATE)
     ui.t_resume.click(h.resume, inputs=[ctx, *keys, ui.t_sessions],
-                      outputs=[*key_box, ui.t_session_status, ui.t_control, ui.t_timer, *teacher_out], js=js, **PRIVATE)
+                      outputs=[*key_box, ui.t_start_box, ui.t_session_status, ui.t_control, ui.t_timer, *teacher_out], js=js, **PRIVATE)
     ui.t_timer.tick(h.teacher_poll, inputs=[ctx, ui.t_state, *keys], outputs=teacher_out, js=js, **POLL)
     ui.t_prev.click(partial(h.move, -1), inputs=[ctx, ui.t_state, *keys], outputs=teacher_out, js=js, **PRIVATE)
     ui.t_next.click(partial(h.move, 1), inputs=[ctx, ui.t_state, *keys], outputs=teacher_out, js=js, **PRIVATE)
@@ -176,7 +177,8 @@ def wire(blocks: gr.Blocks, ui: ClassroomLayout, h: ClassroomHandlers, *, model_
     ui.t_prepare.click(h.prepare, inputs=[ctx, ui.t_state, *keys], outputs=[ui.t_session_status], js=js, **model)
     ui.t_close.click(h.close_session, inputs=[ctx, ui.t_state, *keys], outputs=teacher_out, js=js, **PRIVATE)
     ui.t_delete.click(h.delete_session, inputs=[ctx, ui.t_state, *keys],
-                      outputs=[ui.t_session_status, ui.t_control, ui.t_timer, ui.t_state, ui.t_sessions], js=js,
+                      outputs=[ui.t_session_status, ui.t_control, ui.t_timer, ui.t_state, ui.t_sessions, ui.t_start_box],
+                      js=js,
                       **PRIVATE)
     ui.t_chips.input(h.teacher_chip, inputs=[ctx, ui.t_state, *keys, ui.t_chips], outputs=[ui.t_heatmap, ui.t_clues],
                      js=js, show_progress="hidden", **PRIVATE)

@@ -47,7 +47,8 @@ def started(h, svc):
     out = h.start_session(ZH, key, "", set_code)
     code = out[-1]["code"]
     assert out[4:6] == (gr.update(visible=False), gr.update(value=""))  # the key leaves the page
-    assert out[8] == gr.update(visible=True)
+    assert out[2] == "" and out[6] == gr.update(open=False)  # its notice too; the start form folds
+    assert out[9] == gr.update(visible=True)
     return key, code, out
 
 
@@ -69,7 +70,7 @@ def test_a_new_teacher_gets_a_key_once(h):
 
 def test_teacher_outputs_are_translated(started):
     key, code, out = started
-    teacher = dict(zip(TEACHER_OUTPUTS, out[10:], strict=True))
+    teacher = dict(zip(TEACHER_OUTPUTS, out[11:], strict=True))
     assert f"data-code='{code}'" in teacher["t_banner"] and tr("cls_banner_join", "zh-CN") in teacher["t_banner"]
     assert isinstance(teacher["t_results"], pd.DataFrame)
     assert list(teacher["t_results"].columns)[:3] == [tr("cls_col_picture", "zh-CN"), tr("cls_col_caption", "zh-CN"),
