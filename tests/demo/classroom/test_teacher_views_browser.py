@@ -103,6 +103,7 @@ def test_key_once_compact_page_and_projector(classroom_server):
             expect(teacher.locator("#cls-banner-code")).to_be_visible(timeout=30_000)
             code = teacher.locator("#cls-banner-code").get_attribute("data-code")
             height = teacher.evaluate("() => document.documentElement.scrollHeight")
+            print(f"running lesson at 1280x800: {height} px")
             assert height <= MAX_TEACHER_PAGE_PX, f"the running lesson is {height} px tall"
             assert teacher.locator("#cls-reveal").bounding_box()["y"] < 800  # reveal is on the first screen
             assert key not in _visible_text(teacher)
@@ -143,6 +144,7 @@ def test_key_once_compact_page_and_projector(classroom_server):
             expect(projector.locator("#cls-votes")).to_have_attribute("data-answers", "1", timeout=60_000)
             expect(teacher.locator("#cls-t-chips label").first).to_be_visible(timeout=180_000)
             height = teacher.evaluate("() => document.documentElement.scrollHeight")
+            print(f"after the reveal: {height} px")
             assert height <= MAX_TEACHER_PAGE_PX + 700, f"after the reveal, the lesson is {height} px tall"
             held = _everything(projector)
             for secret in (key, NICK, REASON):
