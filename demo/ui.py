@@ -4,7 +4,8 @@
 `launch()` that app.py and the tests share (CSS, theme, upload limit, address).
 
 Named API endpoints (for `gradio_client`): `/explain` (streaming), `/attribute`, `/feedback`, and the
-report panel's `/report`, `/share`, `/revoke_share` (demo/report_ui.py).
+report panel's `/report`, `/share`, `/revoke_share` (demo/report_ui.py); with `--mcp`, also
+`/explain_image` and `/read_evidence`, the only two MCP tools (demo/mcp.py).
 Everything else is private to the page.
 """
 
@@ -21,6 +22,7 @@ from .events import MODEL_SLOT
 from .handlers import Handlers
 from .i18n import t
 from .layout import Layout, build_layout
+from .mcp import McpGuard, add_mcp_tools, only_our_tools
 from .report_ui import ReportHandlers, wire_report_panel
 from .service import ASSETS_DIR, AppConfig, AppState
 from .service.limits import ByteBudget
@@ -48,6 +50,8 @@ def build_demo(app: AppState, owners: UploadOwners | None = None) -> gr.Blocks:
     with gr.Blocks(title=t("title"), analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         ui = build_layout(banner_md=banner, about_md=about, oauth=config.on_spaces, is_toy=app.is_toy)
         wire(demo, ui, Handlers(app, get_upload_folder(), owners), config)
+        if config.mcp:  # the two MCP tools (demo/mcp.py); nothing else becomes a tool
+            add_mcp_tools(app, get_upload_folder(), owners)
     # explanations are admitted by the service (demo/service/limits.py: Admission); this bound is a backstop
     # for every event of the page (maps, feedback, the explorer), which also pass through the queue
     demo.queue(default_concurrency_limit=8, max_size=4 * config.queue_size)
@@ -139,12 +143,17 @@ def launch_options(config: AppConfig, owners: UploadOwners | None = None,
     """Keyword arguments for `demo.launch()`; `owners` is the record of who uploaded what that the
     page's handlers check (the same object as `build_demo`'s); `routes` are served beside Gradio
     (demo/share_page.py's `/share/<token>`), matched before Gradio's own."""
+    middleware = [Middleware(
+        UploadGuard, max_request_bytes=MAX_FILES_PER_UPLOAD * config.max_upload_bytes + 2**20,
+        budget=ByteBudget(int(config.upload_budget_mb * 2**20)), owners=owners or UploadOwners())]
+    app_kwargs: dict[str, Any] = {"routes": list(routes or []), "middleware": middleware}
+    if config.mcp:
+        middleware.append(Middleware(McpGuard, max_upload_bytes=config.max_upload_bytes))
+        app_kwargs["lifespan"] = only_our_tools
     return dict(
-        server_name=config.host, server_port=config.port, share=config.share,
+        server_name=config.host, server_port=config.port, share=config.share, mcp_server=config.mcp,
         max_file_size=config.max_upload_bytes, css_paths=[STYLE] if STYLE.is_file() else None,
         theme=theme(), show_error=False, footer_links=["api", "settings"], ssr_mode=False,
         enable_monitoring=False, run_history=False,
-        app_kwargs={"routes": list(routes or []), "middleware": [Middleware(
-            UploadGuard, max_request_bytes=MAX_FILES_PER_UPLOAD * config.max_upload_bytes + 2**20,
-            budget=ByteBudget(int(config.upload_budget_mb * 2**20)), owners=owners or UploadOwners())]},
+        app_kwargs=app_kwargs,
     )

@@ -219,11 +219,11 @@ _PAGES: dict[str, str] = {
     "cls_teacher_key_info": "Kept in this browser. Write it down to use your sets and sessions on another computer.",
     "cls_use_key": "Use this key",
     "cls_new_key": "New teacher key",
-    "cls_key_new": "Your new teacher key is `{key}`. It is shown only this once and kept in this browser; "
-    "write it down to use it elsewhere. Whoever has it can run your sessions and read your class's answers.",
+    "cls_key_new": "A new teacher key was made for you and kept in this browser. Copy it now and keep it safe: "
+    "whoever has it can run your sessions and read your class's answers. It is hidden when you press Hide or start a session.",
     "cls_key_ok": "Teacher key accepted.",
     # classroom: teacher: building
-    "cls_build_title": "1. Build a lesson set",
+    "cls_build_title": "Build a lesson set",
     "cls_set_title": "Title of the lesson",
     "cls_upload": "Upload pictures",
     "cls_upload_truth": "The pictures you upload are",
@@ -236,10 +236,10 @@ _PAGES: dict[str, str] = {
     "cls_added": "{n} picture(s) added.",
     "cls_refused": "Not added:",
     "cls_set_saved": "Lesson set **{code}** saved: *{title}*, {n} picture(s). Share the set code with other teachers; "
-    "start a class session below.",
+    "start a class session with it above.",
     "cls_default_title": "Spot the fake",
     # classroom: teacher: session
-    "cls_start_title": "2. Start a class session",
+    "cls_start_title": "Run a class session",
     "cls_set_code": "Set code",
     "cls_start_session": "Start a session",
     "cls_my_sessions": "My sessions",
@@ -399,6 +399,30 @@ _PAGES: dict[str, str] = {
     "sh_page_note": "Someone shared this result on {date}. It shows only what they chose to share.",
     "sh_gone_title": "Link not found",
     "sh_gone": "This link does not exist, or the person who made it has revoked it.",
+    # ---- classroom: the teacher key shown once, the projector view (issue #19)
+    "cls_key_shown": "Your teacher key (copy it now)",
+    "cls_key_shown_info": "Not shown on the projector. Press Hide before you share your screen.",
+    "cls_key_hide": "Hide the key",
+    "cls_key_show": "Show my key",
+    "cls_err_no_key": "There is no teacher key in this browser yet: make a new one or type yours in.",
+    "cls_progress_short": "picture {n} of {total}",
+    "cls_present_open": "Open the projector view",
+    "cls_present_hint": "For the screen the class sees: large type, no teacher key, no names.",
+    "cls_present_answered": "{answered} of {joined} answered",
+    "cls_present_waiting": "Look closely, then answer on your device: real photo or AI-generated?",
+    "cls_present_closed": "This class session has ended.",
+    "cls_present_none": "There is no class session with that code.",
+    "cls_results_more": "Class results, answers and files",
+    # ---- MCP tools (demo/mcp.py, demo/service/tools.py): sentences an AI assistant's caller reads
+    "mcp_err_no_image": "Give the picture as a data URI (data:image/png;base64,...) or as base64.",
+    "mcp_err_too_big": "The picture is too large: at most {mb} MiB.",
+    "mcp_err_url": "This app does not fetch pictures from the web. Send the picture as base64 (or a data URI), or upload it to this app first and pass the URL the upload gave you.",
+    "mcp_err_not_base64": "The picture is not valid base64; send a data URI (data:image/png;base64,...) or plain base64.",
+    "mcp_err_no_address": "The request has no client address, so its limits cannot be kept; it was not served.",
+    "mcp_err_busy": "The model is busy with other tool calls; try again in a few seconds.",
+    "mcp_err_no_reader": "The evidence reader is not installed on this server.",
+    "mcp_err_internal": "Something went wrong on the server; the call was not completed.",
+    "mcp_caveat": "A model can be wrong: treat this as one piece of evidence, not proof.",
 }
 
 if _PAGES.keys() & GLOSSARY_EN.keys():

@@ -202,11 +202,11 @@ _PAGES: dict[str, str] = {
     "cls_teacher_key_info": "保存在本浏览器中。请记下来，以便在其他电脑上使用你的图片组和课堂。",
     "cls_use_key": "使用此密钥",
     "cls_new_key": "新建教师密钥",
-    "cls_key_new": "你的新教师密钥是 `{key}`。它只显示这一次，并保存在本浏览器中；请记下来以便在别处使用。"
-    "任何拥有它的人都可以主持你的课堂并查看全班的答案。",
+    "cls_key_new": "已为你生成新的教师密钥，并保存在本浏览器中。请现在复制并妥善保管："
+    "任何拥有它的人都可以主持你的课堂并查看全班的答案。按“隐藏”或开始课堂后，它就会被隐藏。",
     "cls_key_ok": "教师密钥已接受。",
     # classroom: teacher: building
-    "cls_build_title": "1. 建立课堂图片组",
+    "cls_build_title": "建立课堂图片组",
     "cls_set_title": "课程标题",
     "cls_upload": "上传图片",
     "cls_upload_truth": "你上传的图片是",
@@ -219,10 +219,10 @@ _PAGES: dict[str, str] = {
     "cls_added": "已添加 {n} 张图片。",
     "cls_refused": "未添加：",
     "cls_set_saved": "图片组 **{code}** 已保存：《{title}》，共 {n} 张图片。可以把图片组代码分享给其他老师；"
-    "在下方开始一次课堂。",
+    "在上方用它开始一次课堂。",
     "cls_default_title": "找出假图",
     # classroom: teacher: session
-    "cls_start_title": "2. 开始课堂",
+    "cls_start_title": "主持课堂",
     "cls_set_code": "图片组代码",
     "cls_start_session": "开始课堂",
     "cls_my_sessions": "我的课堂",
@@ -378,6 +378,30 @@ _PAGES: dict[str, str] = {
     "sh_page_note": "有人在 {date} 分享了这个结果。页面只显示分享者选择公开的内容。",
     "sh_gone_title": "找不到链接",
     "sh_gone": "这个链接不存在，或者已被创建者撤销。",
+    # ---- classroom: the teacher key shown once, the projector view (issue #19)
+    "cls_key_shown": "你的教师密钥（请现在复制）",
+    "cls_key_shown_info": "投影视图中不会显示。共享屏幕前请先按“隐藏”。",
+    "cls_key_hide": "隐藏密钥",
+    "cls_key_show": "显示我的密钥",
+    "cls_err_no_key": "本浏览器中还没有教师密钥：请生成一个新的，或输入你的密钥。",
+    "cls_progress_short": "第 {n} 张，共 {total} 张",
+    "cls_present_open": "打开投影视图",
+    "cls_present_hint": "用于全班看到的屏幕：大字号，不显示教师密钥和姓名。",
+    "cls_present_answered": "{joined} 人中已有 {answered} 人作答",
+    "cls_present_waiting": "仔细看，然后在你的设备上作答：真实照片还是 AI 生成？",
+    "cls_present_closed": "本次课堂已结束。",
+    "cls_present_none": "没有使用这个代码的课堂。",
+    "cls_results_more": "全班结果、答案和文件",
+    # ---- MCP tools (demo/mcp.py, demo/service/tools.py): sentences an AI assistant's caller reads
+    "mcp_err_no_image": "请以 data URI（data:image/png;base64,...）或 base64 的形式提供图片。",
+    "mcp_err_too_big": "图片太大：最多 {mb} MiB。",
+    "mcp_err_url": "本应用不会从网上下载图片。请以 base64（或 data URI）发送图片，或先把图片上传到本应用，再传入上传后得到的网址。",
+    "mcp_err_not_base64": "图片不是有效的 base64；请发送 data URI（data:image/png;base64,...）或纯 base64。",
+    "mcp_err_no_address": "请求没有客户端地址，无法执行使用限制，因此未予处理。",
+    "mcp_err_busy": "模型正在处理其他工具调用；请几秒钟后再试。",
+    "mcp_err_no_reader": "此服务器没有安装证据读取器。",
+    "mcp_err_internal": "服务器出了问题，这次调用没有完成。",
+    "mcp_caveat": "模型可能出错：请把这个结果当作一条证据，而不是定论。",
 }
 
 ZH_CN: dict[str, str] = {**_PAGES, **GLOSSARY_ZH_CN}

@@ -130,6 +130,10 @@ OPTIONS: tuple[Option, ...] = (
            "the C2PA trust list) or a folder with `anchors.pem`, `allowed.pem`, `store.cfg`. "
            "Unset: a signer is shown as unverified unless c2pa-rs itself trusts it. See Content "
            "Credentials below."),
+    Option("mcp", "SPOT_MCP", "--mcp", bool, False,
+           "Serve an MCP endpoint at `/gradio_api/mcp/` with two tools for AI assistants, `explain_image` and "
+           "`read_evidence` (page limits apply). Off by default: on a public Space it would open the model to "
+           "automated callers; turn it on where you want them. See MCP below."),
     Option("admin_token", "SPOT_ADMIN_TOKEN", None, str, None,
            "Reviewer password for the Explorer tab (environment only). Unset: token login is off.",
            secret=True),
@@ -168,6 +172,7 @@ class AppConfig:
     upload_budget_mb: float = 500.0
     results_cache_mb: float = 512.0
     c2pa_trust: str | None = None
+    mcp: bool = False
     admin_token: str | None = field(default=None, repr=False)
     reviewers: tuple[str, ...] = ()
     secret_key: str | None = field(default=None, repr=False)

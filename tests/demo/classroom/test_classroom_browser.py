@@ -160,8 +160,9 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
             expect(teacher.locator("#cls-pending .virtual-row")).to_have_count(4, timeout=30_000)
             teacher.locator("#cls-create-set").click()
             _wait_text(teacher.locator("#cls-build-status"), r"Lesson set \w+ saved")
-            key_note = _wait_text(teacher.locator("#cls-key-status"), r"tk_[A-Za-z0-9_\-]+")
-            key = re.search(r"tk_[A-Za-z0-9_\-]+", key_note).group(0)  # made for this teacher, shown once
+            _wait_text(teacher.locator("#cls-key-status"), r"new teacher key")
+            expect(_box(teacher, "cls-key-shown")).to_have_value(re.compile(r"tk_[A-Za-z0-9_\-]+"), timeout=30_000)
+            key = _box(teacher, "cls-key-shown").input_value()  # made for this teacher, shown once
             assert _box(teacher, "cls-teacher-key").input_value() == key
             set_code = _box(teacher, "cls-set-code").input_value()
             assert len(set_code) == SET_CODE_LEN
@@ -196,6 +197,7 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
             ming.locator("#cls-st-submit").click()
             _wait_text(ming.locator("#cls-st-answer-status"), "答案已保存")
             _wait_text(teacher.locator("#cls-t-count"), r"2 of 2 student")
+            teacher.locator("#cls-t-more").get_by_text("Class results, answers and files").click()  # folded
             answers = _wait_text(teacher.locator("#cls-t-answers"), MING_REASON)
             assert ANN_REASON in answers and ANN in answers and MING in answers  # the teacher reads them all
 
@@ -210,6 +212,7 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
             teacher.get_by_role("option", name=re.compile(code)).click()
             teacher.locator("#cls-resume").click()
             _wait_text(teacher.locator("#cls-t-count"), r"2 of 2 student")
+            teacher.locator("#cls-t-more").get_by_text("Class results, answers and files").click()
             expect(_box(ann, "cls-join-code")).to_have_value(code, timeout=60_000)
             _box(ann, "cls-nickname").fill(ANN)
             ann.locator("#cls-join").click()
