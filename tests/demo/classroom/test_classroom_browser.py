@@ -2,7 +2,7 @@
 one browsing in English and one in Simplified Chinese, through a session end to end with the real
 model. Create a set, join by code, answer, restart the server (answers survive), reveal, look at
 the maps and the glossary, see the class results, export them, and print a handout (rendered to
-PNG with pdftoppm and checked; docs/handout-sample.png is that page). Nothing a student types may
+PNG with pdftoppm and checked). Nothing a student types may
 reach the other student's page, and the Chinese pages may show no untranslated interface text.
 
 Needs `apt-get install -y chromium poppler-utils fonts-wqy-microhei`.
@@ -25,13 +25,9 @@ from explain.glossary import clues_in
 from explain.toy import world
 from storage.classroom import JOIN_CODE_LEN, SET_CODE_LEN
 
-from .conftest import ROOT
-
 CHROMIUM = os.environ.get("SPOT_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-DOCS = ROOT / "docs"
-HANDOUT_SAMPLE = DOCS / "handout-sample.png"
 
 pytestmark = [
     pytest.mark.skipif(not (Path(CHROMIUM).is_file() or shutil.which("chromium")),
@@ -301,9 +297,9 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
             # when it is drawn); everything of the classroom follows the switch
             left = _untranslated(teacher, extra_ok=TITLE_WORDS | GRADIO_UPLOAD_WIDGET)
             assert not left, f"untranslated on the teacher's Chinese page: {left}"
-            DOCS.mkdir(parents=True, exist_ok=True)
-            teacher.screenshot(path=str(DOCS / "classroom-teacher-zh.jpg"), type="jpeg", quality=80)
-            ming.screenshot(path=str(DOCS / "classroom-student-zh.jpg"), type="jpeg", quality=80, full_page=True)
+            # under tmp_path: tests never rewrite tracked files (docs/ screenshots come from a command)
+            teacher.screenshot(path=str(tmp_path / "classroom-teacher-zh.jpg"), type="jpeg", quality=80)
+            ming.screenshot(path=str(tmp_path / "classroom-student-zh.jpg"), type="jpeg", quality=80, full_page=True)
 
             # ---- and back to English; the next picture (a toy example with planted artifacts)
             teacher.locator("#cls-lang-switch label", has_text="English").click()
@@ -314,7 +310,7 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
             _wait_text(ann.locator("#cls-st-progress"), r"picture 2 of 4")
             expect(ann.locator("#cls-st-submit")).to_be_visible(timeout=30_000)  # answers are open again
 
-            # ---- a handout for that picture, printed to PNG and checked (docs/handout-sample.png)
+            # ---- a handout for that picture, printed to PNG and checked
             teacher.locator("#cls-handout").click()
             pdf_path = _download(teacher, ".pdf", tmp_path)
             html_path = _download(teacher, ".html", tmp_path)
@@ -345,5 +341,3 @@ def _check_handout(pdf_path: Path, tmp_path: Path) -> None:
     assert (~paper[: h // 2]).mean() > 0.15, "no picture near the top of the page"
     dark = page.sum(axis=2) < 200
     assert dark[h // 2:].mean() > 0.005, "no text below the picture"
-    HANDOUT_SAMPLE.parent.mkdir(parents=True, exist_ok=True)
-    Image.open(png).convert("RGB").save(HANDOUT_SAMPLE, optimize=True)
