@@ -34,10 +34,10 @@ _CODES = json.dumps({**{c.lower(): c for c in LANGUAGES}, **ALIASES})
 # module, already loaded, exports changeLocale), remembers the choice, and sets the cookie at once,
 # so the event that follows already speaks the new language.
 LOAD_JS = """async (...args) => {
-  const codes = %s;
+  const codes = __CODES__;
   const cookie = (lang) => {
     const https = window.location.protocol === 'https:';
-    document.cookie = '%s=' + encodeURIComponent(lang) + '; path=/; max-age=31536000; '
+    document.cookie = '__COOKIE__=' + encodeURIComponent(lang) + '; path=/; max-age=31536000; '
       + (https ? 'SameSite=None; Secure; Partitioned' : 'SameSite=Lax');
   };
   const core = async () => {
@@ -69,7 +69,7 @@ LOAD_JS = """async (...args) => {
     window.__spotPageLangObserver.observe(document.documentElement, {attributes: true, attributeFilter: ['lang']});
   }
   return args;
-}""" % (_CODES, LANG_COOKIE)
+}""".replace("__CODES__", _CODES).replace("__COOKIE__", LANG_COOKIE)
 
 SWITCH_JS = "(want) => { if (want && window.__spotSetLang) window.__spotSetLang(want); return want; }"
 
@@ -117,7 +117,7 @@ def localized(fn: Callable) -> Callable:
     return plain
 
 
-_I18N_PROPS = ("label", "info", "placeholder", "value", "choices", "headers", "main_page_name")
+_I18N_PROPS = ("label", "info", "placeholder", "value", "choices", "main_page_name")
 
 
 def _is_i18n(v: Any) -> bool:
@@ -132,7 +132,7 @@ def i18n_props(block: Any) -> Iterator[tuple[Any, dict[str, Any]]]:
     props = {}
     for name in _I18N_PROPS:
         v = getattr(block, name, None)
-        if _is_i18n(v) or (name in ("choices", "headers") and isinstance(v, list) and any(
+        if _is_i18n(v) or (name == "choices" and isinstance(v, list) and any(
                 _is_i18n(c[0] if isinstance(c, tuple) else c) for c in v)):
             props[name] = v
     if props and not isinstance(block, (gr.State, gr.BrowserState)):
