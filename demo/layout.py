@@ -184,7 +184,7 @@ def _build(banner_md: str, oauth: bool, is_toy: bool) -> dict:
             gr.Markdown(lab("explorer_intro"))
             # the filters read as one sentence: "Show [all] verdicts where visitors [...] in [...] with review [...]"
             with gr.Row(equal_height=True, elem_id="ex-filters", elem_classes=["spot-sentence"]):
-                words = dict(scale=0, min_width=0, container=False, padding=False)
+                words = dict(scale=0, min_width=0, container=False, padding=False, elem_classes=["spot-word"])
                 gr.Markdown(lab("exf_show"), **words)
                 ex_verdict = gr.Dropdown([(lab("exf_all"), ""), (lab("exf_fake"), "fake"), (lab("exf_real"), "real"),
                                           (lab("exf_undecided"), "undecided")], value="", label=lab("exf_verdict_label"),
@@ -193,7 +193,7 @@ def _build(banner_md: str, oauth: bool, is_toy: bool) -> dict:
                 gr.Markdown(lab("exf_where"), **words)
                 ex_disagree = gr.Dropdown([(lab("exf_any_dispute"), ""), (lab("exf_disagreed"), "yes"),
                                            (lab("exf_not_disagreed"), "no")], value="", label=lab("exf_dispute_label"),
-                                          show_label=False, container=False, min_width=200, elem_id="ex-disagree")
+                                          show_label=False, container=False, min_width=230, elem_id="ex-disagree")
                 gr.Markdown(lab("exf_in"), **words)
                 ex_category = gr.Dropdown([(lab("exf_any_category"), "")] + [(lab(f"cat_{c}"), c) for c in CATEGORIES],
                                           value="", label=lab("exf_category_label"), show_label=False, container=False,
@@ -206,7 +206,7 @@ def _build(banner_md: str, oauth: bool, is_toy: bool) -> dict:
                 ex_refresh = gr.Button(lab("explorer_refresh"), elem_id="ex-refresh", scale=0, min_width=100)
             ex_table = gr.Dataframe(headers=[lab(k) for _, k in EXPLORER_COLUMNS], value=None, label=lab("explorer_rows"),
                                     interactive=False, wrap=True, max_height=360, elem_id="ex-table",
-                                    column_widths=["6%", "10%", "10%", "8%", "9%", "9%", "8%", "8%", "8%", "24%"])
+                                    column_widths=["5%", "10%", "11%", "8%", "9%", "9%", "8%", "11%", "8%", "21%"])
             with gr.Row():
                 ex_selected = gr.Textbox(label=lab("explorer_selected"), elem_id="ex-selected", scale=1)
                 ex_open = gr.Button(lab("explorer_open"), elem_id="ex-open", scale=1)
