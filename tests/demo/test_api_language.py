@@ -82,3 +82,20 @@ def test_a_contradicting_form_is_refused_in_chinese_and_nothing_is_stored(server
     # an agreeing form is saved, and thanked in Chinese
     message, fid = client.predict(pid, "right", verdict, [], [], "", None, "", False, api_name="/feedback")
     assert fid >= 1 and tr("fb_saved", ZH, id=fid, updated="") == message
+
+
+def test_an_upload_refusal_speaks_the_visitors_language(server):
+    """The upload guard answers before Gradio does (demo/uploads.py): in the same language as the page."""
+    import httpx
+
+    def chunked():  # no Content-Length: refused at once
+        yield b"--x\r\n"
+
+    def post(**headers: str) -> httpx.Response:
+        return httpx.post(server.url + "gradio_api/upload", content=chunked(), timeout=30,
+                          headers={"Content-Type": "multipart/form-data; boundary=x", **headers})
+
+    r = post(**{"Accept-Language": "zh-CN"})
+    assert r.status_code == 411 and r.json()["detail"] == tr("err_upload_length", ZH)
+    r = post(**{"Accept-Language": "zh-CN", "Cookie": "spot-lang=en"})  # the page's choice wins
+    assert r.status_code == 411 and r.json()["detail"] == tr("err_upload_length", "en")

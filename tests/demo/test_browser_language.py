@@ -8,8 +8,6 @@ from __future__ import annotations
 import re
 import sqlite3
 
-import pytest
-
 from demo.i18n import tr
 
 from .test_browser import ARGS, CHROMIUM, pytestmark  # noqa: F401 - the same skip when Chromium is missing
