@@ -130,6 +130,17 @@ _PAGES: dict[str, str] = {
     "err_model": "The model failed on this picture: {error}",
     "err_storage": "Could not save: {error}",
     "err_bad_method": "Unknown map method {method!r}.",
+    "intake_empty": "The file is empty.",
+    "intake_too_large": "The file is too large.",
+    "intake_unsupported_format": "This kind of picture cannot be read here.",
+    "intake_unreadable": "The uploaded file could not be read.",
+    "intake_corrupt": "The picture file is damaged.",
+    "intake_truncated": "The picture file is incomplete (cut off).",
+    "intake_not_an_image": "This file is not a picture.",
+    "intake_too_many_pixels": "The picture has too many pixels.",
+    "intake_too_small": "The picture is too small to judge.",
+    "intake_aspect_ratio": "The picture is too long and narrow: the model would see only its centre.",
+    "intake_detail": "{summary} Details (in English): {detail}",
     # main page: explorer
     "explorer_intro": "Your own earlier results in this browser. Reviewers can sign in to see everyone's "
     "feedback.",

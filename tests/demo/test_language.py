@@ -159,3 +159,23 @@ def test_feedback_card_is_readable_escaped_and_pseudonymous():
         assert text in html, text
     assert "<script>" not in html and fb.client_hash not in html
     assert tr("fbv_none", "en") in explorer_view.feedback_card(None)
+
+
+def test_every_intake_refusal_has_its_kind_translated():
+    """A refused upload in Chinese: what kind of problem, in Chinese, then the intake's own English
+    sentence with its numbers. Every code explain/intake raises has its translation."""
+    import re
+    from pathlib import Path
+
+    from demo.service.explaining import refusal
+    from explain.intake import ImageRejected
+
+    source = "\n".join(p.read_text() for p in (Path(__file__).parents[2] / "explain" / "intake").glob("*.py"))
+    codes = set(re.findall(r"ImageRejected\(\s*\"([a-z_]+)\"", source))
+    assert {"empty", "not_an_image", "too_large", "aspect_ratio"} <= codes
+    assert not [c for c in codes if f"intake_{c}" not in EN]
+    exc = ImageRejected("too_large", "The file is 30 MB and the limit is 20 MB.")
+    assert refusal(exc) == str(exc)  # English: the intake's sentence as it is
+    with using(ZH):
+        text = refusal(exc)
+    assert text.startswith(tr("intake_too_large", ZH)) and text.endswith(str(exc))
