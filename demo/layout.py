@@ -15,6 +15,7 @@ import gradio as gr
 
 from .labels import lab
 from .language import i18n_props, switch
+from .report_ui import ReportPanel, build_report_panel
 from .service import ASSETS_DIR, CATEGORIES
 
 EXAMPLES_DIR = ASSETS_DIR / "examples"
@@ -99,6 +100,8 @@ class Layout:
     rv_file: gr.File
     # every component prop that holds an i18n label, to re-send after the page changes language
     i18n_targets: list
+    # report downloads and share links (demo/report_ui.py)
+    report: ReportPanel | None = None
 
 
 def build_layout(*, banner_md: str, oauth: bool, is_toy: bool) -> Layout:
@@ -155,6 +158,7 @@ def _build(banner_md: str, oauth: bool, is_toy: bool) -> dict:
                                             elem_id="spot-opacity")
                     heatmap = gr.Plot(label=lab("heatmap_label"), elem_id="spot-heatmap")
                     multiples = gr.Plot(label=lab("multiples_label"), elem_id="spot-multiples")
+                    report = build_report_panel()
                     with gr.Accordion(lab("details_label"), open=False, elem_id="spot-details-acc"):
                         details = gr.JSON(label=lab("details_label"), elem_id="spot-details")
                         maps_json = gr.JSON(label=lab("maps_json_label"), elem_id="spot-maps-json")

@@ -3,7 +3,8 @@
 `build_demo(app)` returns a queued `gr.Blocks`; `launch_options(config)` the keyword arguments for
 `launch()` that app.py and the tests share (CSS, theme, upload limit, address).
 
-Named API endpoints (for `gradio_client`): `/explain` (streaming), `/attribute`, `/feedback`.
+Named API endpoints (for `gradio_client`): `/explain` (streaming), `/attribute`, `/feedback`, and the
+report panel's `/report`, `/share`, `/revoke_share` (demo/report_ui.py).
 Everything else is private to the page.
 """
 
@@ -21,6 +22,7 @@ from .handlers import Handlers
 from .i18n import t
 from .language import LOAD_JS, SWITCH_JS
 from .layout import Layout, build_layout
+from .report_ui import ReportHandlers, wire_report_panel
 from .service import ASSETS_DIR, AppConfig, AppState
 from .service.limits import ByteBudget
 from .uploads import UploadGuard, UploadOwners
@@ -65,15 +67,17 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
                      ui.fb_category, ui.fb_comment, ui.fb_consent, ui.fb_result, ui.fb_id]
     map_outputs = [ui.heatmap, ui.multiples, ui.chips, ui.prior_legend, ui.maps_json, ui.status]
 
+    maps_done = []  # events after which a result's maps exist: its reports are made then
+
     def then_maps(explained) -> None:
         """After an explanation: a fresh feedback form, then the fast maps."""
-        explained.success(
+        maps_done.append(explained.success(
             h.reset_feedback, inputs=[ui.prediction_id, ui.visitor], outputs=feedback_form,
             api_visibility="private",
         ).success(
             h.auto_maps, inputs=[ui.prediction_id, ui.opacity, ui.visitor], outputs=[*map_outputs, ui.method],
             api_visibility="private", show_progress_on=[ui.heatmap], **model,
-        )
+        ))
 
     explain = dict(fn=h.explain, inputs=[ui.image_in, ui.visitor], outputs=explain_outputs,
                    validator=h.validate_explain, preprocess=False, show_progress="minimal", **model)
@@ -88,10 +92,13 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
         then_maps(ui.examples.load_input_event.then(api_visibility="private", trigger_mode="multiple", **explain))
 
     # the public /attribute endpoint is the map switch (fast gradient / faithful occlusion)
-    ui.method.input(
+    maps_done.append(ui.method.input(
         h.attribute, inputs=[ui.prediction_id, ui.method, ui.chips, ui.opacity, ui.visitor],
         outputs=map_outputs, api_name="attribute", preprocess=False, show_progress_on=[ui.heatmap], **model,
-    )
+    ))
+    if ui.report is not None:
+        wire_report_panel(ui.report, ReportHandlers(h.app), prediction_id=ui.prediction_id, visitor=ui.visitor,
+                          new_picture=[ui.run_btn.click, ui.image_in.upload, ui.image_in.clear], maps_done=maps_done)
     ui.chips.input(h.redraw, inputs=[ui.prediction_id, ui.method, ui.chips, ui.opacity, ui.visitor],
                    outputs=[ui.heatmap, ui.multiples], api_visibility="private", show_progress="hidden")
     ui.opacity.release(h.redraw, inputs=[ui.prediction_id, ui.method, ui.chips, ui.opacity, ui.visitor],
@@ -165,15 +172,17 @@ def _with_props(value: Any, props: dict | None) -> Any:
     return gr.update(value=value, **props)
 
 
-def launch_options(config: AppConfig, owners: UploadOwners | None = None) -> dict[str, Any]:
+def launch_options(config: AppConfig, owners: UploadOwners | None = None,
+                   routes: list | None = None) -> dict[str, Any]:
     """Keyword arguments for `demo.launch()`; `owners` is the record of who uploaded what that the
-    page's handlers check (the same object as `build_demo`'s)."""
+    page's handlers check (the same object as `build_demo`'s); `routes` are served beside Gradio
+    (demo/share_page.py's `/share/<token>`), matched before Gradio's own."""
     return dict(
         server_name=config.host, server_port=config.port, share=config.share,
         max_file_size=config.max_upload_bytes, css_paths=[STYLE] if STYLE.is_file() else None,
         theme=theme(), show_error=False, footer_links=["api", "settings"], ssr_mode=False,
         enable_monitoring=False, run_history=False,
-        app_kwargs={"middleware": [Middleware(
+        app_kwargs={"routes": list(routes or []), "middleware": [Middleware(
             UploadGuard, max_request_bytes=MAX_FILES_PER_UPLOAD * config.max_upload_bytes + 2**20,
             budget=ByteBudget(int(config.upload_budget_mb * 2**20)), owners=owners or UploadOwners())]},
     )

@@ -381,6 +381,50 @@ _PAGES: dict[str, str] = {
     # Gradio's own key that no catalog of Gradio 6 defines: its status announcer reads it to screen
     # readers after every event, as the bare key "common.complete" unless a custom catalog has it
     "common.complete": "Complete",
+    # ---- issue 19: reports (PDF / HTML download) and share links (demo/service/report*.py, sharing.py)
+    "rp_title": "Spot the Fake: report on one picture",
+    "rp_probability": "The model's own probability that it is fake: {pct}",
+    "rp_legend_signed": "Orange cells support the phrase, purple ones speak against it; the dashed box is the "
+    "square the model saw, the dimmed margins it never saw.",
+    "rp_legend_magnitude": "The darker the orange, the more that part of the picture moved the phrase (either way); "
+    "the dashed box is the square the model saw, the dimmed margins it never saw.",
+    "rp_no_maps": "No maps were made for this result.",
+    "rp_model": "Model",
+    "rp_license": "Model licence",
+    "rp_unknown": "unknown",
+    "rp_made_at": "Answered at (UTC)",
+    "rp_reported_at": "Report made at (UTC)",
+    "rp_sha256": "Picture SHA-256",
+    "rp_size": "Picture size (pixels)",
+    "rp_picture": "The picture",
+    "rp_picture_caption": "The picture; the dashed box is the square the model saw, the dimmed margins it never saw.",
+    "rp_about": "About this report",
+    "rp_footer": "Made by Spot the Fake. A model's opinion, not proof: check the clues yourself.",
+    "rp_panel": "Report",
+    "rp_download_pdf": "Download report (PDF)",
+    "rp_download_html": "Download report (HTML)",
+    "rp_err_no_result": "Explain a picture first: a report is made from a result of yours.",
+    "rp_pdf_missing": "Only the HTML report can be made here: {why}",
+    "sh_title": "Share a link to this result",
+    "sh_intro": "Make a read-only page anyone with the link can open. It shows the verdict and only what you tick "
+    "below; the picture is kept on the server only if you tick it. You can revoke the link at any time.",
+    "sh_parts": "What the link shows (besides the verdict)",
+    "sh_part_picture": "the picture (without its metadata)",
+    "sh_part_explanation": "the explanation",
+    "sh_part_maps": "the maps",
+    "sh_part_evidence": "the evidence in the file",
+    "sh_create": "Create link",
+    "sh_link": "Your link (paste one of yours here to revoke it)",
+    "sh_revoke": "Revoke link",
+    "sh_created": "Link made. Anyone who has it can see what you chose, until you revoke it.",
+    "sh_revoked": "Link revoked: it now shows nothing, and what it showed is deleted from the server.",
+    "sh_err_not_yours": "There is no live link of yours at that address.",
+    "sh_err_no_link": "Paste the link to revoke first.",
+    "sh_err_bad_part": "Unknown part to share: {part}",
+    "sh_page_title": "A result shared from Spot the Fake",
+    "sh_page_note": "Someone shared this result on {date}. It shows only what they chose to share.",
+    "sh_gone_title": "Link not found",
+    "sh_gone": "This link does not exist, or the person who made it has revoked it.",
 }
 
 _twice = (_PAGES.keys() & GLOSSARY_EN.keys()) | (_PAGES.keys() & EXPLORER_EN.keys()) | (
