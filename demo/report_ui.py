@@ -6,8 +6,9 @@ two download buttons get a PDF and a self-contained HTML report of that result, 
 link showing the parts the visitor ticks, and revokes one of their links. Public API endpoints:
 `/report`, `/share`, `/revoke_share`.
 
-Handlers take an optional `lang` (the page's language once the page reports it; until then the
-browser's Accept-Language), so a Chinese visitor gets a Chinese report.
+Handlers take an optional `lang`; without one, the language the page shows (its `spot-lang` cookie,
+else Accept-Language: demo/language.py), so a Chinese visitor gets a Chinese report. Static labels are
+Gradio i18n (`lab`), translated in the browser like the rest of the page.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import gradio as gr
 from gradio import route_utils
 
 from .events import user_errors
-from .i18n import normalize, tr
+from .i18n import normalize, request_language, tr
+from .labels import lab
 from .service import AppState, Sharing, UserError, request_address
 from .service.report import PARTS
 from .service.sharing import SHARE_PATH
@@ -45,16 +47,16 @@ def build_report_panel() -> ReportPanel:
     """The panel's components (inside a `gr.Blocks`), hidden buttons until there is a result."""
     with gr.Group(elem_id="spot-report"):
         with gr.Row():
-            pdf = gr.DownloadButton(tr("rp_download_pdf"), visible=False, elem_id="spot-report-pdf", size="md")
-            html = gr.DownloadButton(tr("rp_download_html"), visible=False, elem_id="spot-report-html", size="md")
+            pdf = gr.DownloadButton(lab("rp_download_pdf"), visible=False, elem_id="spot-report-pdf", size="md")
+            html = gr.DownloadButton(lab("rp_download_html"), visible=False, elem_id="spot-report-html", size="md")
         note = gr.Markdown("", elem_id="spot-report-note")
-    with gr.Accordion(tr("sh_title"), open=False, elem_id="spot-share"):
-        gr.Markdown(tr("sh_intro"))
-        parts = gr.CheckboxGroup([(tr(f"sh_part_{p}"), p) for p in PARTS], value=DEFAULT_SHARED,
-                                 label=tr("sh_parts"), elem_id="spot-share-parts")
-        share = gr.Button(tr("sh_create"), elem_id="spot-share-create", variant="secondary")
-        link = gr.Textbox(label=tr("sh_link"), elem_id="spot-share-link", buttons=["copy"], max_length=600)
-        revoke = gr.Button(tr("sh_revoke"), elem_id="spot-share-revoke", variant="stop", size="sm")
+    with gr.Accordion(lab("sh_title"), open=False, elem_id="spot-share"):
+        gr.Markdown(lab("sh_intro"))
+        parts = gr.CheckboxGroup([(lab(f"sh_part_{p}"), p) for p in PARTS], value=DEFAULT_SHARED,
+                                 label=lab("sh_parts"), elem_id="spot-share-parts")
+        share = gr.Button(lab("sh_create"), elem_id="spot-share-create", variant="secondary")
+        link = gr.Textbox(label=lab("sh_link"), elem_id="spot-share-link", buttons=["copy"], max_length=600)
+        revoke = gr.Button(lab("sh_revoke"), elem_id="spot-share-revoke", variant="stop", size="sm")
         status = gr.Markdown("", elem_id="spot-share-status")
     api_trigger = gr.Button(visible=False, elem_id="spot-report-api")
     return ReportPanel(pdf, html, note, parts, share, link, revoke, status, api_trigger)
@@ -63,8 +65,7 @@ def build_report_panel() -> ReportPanel:
 def _lang(lang: Any, request: gr.Request | None) -> str:
     if isinstance(lang, str) and lang.strip():
         return normalize(lang)
-    headers = getattr(request, "headers", None) or {}
-    return normalize(headers.get("accept-language", "") if hasattr(headers, "get") else "")
+    return request_language(request)  # the page's language cookie, else Accept-Language (demo/language.py)
 
 
 def _root_url(request: gr.Request | None) -> str:

@@ -21,6 +21,7 @@ from . import cards
 from .events import MODEL_SLOT
 from .handlers import Handlers
 from .i18n import t
+from .language import LOAD_JS, SWITCH_JS
 from .layout import Layout, build_layout
 from .mcp import McpGuard, add_mcp_tools, only_our_tools
 from .report_ui import ReportHandlers, wire_report_panel
@@ -45,10 +46,9 @@ def build_demo(app: AppState, owners: UploadOwners | None = None) -> gr.Blocks:
     config = app.config
     banner = cards.model_banner(app.model_id, app.worker.revision, app.model_license,
                                 app.model_notice)
-    about = t("about") + "\n\n" + banner
     # uploads older than an hour leave the cache (checked every 10 minutes): a stored picture is a copy
     with gr.Blocks(title=t("title"), analytics_enabled=False, delete_cache=(600, 3600)) as demo:
-        ui = build_layout(banner_md=banner, about_md=about, oauth=config.on_spaces, is_toy=app.is_toy)
+        ui = build_layout(banner_md=banner, oauth=config.on_spaces, is_toy=app.is_toy)
         wire(demo, ui, Handlers(app, get_upload_folder(), owners), config)
         if config.mcp:  # the two MCP tools (demo/mcp.py); nothing else becomes a tool
             add_mcp_tools(app, get_upload_folder(), owners)
@@ -63,6 +63,7 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
 
     # a random, private token per browser (localStorage), from which the visitor pseudonym derives
     blocks.load(h.on_load, inputs=[ui.visitor], outputs=[ui.visitor], api_visibility="private")
+    wire_language(blocks, ui, h)
 
     explain_outputs = [ui.crop_view, ui.verdict_card, ui.evidence, ui.explanation, ui.chips, ui.prior_legend,
                        ui.status, ui.details, ui.prediction_id, ui.heatmap, ui.multiples, ui.maps_json]
@@ -107,8 +108,10 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
     ui.opacity.release(h.redraw, inputs=[ui.prediction_id, ui.method, ui.chips, ui.opacity, ui.visitor],
                        outputs=[ui.heatmap, ui.multiples], api_visibility="private", show_progress="hidden")
 
+    # the validator refuses an incomplete or self-contradicting form with a sentence beside the answer
+    # concerned, before anything is stored (API callers get it as an error, as before)
     ui.fb_submit.click(
-        h.feedback,
+        h.feedback, validator=h.validate_feedback,
         inputs=[ui.prediction_id, ui.fb_verdict, ui.fb_true_label, ui.fb_agree, ui.fb_disagree, ui.fb_corrected,
                 ui.fb_category, ui.fb_comment, ui.fb_consent, ui.visitor],
         outputs=[ui.fb_result, ui.fb_id], api_name="feedback", preprocess=False,
@@ -136,6 +139,41 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
     ui.rv_reject.click(h.reject, inputs=review_inputs,
                        outputs=[ui.rv_status], api_visibility="private")
     ui.rv_export.click(h.export, inputs=[ui.rv_token, ui.visitor], outputs=[ui.rv_file, ui.rv_status], api_visibility="private")
+
+
+def wire_language(blocks: gr.Blocks, ui: Layout, h: Handlers) -> None:
+    """The page's language (demo/language.py): at load, the browser's or the remembered choice, and
+    the texts the server makes in it; the switch; and, whenever the page's language changes, every
+    label sent again and those texts redrawn, the Explorer's table included."""
+    texts = [ui.lang_switch, ui.banner, ui.about_model, ui.status, ui.verdict_card, ui.evidence, ui.chips]
+    current = [ui.prediction_id, ui.chips, ui.visitor]
+    blocks.load(h.page_texts, inputs=current, outputs=texts, js=LOAD_JS, api_visibility="private")
+    ui.lang_switch.input(None, inputs=[ui.lang_switch], outputs=None, js=SWITCH_JS, api_visibility="private")
+    # labels of the components the texts redraw travel in the same update (an output appears once)
+    merged = {id(block): props for block, props in ui.i18n_targets if block in texts}
+    relabel = [(block, props) for block, props in ui.i18n_targets if id(block) not in merged]
+
+    def page_texts(prediction_id: Any = None, chip: Any = None, visitor: Any = None,
+                   request: gr.Request = None) -> tuple:
+        made = h.page_texts(prediction_id, chip, visitor, request)
+        made = tuple(_with_props(v, merged.get(id(block))) for block, v in zip(texts, made, strict=True))
+        return (*made, *(gr.update(**props) for _, props in relabel))
+
+    filters = [ui.ex_verdict, ui.ex_disagree, ui.ex_category, ui.ex_review, ui.rv_token, ui.visitor]
+    ui.lang_refresh.click(page_texts, inputs=current, outputs=[*texts, *(block for block, _ in relabel)],
+                          api_visibility="private", show_progress="hidden",
+                          ).then(h.explorer, inputs=filters, outputs=[ui.ex_table, ui.ex_status],
+                                 api_visibility="private", show_progress="hidden")
+
+
+def _with_props(value: Any, props: dict | None) -> Any:
+    """An output value with more props to update (a skip or an update dict gains them; a plain value
+    becomes an update of its value and them)."""
+    if not props:
+        return value
+    if isinstance(value, dict) and value.get("__type__") == "update":
+        return {**value, **props}
+    return gr.update(value=value, **props)
 
 
 def launch_options(config: AppConfig, owners: UploadOwners | None = None,

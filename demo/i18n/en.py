@@ -10,6 +10,7 @@ none, since the browser translates them as they are. Pure data, hence longer tha
 
 from __future__ import annotations
 
+from .en_explorer import EXPLORER_EN
 from .en_glossary import GLOSSARY_EN
 
 _PAGES: dict[str, str] = {
@@ -17,6 +18,8 @@ _PAGES: dict[str, str] = {
     "title": "Spot the Fake",
     "subtitle": "Is this picture AI-generated? A vision-language model answers, explains why in words, "
     "and shows which parts of the picture each sentence rests on.",
+    "title_md": "# Spot the Fake\nIs this picture AI-generated? A vision-language model answers, explains why "
+    "in words, and shows which parts of the picture each sentence rests on.",
     "tab_check": "Check a picture",
     "tab_explorer": "Explorer",
     "tab_about": "About",
@@ -25,7 +28,10 @@ _PAGES: dict[str, str] = {
     "run_button": "Explain",
     "crop_label": "What the model saw (336×336 centre crop)",
     "explanation_label": "The model's explanation",
+    "explanation_info": "The model answers in English; its words are shown exactly as it wrote them.",
     "chips_label": "Phrases: click one to see where it looks",
+    "chips_info": "The model's own words; after \u201cclue:\u201d, the glossary's name for what the phrase describes.",
+    "chip_clues": "{text} · clue: {clues}",
     "map_method_label": "Map",
     "map_fast": "fast (gradient)",
     "map_faithful": "faithful (occlusion, slower)",
@@ -44,6 +50,8 @@ _PAGES: dict[str, str] = {
     "unseen_margin": "outside: not seen by the model",
     "model_line": "Model: **{model}**{revision} · licence: {license}",
     "toy_banner": "⚠️ {notice}",
+    "toy_warning": "This is the toy model shipped with Spot the Fake: it only knows the planted toy artifacts it "
+    "was trained on and knows nothing about real AI-generated images.",
     "no_image_kept": "The picture was not kept (no consent), so the map is drawn on a blank canvas.",
     # main page: verdict card
     "verdict_label_fake": "AI-generated (fake)",
@@ -53,6 +61,8 @@ _PAGES: dict[str, str] = {
     "verdict_prob_missing": "The model gave no probability for this answer.",
     "verdict_uncertain": "Uncertain: the model is close to 50/50 here. Treat this verdict as a guess.",
     "verdict_undecided_note": "The answer did not say 'real' or 'fake' where the verdict should be.",
+    "verdict_aria": "The model's verdict: {label}. {prob}",
+    "verdict_meter_aria": "Probability that it is fake: {pct}",
     "verdict_caveat": "A model's opinion, not proof. It can be wrong, especially on pictures unlike its training data.",
     # main page: evidence panel
     "evidence_title": "Evidence in the file",
@@ -60,6 +70,7 @@ _PAGES: dict[str, str] = {
     "forged or stripped.",
     "evidence_none": "Nothing to report in the file's data.",
     "evidence_what": "what is this?",
+    "evidence_as_read": "As the file's data says it (in English):",
     "evidence_errors": "Could not read part of the file's data: {errors}",
     "strength_strong": "strong",
     "strength_moderate": "moderate",
@@ -97,6 +108,10 @@ _PAGES: dict[str, str] = {
     "fb_both_votes": "A phrase cannot be both agreed and disagreed with: {phrases}",
     "fb_bad_phrase": "Unknown phrase number {index}.",
     "fb_empty": "Please answer at least one question before sending.",
+    "fb_contradiction_right": "You said the verdict \u201c{verdict}\u201d was right, but that the picture really is "
+    "{label}. Please change one of the two answers so they agree. Nothing was saved.",
+    "fb_contradiction_wrong": "You said the verdict \u201c{verdict}\u201d was wrong, but that the picture really is "
+    "{label}, which is what the model said. Please change one of the two answers so they agree. Nothing was saved.",
     "fb_bad_choice": "'{value}' is not a valid answer for {field}.",
     "fb_consent_field": "keeping the picture",
     "err_upload_length": "Uploads must say how large they are (a Content-Length header).",
@@ -115,6 +130,17 @@ _PAGES: dict[str, str] = {
     "err_model": "The model failed on this picture: {error}",
     "err_storage": "Could not save: {error}",
     "err_bad_method": "Unknown map method {method!r}.",
+    "intake_empty": "The file is empty.",
+    "intake_too_large": "The file is too large.",
+    "intake_unsupported_format": "This kind of picture cannot be read here.",
+    "intake_unreadable": "The uploaded file could not be read.",
+    "intake_corrupt": "The picture file is damaged.",
+    "intake_truncated": "The picture file is incomplete (cut off).",
+    "intake_not_an_image": "This file is not a picture.",
+    "intake_too_many_pixels": "The picture has too many pixels.",
+    "intake_too_small": "The picture is too small to judge.",
+    "intake_aspect_ratio": "The picture is too long and narrow: the model would see only its centre.",
+    "intake_detail": "{summary} Details (in English): {detail}",
     # main page: explorer
     "explorer_intro": "Your own earlier results in this browser. Reviewers can sign in to see everyone's "
     "feedback.",
@@ -425,6 +451,8 @@ _PAGES: dict[str, str] = {
     "mcp_caveat": "A model can be wrong: treat this as one piece of evidence, not proof.",
 }
 
-if _PAGES.keys() & GLOSSARY_EN.keys():
-    raise RuntimeError(f"keys in both en.py and en_glossary.py: {sorted(_PAGES.keys() & GLOSSARY_EN.keys())}")
-EN: dict[str, str] = {**_PAGES, **GLOSSARY_EN}
+_twice = (_PAGES.keys() & GLOSSARY_EN.keys()) | (_PAGES.keys() & EXPLORER_EN.keys()) | (
+    EXPLORER_EN.keys() & GLOSSARY_EN.keys())
+if _twice:
+    raise RuntimeError(f"keys in two parts of the English catalog: {sorted(_twice)}")
+EN: dict[str, str] = {**_PAGES, **EXPLORER_EN, **GLOSSARY_EN}

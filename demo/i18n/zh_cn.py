@@ -5,12 +5,14 @@ Pure data, hence longer than other modules; the glossary's texts are in zh_cn_gl
 
 from __future__ import annotations
 
+from .zh_cn_explorer import EXPLORER_ZH_CN
 from .zh_cn_glossary import GLOSSARY_ZH_CN
 
 _PAGES: dict[str, str] = {
     # main page: page
     "title": "识破假图",
     "subtitle": "这张图片是 AI 生成的吗？由一个视觉语言模型作答，用文字解释原因，并标出每句话依据的是图片的哪些部分。",
+    "title_md": "# 识破假图\n这张图片是 AI 生成的吗？由一个视觉语言模型作答，用文字解释原因，并标出每句话依据的是图片的哪些部分。",
     "tab_check": "检查图片",
     "tab_explorer": "浏览记录",
     "tab_about": "关于",
@@ -19,7 +21,10 @@ _PAGES: dict[str, str] = {
     "run_button": "解释",
     "crop_label": "模型看到的内容（336×336 中心裁剪）",
     "explanation_label": "模型的解释",
+    "explanation_info": "模型只用英文作答；这里按它写的原文显示，不作改动。",
     "chips_label": "短语：点击一个，查看它依据的位置",
+    "chips_info": "每个短语都是模型的原话（英文）；“线索：”后面是术语表中对该短语所描述现象的名称。",
+    "chip_clues": "{text} · 线索：{clues}",
     "map_method_label": "热力图",
     "map_fast": "快速（梯度）",
     "map_faithful": "可靠（遮挡法，较慢）",
@@ -38,6 +43,7 @@ _PAGES: dict[str, str] = {
     "unseen_margin": "外侧：模型没有看到",
     "model_line": "模型：**{model}**{revision} · 许可证：{license}",
     "toy_banner": "⚠️ 注意：{notice}",
+    "toy_warning": "这是 Spot the Fake 自带的玩具模型：它只认识训练时植入的几种玩具瑕疵，对真实的 AI 生成图片一无所知。",
     "no_image_kept": "图片没有保存（未获同意），所以热力图画在空白画布上。",
     # main page: verdict card
     "verdict_label_fake": "AI 生成（假图）",
@@ -47,12 +53,15 @@ _PAGES: dict[str, str] = {
     "verdict_prob_missing": "模型没有给出这个答案的概率。",
     "verdict_uncertain": "不确定：模型在这里接近五五开，请把这个结论当作猜测。",
     "verdict_undecided_note": "答案中本该给出结论的地方没有说“真”或“假”。",
+    "verdict_aria": "模型的结论：{label}。{prob}",
+    "verdict_meter_aria": "是假图的概率：{pct}",
     "verdict_caveat": "这只是模型的判断，不是证据。它可能出错，尤其是遇到与训练数据差别很大的图片时。",
     # main page: evidence panel
     "evidence_title": "文件中的证据",
     "evidence_intro": "文件自身数据所显示的信息。这只是背景信息，不是第二个结论：元数据可能被伪造或删除。",
     "evidence_none": "文件数据中没有可报告的内容。",
     "evidence_what": "这是什么？",
+    "evidence_as_read": "文件数据中的原文（英文）：",
     "evidence_errors": "无法读取文件的部分数据：{errors}",
     "strength_strong": "强",
     "strength_moderate": "中等",
@@ -87,6 +96,8 @@ _PAGES: dict[str, str] = {
     "fb_both_votes": "一个短语不能同时被同意和不同意：{phrases}",
     "fb_bad_phrase": "未知的短语编号 {index}。",
     "fb_empty": "提交前请至少回答一个问题。",
+    "fb_contradiction_right": "你说模型的结论“{verdict}”是对的，但又说图片实际是{label}。请修改其中一个答案，使两者一致。这次没有保存任何内容。",
+    "fb_contradiction_wrong": "你说模型的结论“{verdict}”是错的，但又说图片实际是{label}，而这正是模型的结论。请修改其中一个答案，使两者一致。这次没有保存任何内容。",
     "fb_bad_choice": "“{value}”不是 {field} 的有效答案。",
     "fb_consent_field": "保留图片",
     "err_upload_length": "上传请求必须声明大小（Content-Length 头）。",
@@ -104,6 +115,17 @@ _PAGES: dict[str, str] = {
     "err_model": "模型处理这张图片时出错：{error}",
     "err_storage": "无法保存：{error}",
     "err_bad_method": "未知的热力图方法 {method!r}。",
+    "intake_empty": "文件是空的。",
+    "intake_too_large": "文件太大了。",
+    "intake_unsupported_format": "这里无法读取这种图片。",
+    "intake_unreadable": "无法读取上传的文件。",
+    "intake_corrupt": "图片文件已损坏。",
+    "intake_truncated": "图片文件不完整（被截断了）。",
+    "intake_not_an_image": "这个文件不是图片。",
+    "intake_too_many_pixels": "图片的像素太多了。",
+    "intake_too_small": "图片太小，无法判断。",
+    "intake_aspect_ratio": "图片太细长：模型只能看到它中间的一块。",
+    "intake_detail": "{summary}详情（英文）：{detail}",
     # main page: explorer
     "explorer_intro": "你之前在这个浏览器中得到的结果。审核员登录后可以看到所有人的反馈。",
     "explorer_refresh": "刷新",
@@ -404,4 +426,4 @@ _PAGES: dict[str, str] = {
     "mcp_caveat": "模型可能出错：请把这个结果当作一条证据，而不是定论。",
 }
 
-ZH_CN: dict[str, str] = {**_PAGES, **GLOSSARY_ZH_CN}
+ZH_CN: dict[str, str] = {**_PAGES, **EXPLORER_ZH_CN, **GLOSSARY_ZH_CN}

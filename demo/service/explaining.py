@@ -20,7 +20,7 @@ from explain.phrases import split_phrases
 from explain.types import Explanation, PhraseMap, TextDelta, VerdictReady
 from storage import MapIn, PhraseSpan, PredictionIn, StorageError
 
-from ..i18n import t
+from ..i18n import EN, current, t
 from .errors import UserError
 from .results import Analysis, ExplainView, held_bytes
 from .visitors import Visitor
@@ -58,6 +58,15 @@ def read_provenance_json(data: bytes, c2pa_trust: str | None = None) -> dict | N
 
 
 
+def refusal(exc: ImageRejected) -> str:
+    """The intake's refusal for the visitor: its English sentence as it is, or, in another language,
+    the kind of problem translated, then the English sentence with its numbers."""
+    key = f"intake_{exc.code}"
+    if current() == "en" or key not in EN:
+        return str(exc)
+    return t("intake_detail", summary=t(key), detail=str(exc))
+
+
 def _image_format_key(fmt: str) -> str:
     return {"JPEG": "jpeg", "MPO": "jpeg"}.get(fmt, fmt.lower())
 
@@ -85,7 +94,7 @@ class ExplainMixin:
         try:
             checked = load_image_file(path, self.limits, self.config.preprocess)
         except ImageRejected as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(refusal(exc)) from None
         # load_image_file read the bytes once to check them; keep the very same bytes for storage
         data = Path(path).read_bytes()
         if hashlib.sha256(data).hexdigest() != checked.sha256:  # the file changed under us

@@ -256,12 +256,14 @@ def test_explorer_handlers_for_visitor_and_reviewer(app, tmp_path):
     v = app.visitor(token, None)
     _, pid = _run(app, png_file(tmp_path / "a.png"), v)
     app.feedback(FeedbackForm(pid, verdict="wrong", true_label="real", category="object", consent=True), v)
-    frame, note = h.explorer(None, True, None, None, None, token)
-    assert list(frame["prediction"]) == [pid] and bool(frame["disputed"][0]) and note == ""
-    frame, note = h.explorer("real", False, None, None, None, h.on_load(None))  # another browser: nothing
+    frame, note = h.explorer(None, "yes", None, None, None, token)  # "where visitors disagreed"
+    assert list(frame["No."]) == [pid] and frame["Disagreement"][0] == "yes" and note == ""
+    assert frame["Visitor says"][0] == "verdict wrong" and frame["Category"][0] == "object"
+    assert h.explorer(None, "no", None, None, None, token)[0].empty  # "did not disagree": not this one
+    frame, note = h.explorer("real", None, None, None, None, h.on_load(None))  # another browser: nothing
     assert frame.empty and note
     card, text, fb, plot, fid, status = h.explorer_open(str(pid), 0.7, None, token)
-    assert "data-verdict" in card and fb["verdict_correct"] is False and fid == fb["id"]
+    assert "data-verdict" in card and "The verdict was wrong." in fb and f"data-feedback='{fid}'" in fb
     assert f"#{pid}" in status
     with pytest.raises(Exception, match="not yours"):
         h.explorer_open(str(pid), 0.7, None, h.on_load(None))
@@ -357,7 +359,7 @@ def test_reviewer_rights_are_checked_at_every_action_not_kept_in_the_session(app
     with pytest.raises(Exception, match="token is not right"):
         h.explorer(None, False, None, None, "a-guessed-token", stranger)
     frame, _ = h.explorer(None, False, None, None, "right-token-123456", stranger)
-    assert list(frame["feedback"]) == [fid]
+    assert list(frame["No."]) == [pid]
 
 
 def test_a_picture_that_cannot_be_written_gets_a_sentence_and_loses_nothing(app, tmp_path):
