@@ -82,12 +82,7 @@ class Handlers:
         current result's verdict card, evidence panel and chips (skipped when there is none)."""
         app = self.app
         banner = cards.model_banner(app.model_id, app.worker.revision, app.model_license, app.model_notice)
-        hit = None
-        if str(prediction_id or "").strip():
-            try:
-                hit = app._analysis(prediction_id, self.visitor_of(visitor, request))  # noqa: SLF001 - same package
-            except UserError:
-                hit = None
+        hit = app.own_result(prediction_id, self.visitor_of(visitor, request))
         if hit is None:
             return (current(), banner, banner, t("status_ready"), gr.skip(), gr.skip(), gr.skip())
         e = hit.explanation
@@ -262,11 +257,7 @@ class Handlers:
         if not self.app.is_current(_page(request), prediction_id):
             return (gr.skip(),) * 10
         v = self.visitor_of(visitor, request)
-        hit = None
-        try:
-            hit = self.app._analysis(prediction_id, v)  # noqa: SLF001 - same package
-        except UserError:
-            pass
+        hit = self.app.own_result(prediction_id, v)
         choices = [(p.text, i) for i, p in enumerate(hit.explanation.phrases)] if hit else []
         return (None, None, gr.update(choices=choices, value=[]), gr.update(choices=choices, value=[]), "", "",
                 "", False, "", None)

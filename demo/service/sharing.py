@@ -64,7 +64,7 @@ class Sharing:
         """Everything a report shows, from the visitor's own cached result (else UserError)."""
         from explain.intake import model_view  # noqa: PLC0415 - PIL only, no torch
 
-        a: Analysis = self.app._analysis(prediction_id, visitor)
+        a: Analysis = self.app.result_of(prediction_id, visitor)
         made = None
         try:
             stored = self.app.store.get_prediction(a.prediction_id, a.owner)
@@ -125,7 +125,7 @@ class Sharing:
             if p not in PARTS:
                 raise UserError(tr("sh_err_bad_part", lang, part=str(p)[:40]))
             chosen.append(p)
-        a: Analysis = self.app._analysis(prediction_id, visitor)
+        a: Analysis = self.app.result_of(prediction_id, visitor)
         self.app._rate(self.app.feedback_rate, visitor, count=True)  # each link is a stored row (and maybe a picture)
         data = self.report_data(prediction_id, visitor)
         picture = shared_picture(data.picture) if "picture" in chosen else None

@@ -112,6 +112,19 @@ class AppState(ExplainMixin, FeedbackMixin, ExplorerMixin):
         return self.pages.is_current_prediction(page, pid)
 
     # ------------------------------------------------------------------ recent results
+    def own_result(self, prediction_id: Any, visitor: Visitor) -> Analysis | None:
+        """The visitor's own cached result with this id, or None (gone, someone else's, or no id)."""
+        if not str(prediction_id or "").strip():
+            return None
+        try:
+            return self._analysis(prediction_id, visitor)
+        except UserError:
+            return None
+
+    def result_of(self, prediction_id: Any, visitor: Visitor) -> Analysis:
+        """The visitor's own cached result with this id; a UserError says it expired or was not found."""
+        return self._analysis(prediction_id, visitor)
+
     def _analysis(self, prediction_id: Any, visitor: Visitor) -> Analysis:
         pid = self.parse_prediction_id(prediction_id)
         a = self.results.get(pid, touch=True)
