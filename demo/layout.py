@@ -37,6 +37,7 @@ class Layout:
     examples: gr.Examples | None
     crop_view: gr.Image
     status: gr.Markdown
+    cancel_btn: gr.Button
     verdict_card: gr.HTML
     evidence: gr.HTML
     explanation: gr.Textbox
@@ -112,6 +113,9 @@ def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) ->
                                          elem_id="spot-crop", buttons=[])
                 with gr.Column(scale=7, min_width=360):
                     status = gr.Markdown(t("status_ready"), label="status", elem_id="spot-status")
+                    # stops the running maps or answer (long on a CPU: the faithful map takes minutes)
+                    cancel_btn = gr.Button(t("cancel_button"), size="sm", variant="stop", elem_id="spot-cancel",
+                                           scale=0, min_width=90)
                     with gr.Row(equal_height=False):
                         verdict_card = gr.HTML("", label="verdict card", elem_id="spot-verdict-box", min_height=0)
                         evidence = gr.HTML("", label="evidence panel", elem_id="spot-evidence-box", min_height=0)
@@ -197,7 +201,7 @@ def build_layout(*, banner_md: str, about_md: str, oauth: bool, is_toy: bool) ->
 
     return Layout(
         visitor=visitor, banner=banner, image_in=image_in, run_btn=run_btn, examples=examples,
-        crop_view=crop_view, status=status, verdict_card=verdict_card, evidence=evidence,
+        crop_view=crop_view, status=status, cancel_btn=cancel_btn, verdict_card=verdict_card, evidence=evidence,
         explanation=explanation, chips=chips, prior_legend=prior_legend, method=method, opacity=opacity,
         heatmap=heatmap, multiples=multiples, details=details, maps_json=maps_json,
         prediction_id=prediction_id, fb_verdict=fb_verdict, fb_true_label=fb_true_label, fb_agree=fb_agree,

@@ -64,15 +64,18 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
                      ui.fb_category, ui.fb_comment, ui.fb_consent, ui.fb_result, ui.fb_id]
     map_outputs = [ui.heatmap, ui.multiples, ui.chips, ui.prior_legend, ui.maps_json, ui.status]
 
+    long_work = []  # what the Cancel button stops
+
     def then_maps(explained) -> None:
         """After an explanation: a fresh feedback form, then the fast maps."""
-        explained.success(
+        long_work.append(explained)
+        long_work.append(explained.success(
             h.reset_feedback, inputs=[ui.prediction_id, ui.visitor], outputs=feedback_form,
             api_visibility="private",
         ).success(
             h.auto_maps, inputs=[ui.prediction_id, ui.opacity, ui.visitor], outputs=[*map_outputs, ui.method],
             api_visibility="private", show_progress_on=[ui.heatmap], **model,
-        )
+        ))
 
     explain = dict(fn=h.explain, inputs=[ui.image_in, ui.visitor], outputs=explain_outputs,
                    validator=h.validate_explain, preprocess=False, show_progress="minimal", **model)
@@ -87,10 +90,14 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
         then_maps(ui.examples.load_input_event.then(api_visibility="private", trigger_mode="multiple", **explain))
 
     # the public /attribute endpoint is the map switch (fast gradient / faithful occlusion)
-    ui.method.input(
+    long_work.append(ui.method.input(
         h.attribute, inputs=[ui.prediction_id, ui.method, ui.chips, ui.opacity, ui.visitor],
         outputs=map_outputs, api_name="attribute", preprocess=False, show_progress_on=[ui.heatmap], **model,
-    )
+    ))
+    # the handler tells the service (which stops the work between batches, and says so in the status
+    # line); `cancels` ends the page's pending events, which also closes a running generator
+    ui.cancel_btn.click(h.cancel, inputs=None, outputs=[ui.status], api_visibility="private", queue=False,
+                        cancels=long_work)
     ui.chips.input(h.redraw, inputs=[ui.prediction_id, ui.method, ui.chips, ui.opacity, ui.visitor],
                    outputs=[ui.heatmap, ui.multiples], api_visibility="private", show_progress="hidden")
     ui.opacity.release(h.redraw, inputs=[ui.prediction_id, ui.method, ui.chips, ui.opacity, ui.visitor],

@@ -355,6 +355,34 @@ _PAGES: dict[str, str] = {
     # Gradio's own key that no catalog of Gradio 6 defines: its status announcer reads it to screen
     # readers after every event, as the bare key "common.complete" unless a custom catalog has it
     "common.complete": "Complete",
+
+    # ---- maps in plain words, progress and cancel (issue 19; the maps helper's block) ----
+    "dur_s": "{s} s",
+    "dur_min": "{m} min {s} s",
+    "prog_waiting": "Maps: waiting for the model…",
+    "prog_occlusion": "Faithful map: hid the picture at {done} of {total} places and rescored every phrase ({percent} %)",
+    "prog_gradient": "Fast maps: {done} of {total} phrases ({percent} %)",
+    "prog_faithfulness": "Checking how faithful the maps are ({percent} %)",
+    "prog_maps": "Computing the maps ({percent} %)",
+    "prog_eta": "about {time} left",
+    "prog_eta_measuring": "measuring the speed…",
+    "prog_cancel_hint": "_Cancel stops it; the explanation stays._",
+    "prog_stream": "Writing the explanation… {seconds} s so far; done in at most {time}",
+    "status_maps_cancelled": "Maps cancelled. The explanation stays; pick a map again to compute it.",
+    "status_cancelled": "Cancelled.",
+    "status_nothing_to_cancel": "Nothing is running.",
+    "cancel_button": "Cancel",
+    "band_strong": "strong",
+    "band_some": "some",
+    "band_faint": "faint",
+    "band_none": "none",
+    "band_against": "against",
+    "hover_share": "This patch holds {share} % of the evidence for “{phrase}” ({band})",
+    "hover_none": "This patch holds none of the evidence for “{phrase}”",
+    "hover_against": "This patch speaks against “{phrase}”",
+    "legend_strong": "Strong: the {patches} patches ({area} % of the crop) that hold half of the evidence",
+    "legend_no_evidence": "Nothing in the picture supports this phrase",
+    "colorbar_share": "share of the evidence",
 }
 
 if _PAGES.keys() & GLOSSARY_EN.keys():

@@ -337,6 +337,34 @@ _PAGES: dict[str, str] = {
     # Gradio's own key that no catalog of Gradio 6 defines: its status announcer reads it to screen
     # readers after every event, as the bare key "common.complete" unless a custom catalog has it
     "common.complete": "完成",
+
+    # ---- maps in plain words, progress and cancel (issue 19; the maps helper's block) ----
+    "dur_s": "{s} 秒",
+    "dur_min": "{m} 分 {s} 秒",
+    "prog_waiting": "热力图：正在等待模型……",
+    "prog_occlusion": "可靠热力图：已在 {total} 个位置中的 {done} 个遮挡图片并重新给每个短语打分（{percent}%）",
+    "prog_gradient": "快速热力图：{total} 个短语中已完成 {done} 个（{percent}%）",
+    "prog_faithfulness": "正在检验热力图的可靠程度（{percent}%）",
+    "prog_maps": "正在计算热力图（{percent}%）",
+    "prog_eta": "大约还需 {time}",
+    "prog_eta_measuring": "正在测量速度……",
+    "prog_cancel_hint": "_点击“取消”可停止；解释会保留。_",
+    "prog_stream": "正在生成解释……已用 {seconds} 秒；最多还需 {time}",
+    "status_maps_cancelled": "已取消热力图。解释保留；重新选择热力图即可再次计算。",
+    "status_cancelled": "已取消。",
+    "status_nothing_to_cancel": "当前没有正在进行的任务。",
+    "cancel_button": "取消",
+    "band_strong": "强",
+    "band_some": "中",
+    "band_faint": "弱",
+    "band_none": "无",
+    "band_against": "反对",
+    "hover_share": "这一小块占“{phrase}”全部依据的 {share}%（{band}）",
+    "hover_none": "这一小块不含“{phrase}”的任何依据",
+    "hover_against": "这一小块与“{phrase}”相矛盾",
+    "legend_strong": "强：占全部依据一半的 {patches} 个小块（裁剪区域的 {area}%）",
+    "legend_no_evidence": "图片中没有支持这个短语的内容",
+    "colorbar_share": "依据占比",
 }
 
 ZH_CN: dict[str, str] = {**_PAGES, **GLOSSARY_ZH_CN}
