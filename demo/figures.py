@@ -104,7 +104,7 @@ def _heatmap_trace(pm: PhraseMap, opacity: float, showscale: bool, *, phrase: st
     z = [list(r) for r in scale.shares]
     lo, _ = _grid_range(z)
     signed = lo < 0
-    bound = max(robust_bound(z), scale.strong_min * 1.05) if scale.positive_mass > 0 else 1.0
+    bound = robust_bound(z) if scale.positive_mass > 0 else 1.0
     zmin, colours = (-bound, _PUOR) if signed else (0.0, _ORANGES)
     words = {b: tr(f"band_{b}", lang) for b in BANDS}
     if full_hover:
@@ -117,9 +117,11 @@ def _heatmap_trace(pm: PhraseMap, opacity: float, showscale: bool, *, phrase: st
         template = "%{customdata}<extra></extra>"
     ticks = [(0.0, words["none"])]
     if scale.positive_mass > 0:
-        if scale.some_min < scale.strong_min - 0.12 * bound:  # room for both names without overlap
-            ticks.append((scale.some_min, f"{words['some']} ≥{share_text(scale.some_min)} %"))
-        ticks.append((scale.strong_min, f"{words['strong']} ≥{share_text(scale.strong_min)} %"))
+        # a band above the saturated end (one outlier patch holding half) is named at the end
+        strong_at, some_at = min(scale.strong_min, bound), min(scale.some_min, bound)
+        if some_at < strong_at - 0.12 * bound and some_at > 0.12 * bound:  # room for each name
+            ticks.append((some_at, f"{words['some']} ≥{share_text(scale.some_min)} %"))
+        ticks.append((strong_at, f"{words['strong']} ≥{share_text(scale.strong_min)} %"))
     if signed:
         ticks.insert(0, (-0.8 * bound, words["against"]))
     return go.Heatmap(

@@ -16,12 +16,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..i18n import tr
 
-POLL_S = 0.25  # how often the waiting generator looks up: the longest a cancel waits to be seen
+POLL_S = 0.25  # how often the waiting generator looks at the work's reports
+HEARTBEAT_S = 1.0  # the longest it goes without a snapshot (the countdown, and a chance to cancel)
 
 
 class CancelToken:
@@ -40,6 +41,22 @@ class CancelToken:
         # a ZeroGPU call runs in another process, which a flag set here cannot reach: it crosses as
         # a fresh token, and that call runs to its end (its duration is bounded by gpu.MAX_CALL_S)
         return (CancelToken, ())
+
+
+class Reporter:
+    """The work's `(fraction, message)` callback: puts timed reports on the waiting side's queue."""
+
+    def __init__(self, sink: queue.Queue | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self._sink, self._clock = sink, clock
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if self._sink is not None:
+            self._sink.put((self._clock(), float(fraction), message))
+
+    def __reduce__(self):
+        # like CancelToken: a ZeroGPU call's reports cannot reach this process; the page shows the
+        # waiting line (with the estimate from earlier runs) until the call returns
+        return (Reporter, ())
 
 
 class WorkCancelled(Exception):  # noqa: N818 - reads as what happened
@@ -134,8 +151,7 @@ def run_with_progress(work: Callable[[Callable[[float, str], None], CancelToken]
     reports: queue.Queue = queue.Queue()
     outcome: dict[str, Any] = {}
 
-    def report(fraction: float, message: str) -> None:
-        reports.put((clock(), float(fraction), message))
+    report = Reporter(reports, clock)
 
     def run() -> None:
         try:
@@ -149,7 +165,9 @@ def run_with_progress(work: Callable[[Callable[[float, str], None], CancelToken]
     started: float | None = None
     first = 0.0
     try:
-        yield WorkProgress("waiting", eta_s=estimate(0.0, 0.0, units, speeds.get(kind)))
+        last = WorkProgress("waiting", eta_s=estimate(0.0, 0.0, units, speeds.get(kind)))
+        last_at = clock()
+        yield last
         finished = False
         while not finished:
             latest = None
@@ -163,19 +181,33 @@ def run_with_progress(work: Callable[[Callable[[float, str], None], CancelToken]
                     item = reports.get_nowait()
             except queue.Empty:
                 pass
-            if latest is None or finished:
+            if finished:
+                continue
+            if latest is None:
+                # a heartbeat between slow batches: the time left counts down, and a cancel (which
+                # Gradio delivers by closing this generator between two yields) is never kept waiting
+                now = clock()
+                if now - last_at >= HEARTBEAT_S:
+                    ticking = last.stage != "waiting" and last.eta_s is not None
+                    last = replace(last, elapsed_s=last.elapsed_s + (now - last_at) if started else 0.0,
+                                   eta_s=max(0.0, last.eta_s - (now - last_at)) if ticking else last.eta_s)
+                    last_at = now
+                    yield last
                 continue
             at, fraction, message = latest
             if started is None:  # the first report starts the clock; work before it is not measured
                 started, first = at, fraction
             elapsed = at - started
             stage = getattr(message, "stage", "maps")
+            stage = "maps" if stage == "done" else stage  # "done" is said once, with the result in hand
             if fraction > first and elapsed > 0:  # measured: seconds per unit of this run
                 eta = elapsed / (fraction - first) * (1.0 - fraction)
             else:
                 eta = estimate(0.0, 0.0, units * (1 - fraction) if units else None, speeds.get(kind))
-            yield WorkProgress(stage, fraction, getattr(message, "done", 0), getattr(message, "total", 0),
-                               elapsed, eta)
+            last = WorkProgress(stage, fraction, getattr(message, "done", 0), getattr(message, "total", 0),
+                                elapsed, eta)
+            last_at = clock()
+            yield last
         thread.join()
         if "error" in outcome:
             raise outcome["error"]

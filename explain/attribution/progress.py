@@ -69,6 +69,7 @@ class Stages:
         self.check()
         if self.progress:
             self.progress(fraction, message if isinstance(message, Step) else _step(stage, message))
+            self.check()  # a cancel that arrived while the caller handled the report: no next batch
 
     def maps(self, fraction: float, message: str) -> None:
         self._report(self.split * fraction, message, "maps")
