@@ -47,9 +47,10 @@ _BOX = "#00b3ff"  # the crop outline: cyan stays distinct from the PuOr map unde
 # Text colour: a mid grey readable on Gradio's light and dark backgrounds (both about 4.5:1); in the
 # page, assets/style.css paints titles and ticks in the theme's own text colour instead.
 FONT = "#7a8494"
-LABEL_PX = 34  # Gradio draws the component's label over the plot's top-left corner: keep text below it
+LABEL_PX = 48  # Gradio draws the component's label over the plot's top-left corner: keep text below it
 TITLE_CHARS = 42  # a 14-px title line that fits a 360-px phone
 LEGEND_CHARS = 56  # the same for the 11-px legend line
+MULTIPLE_CHARS = 18  # a 10-px small-multiple title line: a quarter of a phone
 
 
 def image_data_uri(image: Image.Image, max_side: int = 768) -> tuple[str, float]:
@@ -217,8 +218,9 @@ def heatmap_figure(image: Image.Image | None, size: tuple[int, int], pm: PhraseM
             f"<span style='font-size:11px'>{html.escape(line)}</span>" for line in legend_lines)
         lines += legend_lines
     top = LABEL_PX + 18 * len(lines) if text else LABEL_PX
-    fig.update_layout(title=dict(text=text, font=dict(size=14), x=0.01, xanchor="left", y=1, yanchor="top",
-                                 yref="container", pad=dict(t=LABEL_PX - 6)),
+    # the title sits just above the plot, in a top margin that also leaves room for Gradio's label
+    fig.update_layout(title=dict(text=text, font=dict(size=14), x=0.01, xanchor="left", y=1, yanchor="bottom",
+                                 yref="paper", pad=dict(b=6)),
                       height=height + top, margin=dict(l=4, r=4, t=top, b=4), font=dict(color=FONT),
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", dragmode="pan")
     return fig
@@ -231,7 +233,8 @@ def small_multiples(image: Image.Image | None, size: tuple[int, int], maps: Sequ
     n = max(1, len(maps))
     cols = min(columns, n)
     rows = math.ceil(n / cols)
-    short = ["<br>".join(html.escape(x) for x in wrap_title(t, 24, 2)) for t in titles] or [""]
+    # narrow lines: four panels share a phone's 360 px
+    short = ["<br>".join(html.escape(x) for x in wrap_title(t, MULTIPLE_CHARS, 3)) for t in titles] or [""]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=short, horizontal_spacing=0.02,
                         vertical_spacing=0.12 if rows > 1 else 0.02)
     trace = _image_trace(image, 320) if image is not None else None
@@ -245,9 +248,9 @@ def small_multiples(image: Image.Image | None, size: tuple[int, int], maps: Sequ
             fig.add_shape(**sh)
         _axes(fig, size, r, c)
         fig.update_yaxes(scaleanchor=f"x{axis}", row=r, col=c)
-    fig.update_annotations(font_size=11)
+    fig.update_annotations(font_size=10)
     # the top margin clears the component's label, which Gradio draws over the plot's top-left corner
-    fig.update_layout(height=rows * cell_height + LABEL_PX + 30, margin=dict(l=4, r=4, t=LABEL_PX + 30, b=4),
+    fig.update_layout(height=rows * cell_height + LABEL_PX + 40, margin=dict(l=4, r=4, t=LABEL_PX + 40, b=4),
                       font=dict(color=FONT), paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
                       showlegend=False)
     return fig
