@@ -113,3 +113,19 @@ def test_the_streams_bound_errs_long():
     text = stream_text(20, 4.0, 96)  # 5 pieces a second, 76 left: at most about 15 s
     assert "4 s so far" in text and "15 s" in text
     assert "分" in stream_text(20, 40.0, 256, "zh-CN")
+
+
+def test_between_slow_batches_the_time_left_counts_down():
+    def work(report, cancel):
+        report(0.0, "maps")
+        time.sleep(0.4)
+        report(0.5, "maps")  # measured: 0.4 s for half the work
+        time.sleep(2.6)  # a slow batch: no report for longer than a heartbeat
+        report(1.0, "maps")
+        return None
+
+    snaps = [s for s in run_with_progress(work, kind="y", units=2, speeds=Speeds()) if s.stage == "maps"]
+    after = [s for s in snaps if s.fraction == 0.5]
+    assert len(after) >= 2, "no heartbeat while the batch ran"
+    etas = [s.eta_s for s in after]
+    assert etas == sorted(etas, reverse=True) and etas[-1] < etas[0]

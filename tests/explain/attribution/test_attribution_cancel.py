@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from explain.assets import ASSETS_DIR
 from explain.attribution import AttributionCancelled, attribute
 from explain.attribution.progress import Stages, Step, _step, work_units
-from explain.assets import ASSETS_DIR
 from explain.intake import check_image
 from explain.model import load_detector
 
