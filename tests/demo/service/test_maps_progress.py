@@ -129,3 +129,17 @@ def test_between_slow_batches_the_time_left_counts_down():
     assert len(after) >= 2, "no heartbeat while the batch ran"
     etas = [s.eta_s for s in after]
     assert etas == sorted(etas, reverse=True) and etas[-1] < etas[0]
+
+
+def test_cancel_stops_a_streaming_answer_and_keeps_nothing(app, tmp_path):
+    v = app.visitor("Q" * 32, "page-2")
+    path = str(png_file(tmp_path / "c.png", seed=2))
+    assert app.precheck(path, v, "page-2") is None
+    views = []
+    for view in app.explain(path, v, "page-2"):
+        views.append(view)
+        if view.stage == "text":
+            assert view.pieces >= 1 and view.max_tokens == 24
+            assert app.cancel_work("page-2") == "explanation"
+    assert views[-1].stage != "done" and views[-1].prediction_id is None  # stopped, not stored
+    assert app.cancel_work("page-2") is None
