@@ -10,6 +10,7 @@ demo/language.py): the texts it makes, and the service's messages, come in that 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,14 @@ from .service import (
     AppState,
     ExplainView,
     FeedbackForm,
-    ProgressReporter,
     UserError,
     Visitor,
     inputs,
     is_uncertain,
     maps_json,
+    progress_text,
     request_address,
+    stream_text,
 )
 from .uploads import UploadOwners
 
@@ -146,7 +148,7 @@ class Handlers:
         if view.stage == "done" and view.explanation is not None:
             tm = view.explanation.timings
             return t("status_done", seconds=tm.total_s, tokens=tm.new_tokens)
-        return t("status_streaming")
+        return stream_text(view.pieces, view.elapsed_s, view.max_tokens)
 
     def _details(self, view: ExplainView) -> dict[str, Any]:
         c = view.checked
@@ -167,20 +169,30 @@ class Handlers:
     @user_errors
     @localized
     def attribute(self, prediction_id: Any = None, method: str = "gradient", phrase: Any = None,
-                  opacity: float = 0.7, visitor: Any = None, request: gr.Request = None,
-                  progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008 - Gradio's own idiom
+                  opacity: float = 0.7, visitor: Any = None, request: gr.Request = None) -> Iterator[tuple]:
         """Attribution maps for every phrase of a prediction ("gradient": fast; "occlusion": faithful).
 
         Returns the selected phrase's heatmap, all phrases side by side, the chips (phrases resting
-        on language prior are marked), the prior legend, the maps as JSON and a status line.
+        on language prior are marked), the prior legend, the maps as JSON (raw values) and a status
+        line; while the maps are computed, the status line alone, with progress and time left.
+        Cancelling the call stops the computation.
         """
         opacity = inputs.fraction(opacity, t("opacity_field"), 0.7)
         v = self.visitor_of(visitor, request)
-        method = method or "gradient"
-        if method == "occlusion":
-            progress(0.0, desc=t("status_occlusion"))
-        analysis, maps = self.app.maps(prediction_id, v, method, progress=ProgressReporter(progress))
-        return self._map_outputs(analysis, maps, phrase, opacity)
+        with closing(self.app.maps_progress(prediction_id, v, method or "gradient", _page(request))) as steps:
+            for p in steps:
+                if p.stage == "done":
+                    analysis, maps = p.result
+                    yield self._map_outputs(analysis, maps, phrase, opacity)
+                else:
+                    yield (gr.skip(),) * 5 + (progress_text(p),)
+
+    def cancel(self, request: gr.Request = None) -> str:
+        """The Cancel button: stops the page's running maps, or its streaming answer."""
+        stopped = self.app.cancel_work(_page(request))
+        if stopped == "maps":
+            return t("status_maps_cancelled")
+        return t("status_cancelled") if stopped else t("status_nothing_to_cancel")
 
     def _map_outputs(self, analysis, maps, phrase: Any, opacity: float) -> tuple:
         phrases = [p.text for p in analysis.explanation.phrases]
@@ -211,26 +223,29 @@ class Handlers:
 
     def _heatmap(self, analysis, maps, index: int | None, opacity: float):
         pm = next((m for m in maps if m.phrase_index == index), None)
-        title = analysis.explanation.phrases[index].text if index is not None else ""
-        title = title if len(title) <= 90 else title[:88] + "…"
+        phrase = analysis.explanation.phrases[index].text if index is not None else ""
+        title = phrase if len(phrase) <= 90 else phrase[:88] + "…"
         if pm is not None:
             title += f"  ·  {t('map_faithful' if pm.method == 'occlusion' else 'map_fast')}"
         image = analysis.checked.image
-        return figures.heatmap_figure(image, image.size, pm, opacity=opacity, title=title,
+        return figures.heatmap_figure(image, image.size, pm, opacity=opacity, title=title, phrase=phrase,
                                       unseen_label=t("unseen_margin"))
 
     @user_errors
     @localized
     def auto_maps(self, prediction_id: Any = None, opacity: float = 0.7, visitor: Any = None,
-                  request: gr.Request = None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
+                  request: gr.Request = None) -> Iterator[tuple]:
         """After an explanation: the fast maps, and the map switch back on "fast" (nothing when the
         page has moved on to another picture meanwhile, before or after the maps were made)."""
         if not self.app.is_current(_page(request), prediction_id):
-            return (gr.skip(),) * 7
-        out = self.attribute(prediction_id, "gradient", None, opacity, visitor, request, progress)
-        if not self.app.is_current(_page(request), prediction_id):
-            return (gr.skip(),) * 7
-        return (*out, "gradient")
+            yield (gr.skip(),) * 7
+            return
+        with closing(self.attribute(prediction_id, "gradient", None, opacity, visitor, request)) as steps:
+            for out in steps:
+                if not self.app.is_current(_page(request), prediction_id):
+                    yield (gr.skip(),) * 7
+                    return
+                yield (*out, gr.skip() if _is_skip(out[0]) else "gradient")
 
     def cleared(self, request: gr.Request = None) -> None:
         """The picture was removed: its stream, if still running, stops at the next token."""
@@ -377,6 +392,10 @@ class Handlers:
         path, count, skipped = self.app.export(self.app.reviewer_for(token, _username(profile), v))
         why = "; ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))
         return str(path), t("export_done", count=count) + (f" {t('export_skipped', why=why)}" if why else "")
+
+
+def _is_skip(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("__type__") == "update" and len(value) == 1
 
 
 def _username(profile: Any) -> str | None:

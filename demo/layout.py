@@ -50,6 +50,7 @@ class Layout:
     examples: gr.Examples | None
     crop_view: gr.Image
     status: gr.Markdown
+    cancel_btn: gr.Button
     verdict_card: gr.HTML
     evidence: gr.HTML
     explanation: gr.Textbox
@@ -142,6 +143,9 @@ def _build(banner_md: str, oauth: bool, is_toy: bool) -> dict:
                                          elem_id="spot-crop", buttons=[])
                 with gr.Column(scale=7, min_width=360):
                     status = gr.Markdown(lab("status_ready"), label="status", elem_id="spot-status")
+                    # stops the running maps or answer (long on a CPU: the faithful map takes minutes)
+                    cancel_btn = gr.Button(lab("cancel_button"), size="sm", variant="stop", elem_id="spot-cancel",
+                                           scale=0, min_width=90)
                     with gr.Row(equal_height=False):
                         verdict_card = gr.HTML("", label="verdict card", elem_id="spot-verdict-box", min_height=0)
                         evidence = gr.HTML("", label="evidence panel", elem_id="spot-evidence-box", min_height=0)

@@ -72,9 +72,11 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
     map_outputs = [ui.heatmap, ui.multiples, ui.chips, ui.prior_legend, ui.maps_json, ui.status]
 
     maps_done = []  # events after which a result's maps exist: its reports are made then
+    long_work = []  # what the Cancel button stops
 
     def then_maps(explained) -> None:
         """After an explanation: a fresh feedback form, then the fast maps."""
+        long_work.append(explained)
         maps_done.append(explained.success(
             h.reset_feedback, inputs=[ui.prediction_id, ui.visitor], outputs=feedback_form,
             api_visibility="private",
@@ -96,10 +98,16 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
         then_maps(ui.examples.load_input_event.then(api_visibility="private", trigger_mode="multiple", **explain))
 
     # the public /attribute endpoint is the map switch (fast gradient / faithful occlusion)
-    maps_done.append(ui.method.input(
+    attribute = ui.method.input(
         h.attribute, inputs=[ui.prediction_id, ui.method, ui.chips, ui.opacity, ui.visitor],
         outputs=map_outputs, api_name="attribute", preprocess=False, show_progress_on=[ui.heatmap], **model,
-    ))
+    )
+    maps_done.append(attribute)
+    long_work.extend(maps_done)
+    # the handler tells the service (which stops the work between batches, and says so in the status
+    # line); `cancels` ends the page's pending events, which also closes a running generator
+    ui.cancel_btn.click(h.cancel, inputs=None, outputs=[ui.status], api_visibility="private", queue=False,
+                        cancels=long_work)
     if ui.report is not None:
         wire_report_panel(ui.report, ReportHandlers(h.app), prediction_id=ui.prediction_id, visitor=ui.visitor,
                           new_picture=[ui.run_btn.click, ui.image_in.upload, ui.image_in.clear], maps_done=maps_done)

@@ -93,12 +93,9 @@ class ClassroomHandlers(KeyHandlers, PresenterHandlers):
         pm = next((m for m in maps if m.phrase_index == index), None)
         if pm is None:
             return None
-        fig = figures.heatmap_figure(image, image.size, pm, opacity=0.7, title=phrases[index],
-                                     unseen_label=tr("cls_unseen", lang), height=420)
-        signed = any(v < 0 for row in pm.grid for v in row)
-        fig.update_traces(colorbar_title_text=tr("cls_scale_signed" if signed else "cls_scale_plain", lang),
-                          selector=dict(type="heatmap"))
-        return fig
+        # the map in plain words (share of the evidence, bands, hover sentence) in the class's language
+        return figures.heatmap_figure(image, image.size, pm, opacity=0.7, title=phrases[index],
+                                      unseen_label=tr("cls_unseen", lang), height=420, lang=lang)
 
     def _reveal_outputs(self, item: Any, revealed: bool, ready: bool, new_ready: bool, reveal: Any, live: Any,
                         tally: Any, answer: Any, lang: str) -> tuple:

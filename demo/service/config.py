@@ -104,8 +104,9 @@ OPTIONS: tuple[Option, ...] = (
            "Longest explanation generated, in tokens."),
     Option("occlusion_grid", "SPOT_OCCLUSION_GRID", "--occlusion-grid", int, GRID,
            "Cells a side of the faithful occlusion map: 24 (576 rescorings; about 11 s for FakeVLM on "
-           "an H200, 17 s for the toy model on 2 CPU cores) or another divisor of 24, e.g. 12 (4x faster, "
-           "coarser)."),
+           "an H200; for the toy model on a busy 2-core CPU 24-84 s, bench/MAPS_PROGRESS_RESULTS.md; the "
+           "page shows its progress, the time left and a Cancel) or another divisor of 24, e.g. 12 (4x "
+           "faster, coarser)."),
     Option("concurrency", "SPOT_CONCURRENCY", "--concurrency", int, 1,
            "How many explanations may stream at once (attribution maps always run alone)."),
     Option("queue_size", "SPOT_QUEUE_SIZE", "--queue-size", int, 64,

@@ -24,6 +24,8 @@ from typing import Any
 from explain.intake import CheckedImage
 from explain.types import Explanation, PhraseMap
 
+from .progress import WorkCancelled
+
 # Costs with FakeVLM's shape on an H200, in forked calls (bench/ZEROGPU_RESULTS.md), with margin:
 # `generate` streamed 12.4-14.5 tokens/s, the static engine 243 tokens/s after building itself in
 # the call (6.1 s to the first token with cold kernels, 1.6 s with them on disk); maps for 10
@@ -146,11 +148,16 @@ class ModelWorker:
         yield from self.detector.stream(checked, max_new_tokens=max_new_tokens)
 
     def _attribute_impl(self, checked: CheckedImage, explanation: Explanation, method: str,
-                        progress: Callable[[float, str], None] | None) -> list[PhraseMap]:
-        from explain.attribution import attribute  # noqa: PLC0415 - loaded when first needed
+                        progress: Callable[[float, str], None] | None,
+                        cancel: Callable[[], bool] | None = None) -> list[PhraseMap]:
+        """The maps; `cancel()` is asked between batches, and True ends the work with WorkCancelled."""
+        from explain.attribution import AttributionCancelled, attribute  # noqa: PLC0415 - loaded when first needed
 
-        return attribute(self.detector, checked, explanation, method, progress=progress,
-                         grid=self.occlusion_grid)
+        try:
+            return attribute(self.detector, checked, explanation, method, progress=progress, cancel=cancel,
+                             grid=self.occlusion_grid)
+        except AttributionCancelled:
+            raise WorkCancelled(method) from None
 
     @property
     def model_id(self) -> str:

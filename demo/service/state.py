@@ -30,6 +30,7 @@ from .feedback import FeedbackMixin
 from .gpu import ModelLock, ModelWorker
 from .limits import Admission, RateLimiter
 from .pages import Pages
+from .progress import Cancels, Speeds
 from .results import Analysis, ResultsCache
 from .visitors import Pseudonyms, Visitor, new_visitor_token, valid_token
 
@@ -53,6 +54,8 @@ class AppState(ExplainMixin, FeedbackMixin, ExplorerMixin):
         self._lock = threading.Lock()
         self.model_lock = ModelLock()
         self.pages = Pages()
+        self.cancels = Cancels()  # each page's running maps, for its Cancel button
+        self.speeds = Speeds()  # measured seconds per unit of map work, for the first estimate
         self.admission = Admission(config.queue_size + config.concurrency)  # waiting + running
         self.pseudonyms = Pseudonyms(store.client_hash)
         self.explain_rate = RateLimiter(config.rate_limit, clock=clock)
