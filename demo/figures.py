@@ -93,7 +93,7 @@ def _cell_geometry(crop_box: Box, n_rows: int, n_cols: int) -> tuple[float, floa
     return x0 + dx / 2, y0 + dy / 2, dx, dy
 
 
-def _heatmap_trace(pm: PhraseMap, opacity: float, showscale: bool, *, phrase: str = "", lang: str = "en",
+def _heatmap_trace(pm: PhraseMap, opacity: float, showscale: bool, *, phrase: str = "", lang: str | None = None,
                    full_hover: bool = True) -> go.Heatmap:
     """The map on the evidence scale (mapscale.py): colour = each patch's percent of the phrase's
     evidence, the colour bar's ticks named by band, the hover a sentence (`full_hover`) or, in the
@@ -187,7 +187,7 @@ def _unseen_tag(fig: go.Figure, size: tuple[int, int], crop: Box, label: str) ->
 
 def heatmap_figure(image: Image.Image | None, size: tuple[int, int], pm: PhraseMap | None,
                    *, opacity: float = 0.7, title: str = "", unseen_label: str = "not seen by the model",
-                   height: int = 520, phrase: str | None = None, lang: str = "en") -> go.Figure:
+                   height: int = 520, phrase: str | None = None, lang: str | None = None) -> go.Figure:
     """One phrase's map over the image. `image` may be None (not stored): a grey canvas is drawn.
     `phrase` is named in the hover sentences (default: the title); the title wraps for phones and
     gets the map's legend (what "strong" means here) as a second line."""
@@ -228,7 +228,7 @@ def heatmap_figure(image: Image.Image | None, size: tuple[int, int], pm: PhraseM
 
 def small_multiples(image: Image.Image | None, size: tuple[int, int], maps: Sequence[PhraseMap],
                     titles: Sequence[str], *, opacity: float = 0.7, columns: int = 4,
-                    cell_height: int = 220, lang: str = "en") -> go.Figure:
+                    cell_height: int = 220, lang: str | None = None) -> go.Figure:
     """Every phrase's map side by side, same image, each map on its own evidence scale."""
     n = max(1, len(maps))
     cols = min(columns, n)

@@ -62,9 +62,10 @@ def normalize(lang: Any) -> str:
     return ALIASES.get(base, DEFAULT)
 
 
-def tr(key: str, lang: Any = DEFAULT, /, **values: Any) -> str:
-    """The text for `key` in `lang` (English when the language lacks it), formatted with `values`."""
-    table = LANGUAGES.get(normalize(lang), LANGUAGES[DEFAULT])[1]
+def tr(key: str, lang: Any = None, /, **values: Any) -> str:
+    """The text for `key` in `lang` (None: the language active now, see `using`; English when the
+    language lacks the key), formatted with `values`."""
+    table = LANGUAGES.get(normalize(_ACTIVE.get() if lang is None else lang), LANGUAGES[DEFAULT])[1]
     text = table.get(key)
     if text is None:
         text = EN[key]  # a KeyError here is a bug: every key must be in the English catalog

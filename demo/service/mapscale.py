@@ -77,7 +77,7 @@ def share_text(share: float) -> str:
     return f"{share:.1f}" if a < 10 else f"{share:.0f}"
 
 
-def hover_text(share: float, band: str, phrase: str, lang: str = "en") -> str:
+def hover_text(share: float, band: str, phrase: str, lang: str | None = None) -> str:
     """The sentence shown when pointing at a patch."""
     quoted = phrase if len(phrase) <= 60 else phrase[:58] + "…"
     if band == "against":
@@ -87,7 +87,7 @@ def hover_text(share: float, band: str, phrase: str, lang: str = "en") -> str:
     return tr("hover_share", lang, share=share_text(share), phrase=quoted, band=tr(f"band_{band}", lang))
 
 
-def legend_text(scale: EvidenceScale, n_patches: int, lang: str = "en") -> str:
+def legend_text(scale: EvidenceScale, n_patches: int, lang: str | None = None) -> str:
     """One line under the title: what the colours mean for this map."""
     if scale.positive_mass <= 0:
         return tr("legend_no_evidence", lang)

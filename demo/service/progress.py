@@ -220,14 +220,14 @@ def run_with_progress(work: Callable[[Callable[[float, str], None], CancelToken]
 
 
 # ---------------------------------------------------------------------- words for the status line
-def duration_text(seconds: float, lang: str = "en") -> str:
+def duration_text(seconds: float, lang: str | None = None) -> str:
     s = max(1, round(seconds))
     if s < 60:
         return tr("dur_s", lang, s=s)
     return tr("dur_min", lang, m=s // 60, s=s % 60)
 
 
-def progress_text(p: WorkProgress, lang: str = "en") -> str:
+def progress_text(p: WorkProgress, lang: str | None = None) -> str:
     """The status line's sentence for a snapshot of the maps' work."""
     percent = round(100 * p.fraction)
     if p.stage == "waiting":
@@ -245,7 +245,7 @@ def progress_text(p: WorkProgress, lang: str = "en") -> str:
     return f"{head} · {eta}  \n{tr('prog_cancel_hint', lang)}"
 
 
-def stream_text(pieces: int, elapsed_s: float, max_tokens: int, lang: str = "en") -> str:
+def stream_text(pieces: int, elapsed_s: float, max_tokens: int, lang: str | None = None) -> str:
     """The status line while the answer streams: an upper bound of the time left, from the measured
     pace (pieces of text are at most one a token, so both the pace and the bound err on the long side)."""
     if pieces < 2 or elapsed_s <= 0:

@@ -179,3 +179,18 @@ def test_every_intake_refusal_has_its_kind_translated():
     with using(ZH):
         text = refusal(exc)
     assert text.startswith(tr("intake_too_large", ZH)) and text.endswith(str(exc))
+
+
+def test_progress_and_map_words_follow_the_visitors_language():
+    """The maps' status line, hover sentence and stream estimate speak the language of the call
+    (they were English on a Chinese page: their `lang` defaulted to "en")."""
+    from demo.service.mapscale import hover_text
+    from demo.service.progress import WorkProgress, progress_text, stream_text
+
+    p = WorkProgress("occlusion", fraction=0.25, done=144, total=576, elapsed_s=10.0, eta_s=30.0)
+    english = (progress_text(p), hover_text(0.12, "strong", "checkerboard"), stream_text(10, 2.0, 96))
+    with using("zh-CN"):
+        chinese = (progress_text(p), hover_text(0.12, "strong", "checkerboard"), stream_text(10, 2.0, 96))
+    for en_text, zh_text in zip(english, chinese, strict=True):
+        assert en_text != zh_text and any("\u4e00" <= ch <= "\u9fff" for ch in zh_text), zh_text
+    assert "576" in chinese[0] and "checkerboard" in chinese[1]
