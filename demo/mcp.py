@@ -27,7 +27,7 @@ import gradio as gr
 from .i18n import t
 from .service import AppState, UserError, request_address
 from .service.tools import Tools, decode_picture, max_text_chars
-from .uploads import UploadOwners
+from .uploads import UploadOwners, declared_length
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +156,7 @@ class McpGuard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        try:
-            length = int(headers.get(b"content-length", b""))
-        except ValueError:
-            length = -1
+        length = declared_length(headers)
         if length < 0 or length > self.max_body:
             status = 411 if length < 0 else 413
             message = t("err_upload_length") if length < 0 else t("mcp_err_too_big",

@@ -49,6 +49,14 @@ class UploadOwners:
         return owner is None or owner == address
 
 
+def declared_length(headers: dict[bytes, bytes]) -> int:
+    """The request's Content-Length, or -1 when it is missing or not a number (chunked or forged)."""
+    try:
+        return int(headers.get(b"content-length", b""))
+    except ValueError:
+        return -1
+
+
 class UploadGuard:
     def __init__(self, app: Any, max_request_bytes: int, budget: ByteBudget, owners: UploadOwners) -> None:
         self.app = app
@@ -61,10 +69,7 @@ class UploadGuard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        try:
-            length = int(headers.get(b"content-length", b""))
-        except ValueError:
-            length = -1
+        length = declared_length(headers)
         if length < 0:
             await _refuse(send, 411, _say(headers, "err_upload_length"))
             return

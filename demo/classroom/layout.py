@@ -7,16 +7,15 @@ the contract with the browser tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import gradio as gr
-from gradio.i18n import I18nData
 
 from ..i18n import LANGUAGES
 from ..labels import lab
+from ..language import i18n_props
 from ..service.classroom import example_files
 from . import cards
 
@@ -163,7 +162,7 @@ def build_classroom_layout(*, poll_s: float = 2.0, state_secret: str | None = No
     store's key) keeps students and teachers recognised across server restarts."""
     with gr.Column(elem_id="cls-root") as root:
         parts = _build(poll_s, state_secret)
-    return ClassroomLayout(**parts, i18n_targets=list(_i18n_props(root)))
+    return ClassroomLayout(**parts, i18n_targets=list(i18n_props(root)))
 
 
 def _build(poll_s: float, state_secret: str | None) -> dict[str, Any]:
@@ -307,27 +306,3 @@ def _build(poll_s: float, state_secret: str | None) -> dict[str, Any]:
             glossary = html(cards.glossary_html("en"), elem_id="cls-glossary")
 
     return {k: v for k, v in locals().items() if k in ClassroomLayout.__dataclass_fields__}
-
-
-_I18N_PROPS = ("label", "info", "placeholder", "value", "choices", "main_page_name")
-
-
-def _is_i18n(v: Any) -> bool:
-    return isinstance(v, I18nData) or (isinstance(v, str) and v.startswith("__i18n__"))
-
-
-def _i18n_props(block: Any) -> Iterator[tuple[Any, dict[str, Any]]]:
-    """(component, {prop: i18n value}) for every component under `block` with translated props.
-
-    Gradio translates i18n props when it receives them; after the page's language changes at run
-    time, sending them again is what makes the browser translate them into the new language."""
-    props = {}
-    for name in _I18N_PROPS:
-        v = getattr(block, name, None)
-        if _is_i18n(v) or (name == "choices" and isinstance(v, list)
-                           and any(isinstance(c, tuple) and _is_i18n(c[0]) for c in v)):
-            props[name] = v
-    if props and not isinstance(block, gr.State):
-        yield block, props
-    for child in getattr(block, "children", None) or ():
-        yield from _i18n_props(child)
