@@ -26,7 +26,7 @@ import torch
 from torch.nn import functional as F
 
 from .engine import Engine, _repeat_kv, _rotate_half, prompt_embeddings
-from .layout import Layout
+from .layout import Layout, fuse_weights, layout_of, plain_linears
 
 
 def buckets_for(slots: int) -> list[int]:
@@ -208,6 +208,43 @@ class BatchEngine:
         torch.cat([nxt.float().unsqueeze(1), pair], dim=1, out=self.packed[:b])
         # free and finished rows keep their place; the clamp is a second guard for the cache's end
         pos.add_(self.active[:b]).clamp_(max=self.max_len - 1)
+
+
+def build_engine(model, max_len: int, slots: int, *, plan: str, cuda_graph: bool | None, fuse: bool | None,
+                 fused: dict, note) -> BatchEngine:  # fmt: skip
+    """A BatchEngine for `model`: q/k/v and gate/up weights stored side by side on CUDA (into `fused`,
+    kept by the caller across rebuilds), the triton plan where it can build, graphs on CUDA; what
+    fails to build falls back (torch plan, then no graphs), each fallback told to `note`."""
+    from .static import _triton_available
+
+    lay = layout_of(model)
+    on_cuda = next(model.parameters()).device.type == "cuda"
+    if (on_cuda if fuse is None else fuse) and not fused:
+        for i, layer in enumerate(lay.layers):
+            a, m = layer.self_attn, layer.mlp
+            for key, mods in ((("qkv", i), [a.q_proj, a.k_proj, a.v_proj]),
+                              (("gate_up", i), [m.gate_proj, m.up_proj])):  # fmt: skip
+                w = fuse_weights(mods)
+                if w is not None:
+                    fused[key] = w
+    triton_ok = (on_cuda and len(fused) == 2 * len(lay.layers)
+                 and plain_linears([lay.lm_head] + [layer.self_attn.o_proj for layer in lay.layers])
+                 and lay.head_dim & (lay.head_dim - 1) == 0 and _triton_available())  # fmt: skip
+    chosen = ("triton" if triton_ok else "torch") if plan == "auto" else plan
+    if chosen == "triton" and not triton_ok:
+        note("the triton plan needs CUDA, triton and fused plain linear layers; using torch")
+        chosen = "torch"
+    use_graph = on_cuda if cuda_graph is None else (cuda_graph and on_cuda)
+    attempts = [(chosen, use_graph)] + ([("torch", use_graph)] if chosen == "triton" else [])
+    attempts += [("torch", False)] if use_graph else []
+    for i, (p, g) in enumerate(attempts):
+        try:
+            return BatchEngine(model, lay, max_len, slots, plan=p, fused=fused, use_graph=g)
+        except Exception as exc:  # a kernel that does not build here, a capture that fails
+            if i == len(attempts) - 1:
+                raise
+            note(f"batched engine with plan {p}, graphs {g} failed ({type(exc).__name__}: {exc})")
+    raise AssertionError("unreachable")
 
 
 class _RowZero:

@@ -33,8 +33,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .batch_engine import BatchEngine
-from .layout import fuse_weights, layout_of, plain_linears
+from .batch_engine import BatchEngine, build_engine
 from .tokens import as_list
 
 log = logging.getLogger(__name__)
@@ -393,42 +392,11 @@ class BatchScheduler:
             torch.cuda.empty_cache()
         t0 = time.perf_counter()
         with torch.inference_mode():
-            self.engine = self._build(max_len)
+            self.engine = build_engine(self.model, max_len, self.slots, plan=self.plan, cuda_graph=self.cuda_graph,
+                                       fuse=self.fuse, fused=self._fused, note=self._note)
         self._ring = []
         self.stats["setup_s"] = time.perf_counter() - t0
         return self.engine
-
-    def _build(self, max_len: int) -> BatchEngine:
-        from .static import _triton_available
-
-        lay = layout_of(self.model)
-        on_cuda = self.device.type == "cuda"
-        if (on_cuda if self.fuse is None else self.fuse) and not self._fused:
-            for i, layer in enumerate(lay.layers):
-                a, m = layer.self_attn, layer.mlp
-                for key, mods in ((("qkv", i), [a.q_proj, a.k_proj, a.v_proj]),
-                                  (("gate_up", i), [m.gate_proj, m.up_proj])):  # fmt: skip
-                    w = fuse_weights(mods)
-                    if w is not None:
-                        self._fused[key] = w
-        triton_ok = (on_cuda and len(self._fused) == 2 * len(lay.layers)
-                     and plain_linears([lay.lm_head] + [layer.self_attn.o_proj for layer in lay.layers])
-                     and lay.head_dim & (lay.head_dim - 1) == 0 and _triton_available())  # fmt: skip
-        plan = ("triton" if triton_ok else "torch") if self.plan == "auto" else self.plan
-        if plan == "triton" and not triton_ok:
-            self._note("the triton plan needs CUDA, triton and fused plain linear layers; using torch")
-            plan = "torch"
-        use_graph = on_cuda if self.cuda_graph is None else (self.cuda_graph and on_cuda)
-        attempts = [(plan, use_graph)] + ([("torch", use_graph)] if plan == "triton" else [])
-        attempts += [("torch", False)] if use_graph else []
-        for i, (p, g) in enumerate(attempts):
-            try:
-                return BatchEngine(self.model, lay, max_len, self.slots, plan=p, fused=self._fused, use_graph=g)
-            except Exception as exc:  # a kernel that does not build here, a capture that fails
-                if i == len(attempts) - 1:
-                    raise
-                self._note(f"batched engine with plan {p}, graphs {g} failed ({type(exc).__name__}: {exc})")
-        raise AssertionError("unreachable")
 
     def _note(self, text: str) -> None:
         if text not in self.notes:

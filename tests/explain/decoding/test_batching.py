@@ -272,3 +272,65 @@ def test_streams_for_memory():
     assert streams_for_memory(model, 1024, free_bytes=10**12, reserve_bytes=0, cap=16) == 16
     assert streams_for_memory(model, 1024, free_bytes=0) == 1
     assert streams_for_memory(model, 1024) == 1  # CPU
+
+
+def _has_triton() -> bool:
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _has_triton(), reason="triton is not installed (it comes with CUDA builds of torch)")
+def test_triton_row_zero_path_matches_the_torch_plan_in_the_interpreter(tiny_checkpoint, tmp_path):
+    """The GPU's lone-stream path (today's batch-1 kernels on row 0), run by triton's CPU interpreter,
+    hands over to and from the batched step and gives the torch plan's tokens and cache."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "check.py"
+    script.write_text(_TRITON_ROW0_CHECK)
+    path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[3]), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=path)
+    out = subprocess.run([sys.executable, str(script), str(tiny_checkpoint)], capture_output=True, text=True,
+                         env=env, timeout=600)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "SAME" in out.stdout, out.stdout
+
+
+_TRITON_ROW0_CHECK = """
+import sys, torch
+from PIL import Image
+from explain.decoding.batch_engine import BatchEngine
+from explain.decoding.layout import fuse_weights, layout_of
+from explain.model import load_detector
+det = load_detector(sys.argv[1], device="cpu")
+lay = layout_of(det.model)
+fused = {}
+for i, layer in enumerate(lay.layers):
+    fused[("qkv", i)] = fuse_weights([layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj])
+    fused[("gate_up", i)] = fuse_weights([layer.mlp.gate_proj, layer.mlp.up_proj])
+a = det.prepare(Image.new("RGB", (400, 300), (90, 140, 30)))
+b = det.prepare(Image.new("RGB", (300, 400), (20, 40, 230)), "<image>Real or fake?")
+runs = {}
+for plan in ("torch", "triton"):
+    with torch.inference_mode():
+        eng = BatchEngine(det.model, lay, 768, 2, plan=plan, fused=fused, use_graph=False)
+        seq = [int(eng.prefill([eng.embeddings(det.model, a)], [0], [(1, 2)])[0, 0])]
+        for _ in range(3):  # alone: row 0's batch-1 kernels on the triton plan
+            eng.step(1); seq.append(int(eng.packed[0, 0]))
+        seq.append(int(eng.prefill([eng.embeddings(det.model, b)], [1], [(1, 2)])[0, 0]))
+        for _ in range(3):  # together: the batched step
+            eng.step(2); seq += [int(eng.packed[0, 0]), int(eng.packed[1, 0])]
+        eng.reset(torch.tensor([1]))
+        for _ in range(3):  # alone again
+            eng.step(1); seq.append(int(eng.packed[0, 0]))
+        runs[plan] = (seq, eng.k_cache[:, 0].clone(), eng.logits[0].clone())
+same = runs["torch"][0] == runs["triton"][0]
+close = torch.allclose(runs["torch"][1], runs["triton"][1], atol=1e-5)
+close = close and torch.allclose(runs["torch"][2], runs["triton"][2], atol=1e-4)
+print("SAME" if same and close else f"DIFFERENT {runs['torch'][0]} {runs['triton'][0]} {close}")
+"""
