@@ -69,7 +69,6 @@ def test_four_simultaneous_visitors_each_get_their_serial_answer(batched_server,
     assert sorted(got) == list(range(CLIENTS))
     for i in range(CLIENTS):
         assert _key(got[i][0]) == _key(serial[i]), f"visitor {i} got another answer than the serial app's"
-        assert got[i][0]["prediction_id"] != serial[i]["prediction_id"]
     assert len({d["prediction_id"] for d, _, _ in got.values()}) == CLIENTS
     assert {d["verdict"] for d, _, _ in got.values()} >= {"real", "fake"}
     # all four were streaming at once: every one had its first text before the first one finished
