@@ -130,17 +130,46 @@ class ModelLock:
                 self._cond.notify_all()
 
 
+class _FreeLock:
+    """ModelLock's interface with nothing to wait for: with batched decoding every model pass, maps
+    included, runs on the batch's one scheduler thread, which already keeps them apart."""
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        yield
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        yield
+
+
 class ModelWorker:
     """The detector and its GPU calls, as the service uses them.
 
     Bound methods wrapped by `gpu()`: on ZeroGPU only their arguments (picture, answer, method) are
     pickled into the GPU worker, never the model, which the forked worker already has.
+
+    batch_decode ("auto", "on", "off"): decode concurrent explanations in one continuous batch
+    (explain.model.use_batching); `streams` is then how many run together, and maps run between
+    two decode steps instead of waiting for every stream to end. `model_lock` is the lock the
+    service takes around the model: a ModelLock when decoding is serial.
     """
 
-    def __init__(self, detector: Any, occlusion_grid: int) -> None:
+    def __init__(self, detector: Any, occlusion_grid: int, *, batch_decode: str = "off",
+                 max_new_tokens: int = 256, streams: int | None = None) -> None:
         self.detector = detector
         self.occlusion_grid = occlusion_grid
-        fast = hasattr(detector.backend, "warmup")  # only the static engine has something to warm
+        self.streams = 1
+        self.batched = False
+        if batch_decode != "off":
+            from explain.model import use_batching  # noqa: PLC0415 - loads torch, only when asked
+
+            self.streams = use_batching(detector, batch_decode, max_new_tokens=max_new_tokens, streams=streams)
+            self.batched = hasattr(detector.backend, "between_steps")
+            if self.batched and getattr(detector, "warm", False):
+                detector.warmup(max_new_tokens)  # the batch's cache and graphs, before the first visitor
+        self.model_lock: ModelLock | _FreeLock = _FreeLock() if self.batched else ModelLock()
+        fast = hasattr(detector.backend, "warmup")  # only the static engines have something to warm
         self.stream = gpu(duration=partial(stream_seconds, fast=fast))(self._stream_impl)
         self.attribute = gpu(duration=partial(attribute_seconds, grid=occlusion_grid))(self._attribute_impl)
 
@@ -154,6 +183,11 @@ class ModelWorker:
         from explain.attribution import AttributionCancelled, attribute  # noqa: PLC0415 - loaded when first needed
 
         try:
+            if self.batched:  # between two decode steps of the running batch, which keeps streaming
+                from explain.model import between_steps  # noqa: PLC0415
+
+                return between_steps(self.detector, attribute, self.detector, checked, explanation, method,
+                                     progress=progress, cancel=cancel, grid=self.occlusion_grid)
             return attribute(self.detector, checked, explanation, method, progress=progress, cancel=cancel,
                              grid=self.occlusion_grid)
         except AttributionCancelled:
