@@ -43,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
 
+    from transformers.utils import logging as transformers_logging
+
     from explain.model import ModelUnavailable, load_detector
+
+    # a log, not a terminal: the weight-loading bar's carriage returns only clutter the Space's log
+    transformers_logging.disable_progress_bar()
     from storage import StorageError, Store
 
     try:
@@ -53,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     except ModelUnavailable as exc:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
+    if detector.notice:
+        logging.getLogger("app").warning(detector.notice)
     warm = detector.warmup(config.max_new_tokens)  # compile/capture before the first visitor waits
     if warm:
         logging.getLogger("app").info("decoder warm-up took %.1f s", warm)
@@ -69,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from demo.classroom import add_classroom
     from demo.labels import i18n
-    from demo.service import AppState
+    from demo.service import AppState, Sharing
+    from demo.share_page import share_routes
     from demo.ui import build_demo, launch_options
     from demo.uploads import UploadOwners
 
@@ -85,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Spot the Fake: http://{host}:{config.port}/  ·  classroom: http://{host}:{config.port}/classroom",
           flush=True)
     try:
-        demo.launch(**launch_options(config, owners), i18n=i18n())
+        # quiet: the two addresses are printed above; Gradio's own lines would repeat one and suggest share=True
+        demo.launch(**launch_options(config, owners, share_routes(Sharing(app))), i18n=i18n(), quiet=True)
     finally:
         classroom.close()
         app.close()

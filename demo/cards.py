@@ -1,7 +1,9 @@
-"""Small HTML fragments: the verdict card, the evidence panel, the model banner.
+"""Small HTML fragments: the verdict card, the evidence panel, the model banner, the phrase chips.
 
-Pure functions of plain data; every piece of text that comes from the model, a file's metadata or
-a visitor is HTML-escaped here, since Gradio's gr.HTML renders what it is given.
+Pure functions of plain data, in the language active for the request (`demo.i18n.t`); every piece
+of text that comes from the model, a file's metadata or a visitor is HTML-escaped here, since
+Gradio's gr.HTML renders what it is given. The model's words and the file's own data stay in
+English and are marked `lang="en"`, so screen readers pronounce them as English.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from .i18n import EN, t
-from .service import PROVENANCE_GLOSSARY as _GLOSSARY
+from .i18n import EN, current, t
+from .i18n.glossary import GLOSSARY, clues_in, entry
 from .service import is_uncertain
+
+MAX_CHIP_CLUES = 2  # more names than that make a chip hard to read
 
 _VERDICT_CLASS = {"fake": "fake", "real": "real", "undecided": "undecided"}
 
@@ -25,16 +29,17 @@ def verdict_card(verdict: str | None, p_fake: float | None, *, pending: bool = F
                 f"<div class='spot-label'>{escape(t('status_thinking'))}</div></div>")
     key = _VERDICT_CLASS.get(verdict, "undecided")
     label = t(f"verdict_label_{key}")
-    parts = [f"<div class='spot-card spot-{key}' id='spot-verdict' data-verdict='{key}'>",
+    pct = None if p_fake is None else f"{100 * p_fake:.0f}%"
+    prob = t("verdict_meter_aria", pct=pct) if pct else t("verdict_prob_missing")
+    parts = [f"<div class='spot-card spot-{key}' id='spot-verdict' data-verdict='{key}' role='group' "
+             f"aria-label='{escape(t('verdict_aria', label=label, prob=prob))}'>",
              f"<div class='spot-label'>{escape(label)}</div>"]
-    if p_fake is not None:
-        pct = f"{100 * p_fake:.0f}%"
+    if pct is not None:
         parts.append(f"<div class='spot-prob'>{t('verdict_prob', pct=escape(pct))}</div>")
-        # the bar repeats the sentence above it, so screen readers skip it
-        parts.append(f"<div class='spot-meter' aria-hidden='true'>"
+        parts.append(f"<div class='spot-meter' role='img' aria-label='{escape(prob)}'>"
                      f"<span style='width:{100 * p_fake:.1f}%'></span></div>")
     else:
-        parts.append(f"<div class='spot-prob'>{escape(t('verdict_prob_missing'))}</div>")
+        parts.append(f"<div class='spot-prob'>{escape(prob)}</div>")
     if is_uncertain(p_fake):
         parts.append(f"<div class='spot-uncertain' data-uncertain='1'>{escape(t('verdict_uncertain'))}</div>")
     if key == "undecided":
@@ -64,11 +69,18 @@ def evidence_panel(provenance: dict[str, Any] | None) -> str:
         points_txt = t(f"points_{points}") if f"points_{points}" in EN else ""
         badge = f"<span class='spot-strength spot-s-{escape(strength)}'>{escape(strength_txt)}</span>"
         direction = f" <span class='spot-points'>{escape(points_txt)}</span>" if points_txt else ""
-        about = _GLOSSARY.get(str(f.get("kind")), {}).get("text")
-        more = (f"<details class='spot-what'><summary>{escape(t('evidence_what'))}</summary>{escape(about)}</details>"
-                if about else "")
-        rows.append(f"<li>{badge} <b>{escape(str(f.get('title', '')))}</b>{direction}"
-                    f"<div class='spot-meaning'>{escape(str(f.get('meaning', '')))}</div>{more}</li>")
+        kind = str(f.get("kind"))
+        clue = entry(kind, current()) if kind in GLOSSARY else None
+        more = (f"<details class='spot-what'><summary>{escape(t('evidence_what'))}</summary>{escape(clue.why)}</details>"
+                if clue else "")
+        title = escape(str(f.get("title", "")))
+        said = f"<span lang='en'>{title}</span>: " if clue and clue.lang != "en" else ""
+        if clue and clue.lang != "en":  # the finding's own sentence is English: say so, then show it
+            title = escape(clue.title)
+            said = f"<span class='spot-as-read'>{escape(t('evidence_as_read'))}</span> {said}"
+        rows.append(f"<li>{badge} <b>{title}</b>{direction}"
+                    f"<div class='spot-meaning'>{said}<span lang='en'>{escape(str(f.get('meaning', '')))}</span>"
+                    f"</div>{more}</li>")
     rows.append("</ul>")
     errors = provenance.get("errors") or []
     if errors:
@@ -78,14 +90,23 @@ def evidence_panel(provenance: dict[str, Any] | None) -> str:
 
 
 def model_banner(model_id: str, revision: str | None, license_text: str, notice: str | None) -> str:
-    """Markdown: which model answers, its licence, and (toy model) the plain warning.
-
-    The warning is one short line that opens onto the full notice: on a phone the whole notice
-    would fill the first screen.
-    """
+    """Markdown: which model answers, its licence, and (toy model) the plain warning."""
     rev = f" @ `{revision}`" if revision else ""
     line = t("model_line", model=model_id, revision=rev, license=license_text)
     if notice:
+        # the toy model's warning is the catalog's English word for word, so it can be translated here
+        notice = notice.replace(EN["toy_warning"], t("toy_warning"))
+        # one short line that opens onto the full notice: on a phone the whole notice fills the first screen
         return (f"<details class='spot-notice'><summary>{escape(t('toy_banner_short'))}</summary>\n\n"
                 f"{t('toy_banner', notice=notice)}\n\n</details>\n\n{line}")
     return line
+
+
+def chip_label(text: str, *, prior: bool = False) -> str:
+    """A phrase chip: the model's words as written, then the glossary names of the clues they name
+    (in the visitor's language), then the language-prior mark."""
+    lang = current()
+    names = [entry(k, lang).title for k in clues_in(text)[:MAX_CHIP_CLUES] if k in GLOSSARY]
+    sep = "、" if lang.startswith("zh") else ", "  # Chinese lists names with the enumeration comma
+    label = t("chip_clues", text=text, clues=sep.join(names)) if names else text
+    return t("chip_prior", text=label) if prior else label

@@ -3,7 +3,9 @@
 `build_demo(app)` returns a queued `gr.Blocks`; `launch_options(config)` the keyword arguments for
 `launch()` that app.py and the tests share (CSS, theme, upload limit, address).
 
-Named API endpoints (for `gradio_client`): `/explain` (streaming), `/attribute`, `/feedback`.
+Named API endpoints (for `gradio_client`): `/explain` (streaming), `/attribute`, `/feedback`, and the
+report panel's `/report`, `/share`, `/revoke_share` (demo/report_ui.py); with `--mcp`, also
+`/explain_image` and `/read_evidence`, the only two MCP tools (demo/mcp.py).
 Everything else is private to the page.
 """
 
@@ -19,7 +21,10 @@ from . import cards
 from .events import MODEL_SLOT
 from .handlers import Handlers
 from .i18n import t
+from .language import LOAD_JS, SWITCH_JS
 from .layout import Layout, build_layout
+from .mcp import McpGuard, add_mcp_tools, only_our_tools
+from .report_ui import ReportHandlers, wire_report_panel
 from .service import ASSETS_DIR, AppConfig, AppState
 from .service.limits import ByteBudget
 from .uploads import UploadGuard, UploadOwners
@@ -56,11 +61,12 @@ def build_demo(app: AppState, owners: UploadOwners | None = None) -> gr.Blocks:
     config = app.config
     banner = cards.model_banner(app.model_id, app.worker.revision, app.model_license,
                                 app.model_notice)
-    about = t("about") + "\n\n" + banner
     # uploads older than an hour leave the cache (checked every 10 minutes): a stored picture is a copy
     with gr.Blocks(title=t("title"), analytics_enabled=False, delete_cache=(600, 3600)) as demo:
-        ui = build_layout(banner_md=banner, about_md=about, oauth=config.on_spaces, is_toy=app.is_toy)
+        ui = build_layout(banner_md=banner, oauth=config.on_spaces, is_toy=app.is_toy)
         wire(demo, ui, Handlers(app, get_upload_folder(), owners), config)
+        if config.mcp:  # the two MCP tools (demo/mcp.py); nothing else becomes a tool
+            add_mcp_tools(app, get_upload_folder(), owners)
     # explanations are admitted by the service (demo/service/limits.py: Admission); this bound is a backstop
     # for every event of the page (maps, feedback, the explorer), which also pass through the queue
     demo.queue(default_concurrency_limit=8, max_size=4 * config.queue_size)
@@ -72,6 +78,7 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
 
     # a random, private token per browser (localStorage), from which the visitor pseudonym derives
     blocks.load(h.on_load, inputs=[ui.visitor], outputs=[ui.visitor], api_visibility="private")
+    wire_language(blocks, ui, h)
 
     explain_outputs = [ui.crop_view, ui.verdict_card, ui.evidence, ui.explanation, ui.chips, ui.prior_legend,
                        ui.status, ui.details, ui.prediction_id, ui.heatmap, ui.multiples, ui.maps_json]
@@ -79,15 +86,19 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
                      ui.fb_category, ui.fb_comment, ui.fb_consent, ui.fb_result, ui.fb_id]
     map_outputs = [ui.heatmap, ui.multiples, ui.chips, ui.prior_legend, ui.maps_json, ui.status]
 
+    maps_done = []  # events after which a result's maps exist: its reports are made then
+    long_work = []  # what the Cancel button stops
+
     def then_maps(explained) -> None:
         """After an explanation: a fresh feedback form, then the fast maps."""
-        explained.success(
+        long_work.append(explained)
+        maps_done.append(explained.success(
             h.reset_feedback, inputs=[ui.prediction_id, ui.visitor], outputs=feedback_form,
             api_visibility="private",
         ).success(
             h.auto_maps, inputs=[ui.prediction_id, ui.opacity, ui.visitor], outputs=[*map_outputs, ui.method],
             api_visibility="private", show_progress_on=[ui.heatmap], **model,
-        )
+        ))
 
     explain = dict(fn=h.explain, inputs=[ui.image_in, ui.visitor], outputs=explain_outputs,
                    validator=h.validate_explain, preprocess=False, show_progress="minimal", **model)
@@ -102,17 +113,28 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
         then_maps(ui.examples.load_input_event.then(api_visibility="private", trigger_mode="multiple", **explain))
 
     # the public /attribute endpoint is the map switch (fast gradient / faithful occlusion)
-    ui.method.input(
+    attribute = ui.method.input(
         h.attribute, inputs=[ui.prediction_id, ui.method, ui.chips, ui.opacity, ui.visitor],
         outputs=map_outputs, api_name="attribute", preprocess=False, show_progress_on=[ui.heatmap], **model,
     )
+    maps_done.append(attribute)
+    long_work.extend(maps_done)
+    # the handler tells the service (which stops the work between batches, and says so in the status
+    # line); `cancels` ends the page's pending events, which also closes a running generator
+    ui.cancel_btn.click(h.cancel, inputs=None, outputs=[ui.status], api_visibility="private", queue=False,
+                        cancels=long_work)
+    if ui.report is not None:
+        wire_report_panel(ui.report, ReportHandlers(h.app), prediction_id=ui.prediction_id, visitor=ui.visitor,
+                          new_picture=[ui.run_btn.click, ui.image_in.upload, ui.image_in.clear], maps_done=maps_done)
     ui.chips.input(h.redraw, inputs=[ui.prediction_id, ui.method, ui.chips, ui.opacity, ui.visitor],
                    outputs=[ui.heatmap, ui.multiples], api_visibility="private", show_progress="hidden")
     ui.opacity.release(h.redraw, inputs=[ui.prediction_id, ui.method, ui.chips, ui.opacity, ui.visitor],
                        outputs=[ui.heatmap, ui.multiples], api_visibility="private", show_progress="hidden")
 
+    # the validator refuses an incomplete or self-contradicting form with a sentence beside the answer
+    # concerned, before anything is stored (API callers get it as an error, as before)
     ui.fb_submit.click(
-        h.feedback,
+        h.feedback, validator=h.validate_feedback,
         inputs=[ui.prediction_id, ui.fb_verdict, ui.fb_true_label, ui.fb_agree, ui.fb_disagree, ui.fb_corrected,
                 ui.fb_category, ui.fb_comment, ui.fb_consent, ui.visitor],
         outputs=[ui.fb_result, ui.fb_id], api_name="feedback", preprocess=False,
@@ -142,16 +164,58 @@ def wire(blocks: gr.Blocks, ui: Layout, h: Handlers, config: AppConfig) -> None:
     ui.rv_export.click(h.export, inputs=[ui.rv_token, ui.visitor], outputs=[ui.rv_file, ui.rv_status], api_visibility="private")
 
 
-def launch_options(config: AppConfig, owners: UploadOwners | None = None) -> dict[str, Any]:
+def wire_language(blocks: gr.Blocks, ui: Layout, h: Handlers) -> None:
+    """The page's language (demo/language.py): at load, the browser's or the remembered choice, and
+    the texts the server makes in it; the switch; and, whenever the page's language changes, every
+    label sent again and those texts redrawn, the Explorer's table included."""
+    texts = [ui.lang_switch, ui.banner, ui.about_model, ui.status, ui.verdict_card, ui.evidence, ui.chips]
+    current = [ui.prediction_id, ui.chips, ui.visitor]
+    blocks.load(h.page_texts, inputs=current, outputs=texts, js=LOAD_JS, api_visibility="private")
+    ui.lang_switch.input(None, inputs=[ui.lang_switch], outputs=None, js=SWITCH_JS, api_visibility="private")
+    # labels of the components the texts redraw travel in the same update (an output appears once)
+    merged = {id(block): props for block, props in ui.i18n_targets if block in texts}
+    relabel = [(block, props) for block, props in ui.i18n_targets if id(block) not in merged]
+
+    def page_texts(prediction_id: Any = None, chip: Any = None, visitor: Any = None,
+                   request: gr.Request = None) -> tuple:
+        made = h.page_texts(prediction_id, chip, visitor, request)
+        made = tuple(_with_props(v, merged.get(id(block))) for block, v in zip(texts, made, strict=True))
+        return (*made, *(gr.update(**props) for _, props in relabel))
+
+    filters = [ui.ex_verdict, ui.ex_disagree, ui.ex_category, ui.ex_review, ui.rv_token, ui.visitor]
+    ui.lang_refresh.click(page_texts, inputs=current, outputs=[*texts, *(block for block, _ in relabel)],
+                          api_visibility="private", show_progress="hidden",
+                          ).then(h.explorer, inputs=filters, outputs=[ui.ex_table, ui.ex_status],
+                                 api_visibility="private", show_progress="hidden")
+
+
+def _with_props(value: Any, props: dict | None) -> Any:
+    """An output value with more props to update (a skip or an update dict gains them; a plain value
+    becomes an update of its value and them)."""
+    if not props:
+        return value
+    if isinstance(value, dict) and value.get("__type__") == "update":
+        return {**value, **props}
+    return gr.update(value=value, **props)
+
+
+def launch_options(config: AppConfig, owners: UploadOwners | None = None,
+                   routes: list | None = None) -> dict[str, Any]:
     """Keyword arguments for `demo.launch()`; `owners` is the record of who uploaded what that the
-    page's handlers check (the same object as `build_demo`'s)."""
+    page's handlers check (the same object as `build_demo`'s); `routes` are served beside Gradio
+    (demo/share_page.py's `/share/<token>`), matched before Gradio's own."""
+    middleware = [Middleware(
+        UploadGuard, max_request_bytes=MAX_FILES_PER_UPLOAD * config.max_upload_bytes + 2**20,
+        budget=ByteBudget(int(config.upload_budget_mb * 2**20)), owners=owners or UploadOwners())]
+    app_kwargs: dict[str, Any] = {"routes": list(routes or []), "middleware": middleware}
+    if config.mcp:
+        middleware.append(Middleware(McpGuard, max_upload_bytes=config.max_upload_bytes))
+        app_kwargs["lifespan"] = only_our_tools
     return dict(
-        server_name=config.host, server_port=config.port, share=config.share,
+        server_name=config.host, server_port=config.port, share=config.share, mcp_server=config.mcp,
         max_file_size=config.max_upload_bytes, css_paths=[STYLE] if STYLE.is_file() else None,
         head=f"<script>{KEYBOARD.read_text(encoding='utf-8')}</script>" if KEYBOARD.is_file() else None,
         theme=theme(), show_error=False, footer_links=["api", "settings"], ssr_mode=False,
         enable_monitoring=False, run_history=False,
-        app_kwargs={"middleware": [Middleware(
-            UploadGuard, max_request_bytes=MAX_FILES_PER_UPLOAD * config.max_upload_bytes + 2**20,
-            budget=ByteBudget(int(config.upload_budget_mb * 2**20)), owners=owners or UploadOwners())]},
+        app_kwargs=app_kwargs,
     )

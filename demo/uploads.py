@@ -18,7 +18,9 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from .i18n import t
+from starlette.requests import cookie_parser
+
+from .i18n import LANG_COOKIE, pick, tr
 from .service.limits import ByteBudget
 
 UPLOAD_PATH = "/gradio_api/upload"
@@ -47,6 +49,14 @@ class UploadOwners:
         return owner is None or owner == address
 
 
+def declared_length(headers: dict[bytes, bytes]) -> int:
+    """The request's Content-Length, or -1 when it is missing or not a number (chunked or forged)."""
+    try:
+        return int(headers.get(b"content-length", b""))
+    except ValueError:
+        return -1
+
+
 class UploadGuard:
     def __init__(self, app: Any, max_request_bytes: int, budget: ByteBudget, owners: UploadOwners) -> None:
         self.app = app
@@ -59,22 +69,19 @@ class UploadGuard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        try:
-            length = int(headers.get(b"content-length", b""))
-        except ValueError:
-            length = -1
+        length = declared_length(headers)
         if length < 0:
-            await _refuse(send, 411, t("err_upload_length"))
+            await _refuse(send, 411, _say(headers, "err_upload_length"))
             return
         if length > self.max_request_bytes:
-            await _refuse(send, 413, t("err_upload_request", mb=round(self.max_request_bytes / 2**20)))
+            await _refuse(send, 413, _say(headers, "err_upload_request", mb=round(self.max_request_bytes / 2**20)))
             return
         client = scope.get("client") or ("?", 0)
         address = str(client[0])
         wait = self.budget.spend(address, length)
         if wait > 0:
-            await _refuse(send, 429, t("err_upload_budget", mb=round(self.budget.limit_bytes / 2**20),
-                                       wait=int(wait) + 1))
+            await _refuse(send, 429, _say(headers, "err_upload_budget", mb=round(self.budget.limit_bytes / 2**20),
+                                           wait=int(wait) + 1))
             return
         await self.app(scope, receive, self._noting_owner(send, address))
 
@@ -104,3 +111,9 @@ async def _refuse(send: Any, status: int, message: str) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+def _say(headers: dict[bytes, bytes], key: str, **values: Any) -> str:
+    """A refusal in the visitor's language (the page's cookie, else Accept-Language), like the handlers'."""
+    cookies = cookie_parser(headers.get(b"cookie", b"").decode("latin-1"))
+    return tr(key, pick(cookies.get(LANG_COOKIE), headers.get(b"accept-language", b"").decode("latin-1")), **values)

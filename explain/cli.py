@@ -78,6 +78,11 @@ def _provenance(data: bytes) -> dict | None:
     return read_provenance(data).to_json()
 
 
+def _print_evidence(prov: dict | None, out) -> None:
+    for f in (prov or {}).get("findings", []):
+        print(f"  evidence: {f['title']} ({f['strength']}, points to {f['points_to']})", file=out)
+
+
 def _maps(detector, checked, explanation: Explanation, method: str, grid: int) -> list[dict]:
     from .attribution import attribute, maps_to_json
 
@@ -100,8 +105,7 @@ def judge(detector, path: str, args, limits: IntakeLimits, out) -> bool:
             print(json.dumps(record), file=out, flush=True)
         else:
             print(f"{path}: cannot judge: {exc}", file=out, flush=True)
-            for f in (prov or {}).get("findings", []):
-                print(f"  evidence: {f['title']} ({f['strength']}, points to {f['points_to']})", file=out)
+            _print_evidence(prov, out)
         return False
     explanation = None
     if not args.json:
@@ -141,6 +145,7 @@ def judge(detector, path: str, args, limits: IntakeLimits, out) -> bool:
         print(f"\n  verdict: {explanation.verdict}{p}", file=out)
         for note in checked.notes:
             print(f"  note: {note}", file=out)
+        _print_evidence(record.get("provenance"), out)
         print(
             f"  {explanation.timings.new_tokens} tokens, first after {explanation.timings.first_token_s * 1000:.0f} ms, "
             f"{explanation.timings.tokens_per_s:.1f} tokens/s",

@@ -45,6 +45,7 @@ from .records import (
     Stats,
     SweepResult,
 )
+from .shares import ShareOut, valid_share_token
 from .store import Store
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "PredictionOut",
     "PushError",
     "SchemaError",
+    "ShareOut",
     "Stats",
     "StorageError",
     "Store",
@@ -83,4 +85,5 @@ __all__ = [
     "export",
     "load_secret",
     "push",
+    "valid_share_token",
 ]

@@ -14,7 +14,8 @@ Privacy rules kept here, not left to the caller:
 
 Its parts: storage.store_images (image rows and files, sweeps, deletes), storage.store_writes
 (predictions, maps, feedback, reviews), storage.store_reads (visitor and reviewer reads, stats,
-export rows); this module opens and closes it, holds the writer and reader plumbing, and checks.
+export rows), storage.shares (share links); this module opens and closes it, holds the writer and
+reader plumbing, and checks.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .identity import load_secret
 from .image_store import open_image_files
 from .models import Image
 from .records import SweepResult
+from .shares import StoreShares
 from .store_images import DEFAULT_ORPHAN_GRACE_S, StoreImages
 from .store_reads import StoreReads
 from .store_writes import StoreWrites
@@ -44,7 +46,7 @@ from .writer import Tx, Writer
 T = TypeVar("T")
 
 
-class Store(StoreImages, StoreWrites, StoreReads):
+class Store(StoreImages, StoreWrites, StoreReads, StoreShares):
     """The feedback store. Open with `Store.open(url, data_dir)`; close with `close()` (or `with`)."""
 
     def __init__(

@@ -8,6 +8,7 @@ teacher or a student is HTML-escaped here, since gr.HTML renders what it is give
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import urlencode
 
 from ..i18n import normalize, tr
 from ..i18n.glossary import GLOSSARY, clues_in, entry, group_title
@@ -45,13 +46,56 @@ CSS = """
 .cls-clue-label { font-style: italic; color: var(--body-text-color-subdued); }
 .cls-ref { color: var(--body-text-color); border-left: 3px solid #542788; padding-left: 8px; margin-top: 6px; }
 .cls-waiting { color: var(--body-text-color-subdued); font-style: italic; }
+.cls-present-link { margin-top: 6px; font-size: 1.05em; }
+.cls-present { font-size: 1.6em; line-height: 1.4; }
+.cls-present-head { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: baseline; gap: 8px 24px; }
+.cls-present-title { font-weight: 700; }
+.cls-present-join .cls-code { font-size: 1.3em; }
+.cls-present-count { font-size: 1.4em; font-weight: 700; margin-bottom: 10px; }
+.cls-present-ask { margin: 10px 0; }
+.cls-present .cls-label { font-size: 1.6em; }
+.cls-present .cls-expl { font-size: 0.8em; margin-top: 10px; }
 """
 
 
-def join_banner(code: str, url: str, lang: str) -> str:
+def join_banner(code: str, url: str, lang: str, *, presenter: bool = False) -> str:
+    """The join code for the class; on the teacher's page (`presenter`) also the link to the projector
+    view of the session, which opens in a new window (the view that goes on the projector)."""
+    link = ""
+    if presenter and url.startswith(("http://", "https://")):
+        href = f"{url}?{urlencode({'present': code})}"
+        link = (f"<div class='cls-present-link'><a id='cls-present-link' href='{escape(href)}' target='_blank' "
+                f"rel='noopener'>{escape(tr('cls_present_open', lang))}</a> "
+                f"<span class='cls-where'>{escape(tr('cls_present_hint', lang))}</span></div>")
     return (f"<div class='cls-banner' id='cls-banner'><div>{escape(tr('cls_banner_join', lang))}</div>"
             f"<div class='cls-code' id='cls-banner-code' data-code='{escape(code)}'>{escape(code)}</div>"
-            f"<div class='cls-where'>{escape(tr('cls_banner_where', lang, url=url))}</div></div>")
+            f"<div class='cls-where'>{escape(tr('cls_banner_where', lang, url=url))}</div>{link}</div>")
+
+
+def presenter_head(title: str, code: str, n: int, total: int, url: str, lang: str) -> str:
+    """The projector's top line: the lesson, where the class is in it, and how to join."""
+    return (f"<div class='cls-present cls-present-head' id='cls-p-title'><div class='cls-present-title'>"
+            f"{escape(title)} · {escape(tr('cls_progress_short', lang, n=n, total=total))}</div>"
+            f"<div class='cls-present-join'>{escape(tr('cls_banner_join', lang))} "
+            f"<span class='cls-code' id='cls-p-code' data-code='{escape(code)}'>{escape(code)}</span>"
+            f"<span class='cls-where'> {escape(tr('cls_banner_where', lang, url=url))}</span></div></div>")
+
+
+def presenter_side(answered: int, joined: int, waiting: bool, closed: bool, reveal: str, expl: str,
+                   lang: str) -> str:
+    """The projector's side panel: the answers coming in, then the reveal and the explanation."""
+    parts = ["<div class='cls-present' id='cls-p-panel'>"]
+    parts.append(f"<div class='cls-present-count' id='cls-p-count' data-answered='{answered}' "
+                 f"data-joined='{joined}'>{escape(tr('cls_present_answered', lang, answered=answered, joined=joined))}"
+                 "</div>")
+    if closed:
+        parts.append(f"<div class='cls-waiting'>{escape(tr('cls_present_closed', lang))}</div>")
+    elif waiting:
+        parts.append(f"<div class='cls-present-ask'>{escape(tr('cls_present_waiting', lang))}</div>")
+    parts.append(reveal)
+    parts.append(expl)
+    parts.append("</div>")
+    return "".join(parts)
 
 
 def verdict_label(verdict: str | None, lang: str) -> str:

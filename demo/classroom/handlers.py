@@ -20,7 +20,9 @@ from ..i18n import normalize, tr
 from ..service import UserError, request_address
 from ..service.classroom import Classroom, ItemIn, RevealView, StudentView, Teacher, TeacherView, phrase_maps
 from . import cards
+from .keys import KeyHandlers, hidden
 from .layout import ANSWER_COLUMNS, PENDING_COLUMNS, RESULT_COLUMNS
+from .presenter import PresenterHandlers
 
 MAX_PENDING_BYTES = 300 * 1024 * 1024
 
@@ -51,9 +53,17 @@ def _phrase_index(value: Any, n: int) -> int | None:
     return i if 0 <= i < n else None
 
 
-class ClassroomHandlers:
+class ClassroomHandlers(KeyHandlers, PresenterHandlers):
     def __init__(self, svc: Classroom):
         self.svc = svc
+
+    @staticmethod
+    def _lang(ctx: Any) -> str:
+        return parse_context(ctx)[0]
+
+    @staticmethod
+    def _context(ctx: Any) -> tuple[str, str]:
+        return parse_context(ctx)
 
     # ------------------------------------------------------------------ shared
     def _teacher(self, key_store: Any, key_box: Any, lang: str) -> Teacher:
@@ -83,12 +93,9 @@ class ClassroomHandlers:
         pm = next((m for m in maps if m.phrase_index == index), None)
         if pm is None:
             return None
-        fig = figures.heatmap_figure(image, image.size, pm, opacity=0.7, title=phrases[index],
-                                     unseen_label=tr("cls_unseen", lang), height=420)
-        signed = any(v < 0 for row in pm.grid for v in row)
-        fig.update_traces(colorbar_title_text=tr("cls_scale_signed" if signed else "cls_scale_plain", lang),
-                          selector=dict(type="heatmap"))
-        return fig
+        # the map in plain words (share of the evidence, bands, hover sentence) in the class's language
+        return figures.heatmap_figure(image, image.size, pm, opacity=0.7, title=phrases[index],
+                                      unseen_label=tr("cls_unseen", lang), height=420, lang=lang)
 
     def _reveal_outputs(self, item: Any, revealed: bool, ready: bool, new_ready: bool, reveal: Any, live: Any,
                         tally: Any, answer: Any, lang: str) -> tuple:
@@ -136,7 +143,16 @@ class ClassroomHandlers:
             code = str(params.get("code") or "")[:12]
         sessions = self._session_choices(key_store, lang)
         return (token, code or gr.skip(), lang, cards.glossary_html(lang),
-                _table(PENDING_COLUMNS, [], lang), gr.update(choices=sessions))
+                _table(PENDING_COLUMNS, [], lang), gr.update(choices=sessions),
+                gr.update(open=not self._has_sets(key_store, lang)))
+
+    def _has_sets(self, key_store: Any, lang: str) -> bool:
+        if not isinstance(key_store, str) or not key_store:
+            return False
+        try:
+            return bool(self.svc.my_sets(self.svc.teacher(key_store, lang)))
+        except UserError:
+            return False
 
     def refresh_language(self, ctx: Any = None, st_state: Any = None, t_state: Any = None,
                          new_key: Any = None) -> tuple:
@@ -149,7 +165,7 @@ class ClassroomHandlers:
             if s:
                 s["sig"] = None
                 s["ready"] = None
-        key_note = tr("cls_key_new", lang, key=new_key) if isinstance(new_key, str) and new_key else ""
+        key_note = tr("cls_key_new", lang) if isinstance(new_key, str) and new_key else ""  # never the key itself
         return cards.glossary_html(lang), st, t, lang, key_note, "", "", ""
 
     def _session_choices(self, key_store: Any, lang: str) -> list[tuple[str, str]]:
@@ -238,19 +254,6 @@ class ClassroomHandlers:
             return gr.skip(), gr.skip()
         return self._chip_outputs(view.item, view.reveal, chip, lang)
 
-    # ------------------------------------------------------------------ teacher: key
-    def new_key(self, ctx: Any = None) -> tuple:
-        lang, _ = parse_context(ctx)
-        key = self.svc.new_teacher_key()
-        return key, key, tr("cls_key_new", lang, key=key), key, gr.update(choices=[], value=None)
-
-    @user_errors
-    def use_key(self, ctx: Any = None, key_box: Any = None) -> tuple:
-        lang, _ = parse_context(ctx)
-        key = (key_box or "").strip()
-        self.svc.teacher(key, lang)
-        return key, tr("cls_key_ok", lang), gr.update(choices=self._session_choices(key, lang))
-
     # ------------------------------------------------------------------ teacher: building a set
     def _pending_rows(self, pending: list[ItemIn], examples: list[str] | None, lang: str) -> pd.DataFrame:
         rows = [[i.caption or "", tr(f"source_{i.source}", lang), tr(f"truth_{i.truth or 'unknown'}", lang)]
@@ -303,14 +306,7 @@ class ClassroomHandlers:
         s = self.svc.create_set(teacher, title, items, lang)
         status = tr("cls_set_saved", lang, code=s.code, n=len(s.items), title=s.title)
         return (key, key, *self._key_note(key, is_new, lang), [], _table(PENDING_COLUMNS, [], lang), [], status,
-                s.code)
-
-    @staticmethod
-    def _key_note(key: str, is_new: bool, lang: str) -> tuple:
-        """The key status line and the remembered new key: shown when a key was just made."""
-        if is_new:
-            return tr("cls_key_new", lang, key=key), key
-        return gr.skip(), gr.skip()
+                s.code, gr.update(open=False))
 
     # ------------------------------------------------------------------ teacher: sessions
     @user_errors
@@ -321,8 +317,9 @@ class ClassroomHandlers:
         s = self.svc.start_session(teacher, set_code, lang)
         status = tr("cls_session_started", lang, code=s.code)
         view = self.svc.teacher_view(teacher, s.code, lang)
-        return (key, key, *self._key_note(key, is_new, lang), status,
-                gr.update(choices=self._session_choices(key, lang), value=s.code),
+        # the key box closes and its notice goes (unless the key was made just now, for this session)
+        return (key, key, tr("cls_key_new", lang) if is_new else "", key if is_new else gr.skip(),
+                *hidden(), gr.update(open=False), status, gr.update(choices=self._session_choices(key, lang), value=s.code),
                 gr.update(visible=True), gr.Timer(active=True),
                 *self._teacher_outputs(view, {"code": s.code}, lang, url, force=True))
 
@@ -333,7 +330,8 @@ class ClassroomHandlers:
             raise UserError(tr("cls_err_pick_session", lang))
         teacher = self._teacher(key_store, key_box, lang)
         view = self.svc.teacher_view(teacher, code, lang)
-        return (tr("cls_session_resumed", lang, code=view.session.code), gr.update(visible=True),
+        return (*hidden(), gr.update(open=False), tr("cls_session_resumed", lang, code=view.session.code),
+                gr.update(visible=True),
                 gr.Timer(active=True), *self._teacher_outputs(view, {"code": view.session.code}, lang, url, force=True))
 
     def _teacher_outputs(self, v: TeacherView, state: dict, lang: str, url: str, force: bool = False,
@@ -347,7 +345,7 @@ class ClassroomHandlers:
         new_ready = new_item or state.get("ready") != ready
         state = dict(state, code=s.code, item=item.id if item else None, sig=v.signature, ready=ready)
         page = (url or "").rstrip("/") or tr("cls_this_page", lang)
-        banner = cards.join_banner(s.code, page, lang)
+        banner = cards.join_banner(s.code, page, lang, presenter=bool(url))
         progress = tr("cls_progress", lang, title=s.title, n=(item.position + 1) if item else 0, total=len(s.items))
         if s.state != "open":
             progress += "  \n" + tr("cls_session_closed", lang)
@@ -428,7 +426,7 @@ class ClassroomHandlers:
         n = self.svc.delete_session(teacher, code, lang)
         key = key_box or key_store
         return (tr("cls_deleted", lang, code=code, n=n), gr.update(visible=False), gr.Timer(active=False), None,
-                gr.update(choices=self._session_choices(key, lang), value=None))
+                gr.update(choices=self._session_choices(key, lang), value=None), gr.update(open=True))
 
     def teacher_chip(self, ctx: Any = None, state: Any = None, key_store: Any = None, key_box: Any = None,
                      chip: Any = None) -> tuple:

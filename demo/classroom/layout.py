@@ -7,16 +7,15 @@ the contract with the browser tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import gradio as gr
-from gradio.i18n import I18nData
 
 from ..i18n import LANGUAGES
 from ..labels import lab
+from ..language import i18n_props
 from ..service.classroom import example_files
 from . import cards
 
@@ -55,6 +54,12 @@ class ClassroomLayout:
     t_new_key: gr.Button
     t_key_status: gr.Markdown
     t_new_key_state: gr.State
+    t_key_show: gr.Button
+    t_key_once: gr.Column
+    t_key_shown: gr.Textbox
+    t_key_hide: gr.Button
+    t_build: gr.Accordion
+    t_start_box: gr.Accordion
     t_title: gr.Textbox
     t_upload: gr.File
     t_upload_truth: gr.Radio
@@ -97,6 +102,14 @@ class ClassroomLayout:
     t_files: gr.File
     t_timer: gr.Timer
     glossary: gr.HTML
+    tabs: gr.Tabs
+    # projector view (/classroom?present=CODE)
+    p_panel: gr.Column
+    p_state: gr.State
+    p_head: gr.HTML
+    p_image: gr.Image
+    p_side: gr.HTML
+    p_timer: gr.Timer
     # every component prop that holds an i18n label, to re-send after the page changes language
     i18n_targets: list[tuple[Any, dict[str, Any]]]
 
@@ -127,13 +140,29 @@ def _explanation_panel(who: str) -> tuple[Any, Any, Any, Any]:
     return expl, chips, heatmap, clues
 
 
+def _projector(poll_s: float) -> tuple[Any, ...]:
+    """The projector view: shown instead of the tabs when the page is opened as /classroom?present=CODE.
+    Large type, the picture, the answer count, the reveal; no key, no names (demo/classroom/presenter.py)."""
+    with gr.Column(visible=False, elem_id="cls-presenter") as panel:
+        state = gr.State(None)
+        head = html("", elem_id="cls-p-head")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=6, min_width=320):
+                image = gr.Image(show_label=False, alt_text=lab("cls_picture"), interactive=False, type="pil", height=560,
+                                 elem_id="cls-p-image", buttons=["fullscreen"])
+            with gr.Column(scale=4, min_width=300):
+                side = html("", elem_id="cls-p-side")
+        timer = gr.Timer(poll_s, active=False)
+    return panel, state, head, image, side, timer
+
+
 def build_classroom_layout(*, poll_s: float = 2.0, state_secret: str | None = None) -> ClassroomLayout:
     """Must run inside a `gr.Blocks` (or a `route`) context. `state_secret` keys the browser-side
     storage of the student token and teacher key; a stable one (page.py derives it from the
     store's key) keeps students and teachers recognised across server restarts."""
     with gr.Column(elem_id="cls-root") as root:
         parts = _build(poll_s, state_secret)
-    return ClassroomLayout(**parts, i18n_targets=list(_i18n_props(root)))
+    return ClassroomLayout(**parts, i18n_targets=list(i18n_props(root)))
 
 
 def _build(poll_s: float, state_secret: str | None) -> dict[str, Any]:
@@ -142,13 +171,16 @@ def _build(poll_s: float, state_secret: str | None) -> dict[str, Any]:
     lang = gr.Textbox(value="en", visible="hidden", elem_id="cls-lang", label="lang")
     student_token = gr.BrowserState(None, storage_key="spot-classroom-student-v1", secret=state_secret)
     teacher_key_store = gr.BrowserState(None, storage_key="spot-classroom-teacher-v1", secret=state_secret)
-    with gr.Row(equal_height=True):
-        gr.Markdown(lab("cls_title_md"), elem_id="cls-title")
+    with gr.Row(equal_height=True, elem_id="cls-title-row"):
+        # the title needs room for its longest word: below ~560 px the language switch wraps under it
+        with gr.Column(scale=1, min_width=320):
+            gr.Markdown(lab("cls_title_md"), elem_id="cls-title")
         lang_switch = gr.Radio([(name, code) for code, (name, _) in LANGUAGES.items()], value=None,
                                label=lab("cls_language"), elem_id="cls-lang-switch", scale=0, min_width=220)
     lang_refresh = gr.Button("refresh", visible="hidden", elem_id="cls-lang-refresh")
 
-    with gr.Tabs(elem_id="cls-tabs"):
+    p_panel, p_state, p_head, p_image, p_side, p_timer = _projector(poll_s)
+    with gr.Tabs(elem_id="cls-tabs") as tabs:
         with gr.Tab(lab("cls_tab_student"), id="student", elem_id="cls-tab-student"):
             st_state = gr.State(None)
             gr.Markdown(lab("cls_student_intro"))
@@ -184,12 +216,67 @@ def _build(poll_s: float, state_secret: str | None) -> dict[str, Any]:
             with gr.Row():
                 t_key = gr.Textbox(label=lab("cls_teacher_key"), type="password", elem_id="cls-teacher-key",
                                    info=lab("cls_teacher_key_info"), max_length=140)
-                t_use_key = gr.Button(lab("cls_use_key"), elem_id="cls-use-key", scale=0, min_width=140)
-                t_new_key = gr.Button(lab("cls_new_key"), elem_id="cls-new-key", scale=0, min_width=160)
+                with gr.Column(scale=0, min_width=160):
+                    t_use_key = gr.Button(lab("cls_use_key"), elem_id="cls-use-key", size="sm")
+                    t_new_key = gr.Button(lab("cls_new_key"), elem_id="cls-new-key", size="sm")
+                    t_key_show = gr.Button(lab("cls_key_show"), elem_id="cls-key-show", size="sm")
+            # a new key is shown here once, with a copy button, until Hide or the session starts
+            with gr.Column(visible=False, elem_id="cls-key-once") as t_key_once:
+                t_key_shown = gr.Textbox(label=lab("cls_key_shown"), info=lab("cls_key_shown_info"),
+                                         interactive=False, buttons=["copy"], elem_id="cls-key-shown")
+                t_key_hide = gr.Button(lab("cls_key_hide"), elem_id="cls-key-hide", size="sm", variant="primary")
             t_key_status = gr.Markdown("", elem_id="cls-key-status")
-            t_new_key_state = gr.State(None)  # a key made in this page, to show it again in another language
+            t_new_key_state = gr.State(None)  # a key made in this page: its notice is redrawn in another language
 
-            with gr.Accordion(lab("cls_build_title"), open=True, elem_id="cls-build"):
+            # running the lesson comes first; the set builder folds away once the teacher has a set
+            # folded while a session runs, so that the lesson's controls come first on the screen
+            with gr.Accordion(lab("cls_start_title"), open=True, elem_id="cls-start") as t_start_box:
+                with gr.Row():
+                    t_set_code = gr.Textbox(label=lab("cls_set_code"), max_length=16, elem_id="cls-set-code")
+                    t_start = gr.Button(lab("cls_start_session"), variant="primary", elem_id="cls-start-session",
+                                        scale=0, min_width=180)
+                    t_sessions = gr.Dropdown([], label=lab("cls_my_sessions"), elem_id="cls-my-sessions",
+                                             allow_custom_value=False)
+                    t_resume = gr.Button(lab("cls_resume"), elem_id="cls-resume", scale=0, min_width=120)
+                t_session_status = gr.Markdown("", elem_id="cls-session-status")
+
+            t_state = gr.State(None)
+            with gr.Column(visible=False, elem_id="cls-control") as t_control:
+                t_banner = html("", elem_id="cls-t-banner")
+                t_progress = gr.Markdown("", elem_id="cls-t-progress")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=5, min_width=300):
+                        t_image = gr.Image(label=lab("cls_picture"), alt_text=lab("cls_picture"), interactive=False, type="pil", height=300,
+                                           elem_id="cls-t-image", buttons=["fullscreen"])
+                    with gr.Column(scale=5, min_width=300):
+                        t_count = gr.Markdown("", elem_id="cls-t-count")
+                        with gr.Row():
+                            t_prev = gr.Button(lab("cls_prev"), elem_id="cls-prev")
+                            t_reveal = gr.Button(lab("cls_reveal"), variant="primary", elem_id="cls-reveal")
+                            t_next = gr.Button(lab("cls_next"), elem_id="cls-next")
+                        t_reveal_card = html("", elem_id="cls-t-reveal")
+                        with gr.Row():
+                            t_prepare = gr.Button(lab("cls_prepare"), size="sm", elem_id="cls-prepare")
+                            t_close = gr.Button(lab("cls_close"), size="sm", variant="stop", elem_id="cls-close")
+                            t_delete = gr.Button(lab("cls_delete"), size="sm", variant="stop", elem_id="cls-delete")
+                t_expl, t_chips, t_heatmap, t_clues = _explanation_panel("t")
+                with gr.Accordion(lab("cls_results_more"), open=False, elem_id="cls-t-more"):
+                    gr.Markdown(lab("cls_results_title"))
+                    t_summary = gr.Markdown("", elem_id="cls-t-summary")
+                    t_results = gr.Dataframe(headers=[lab(k) for k in RESULT_COLUMNS], value=[], interactive=False,
+                                             elem_id="cls-t-results", wrap=True)
+                    gr.Markdown(lab("cls_answers_title"))
+                    t_answers = gr.Dataframe(headers=[lab(k) for k in ANSWER_COLUMNS], value=[], interactive=False,
+                                             elem_id="cls-t-answers", wrap=True)
+                    with gr.Row():
+                        t_export = gr.Button(lab("cls_export"), elem_id="cls-export")
+                        t_handout = gr.Button(lab("cls_handout"), elem_id="cls-handout")
+                        t_handout_all = gr.Button(lab("cls_handout_all"), elem_id="cls-handout-all")
+                    t_files = gr.File(label=lab("cls_files"), file_count="multiple", interactive=False,
+                                      elem_id="cls-files")
+            t_timer = gr.Timer(poll_s, active=False)
+
+            with gr.Accordion(lab("cls_build_title"), open=True, elem_id="cls-build") as t_build:
                 t_title = gr.Textbox(label=lab("cls_set_title"), max_length=120, elem_id="cls-set-title")
                 with gr.Row(equal_height=False):
                     with gr.Column():
@@ -214,78 +301,8 @@ def _build(poll_s: float, state_secret: str | None) -> dict[str, Any]:
                     t_create = gr.Button(lab("cls_create_set"), variant="primary", elem_id="cls-create-set")
                 t_build_status = gr.Markdown("", elem_id="cls-build-status")
 
-            with gr.Accordion(lab("cls_start_title"), open=True, elem_id="cls-start"):
-                with gr.Row():
-                    t_set_code = gr.Textbox(label=lab("cls_set_code"), max_length=16, elem_id="cls-set-code")
-                    t_start = gr.Button(lab("cls_start_session"), variant="primary", elem_id="cls-start-session",
-                                        scale=0, min_width=180)
-                with gr.Row():
-                    t_sessions = gr.Dropdown([], label=lab("cls_my_sessions"), elem_id="cls-my-sessions",
-                                             allow_custom_value=False)
-                    t_resume = gr.Button(lab("cls_resume"), elem_id="cls-resume", scale=0, min_width=140)
-                t_session_status = gr.Markdown("", elem_id="cls-session-status")
-
-            t_state = gr.State(None)
-            with gr.Column(visible=False, elem_id="cls-control") as t_control:
-                t_banner = html("", elem_id="cls-t-banner")
-                t_progress = gr.Markdown("", elem_id="cls-t-progress")
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=5, min_width=300):
-                        t_image = gr.Image(label=lab("cls_picture"), alt_text=lab("cls_picture"), interactive=False, type="pil", height=380,
-                                           elem_id="cls-t-image", buttons=["fullscreen"])
-                        t_count = gr.Markdown("", elem_id="cls-t-count")
-                        with gr.Row():
-                            t_prev = gr.Button(lab("cls_prev"), elem_id="cls-prev")
-                            t_reveal = gr.Button(lab("cls_reveal"), variant="primary", elem_id="cls-reveal")
-                            t_next = gr.Button(lab("cls_next"), elem_id="cls-next")
-                        with gr.Row():
-                            t_prepare = gr.Button(lab("cls_prepare"), size="sm", elem_id="cls-prepare")
-                            t_close = gr.Button(lab("cls_close"), size="sm", variant="stop", elem_id="cls-close")
-                            t_delete = gr.Button(lab("cls_delete"), size="sm", variant="stop", elem_id="cls-delete")
-                    with gr.Column(scale=5, min_width=300):
-                        t_reveal_card = html("", elem_id="cls-t-reveal")
-                t_expl, t_chips, t_heatmap, t_clues = _explanation_panel("t")
-                gr.Markdown(lab("cls_results_title"))
-                t_summary = gr.Markdown("", elem_id="cls-t-summary")
-                t_results = gr.Dataframe(headers=[lab(k) for k in RESULT_COLUMNS], value=[], interactive=False,
-                                         elem_id="cls-t-results", wrap=True)
-                gr.Markdown(lab("cls_answers_title"))
-                t_answers = gr.Dataframe(headers=[lab(k) for k in ANSWER_COLUMNS], value=[], interactive=False,
-                                         elem_id="cls-t-answers", wrap=True)
-                with gr.Row():
-                    t_export = gr.Button(lab("cls_export"), elem_id="cls-export")
-                    t_handout = gr.Button(lab("cls_handout"), elem_id="cls-handout")
-                    t_handout_all = gr.Button(lab("cls_handout_all"), elem_id="cls-handout-all")
-                t_files = gr.File(label=lab("cls_files"), file_count="multiple", interactive=False,
-                                  elem_id="cls-files")
-            t_timer = gr.Timer(poll_s, active=False)
-
         with gr.Tab(lab("cls_tab_glossary"), id="glossary", elem_id="cls-tab-glossary"):
             gr.Markdown(lab("cls_glossary_intro"))
             glossary = html(cards.glossary_html("en"), elem_id="cls-glossary")
 
     return {k: v for k, v in locals().items() if k in ClassroomLayout.__dataclass_fields__}
-
-
-_I18N_PROPS = ("label", "info", "placeholder", "value", "choices", "main_page_name")
-
-
-def _is_i18n(v: Any) -> bool:
-    return isinstance(v, I18nData) or (isinstance(v, str) and v.startswith("__i18n__"))
-
-
-def _i18n_props(block: Any) -> Iterator[tuple[Any, dict[str, Any]]]:
-    """(component, {prop: i18n value}) for every component under `block` with translated props.
-
-    Gradio translates i18n props when it receives them; after the page's language changes at run
-    time, sending them again is what makes the browser translate them into the new language."""
-    props = {}
-    for name in _I18N_PROPS:
-        v = getattr(block, name, None)
-        if _is_i18n(v) or (name == "choices" and isinstance(v, list)
-                           and any(isinstance(c, tuple) and _is_i18n(c[0]) for c in v)):
-            props[name] = v
-    if props and not isinstance(block, gr.State):
-        yield block, props
-    for child in getattr(block, "children", None) or ():
-        yield from _i18n_props(child)

@@ -108,8 +108,13 @@ def wire(blocks: gr.Blocks, ui: ClassroomLayout, h: ClassroomHandlers, *, model_
     js = CONTEXT_JS
 
     blocks.load(h.on_load, inputs=[ctx, ui.student_token, ui.teacher_key_store],
-                outputs=[ui.student_token, ui.st_code, ui.lang_switch, ui.glossary, ui.t_pending_view, ui.t_sessions],
-                js=LOAD_JS, **PRIVATE)
+                outputs=[ui.student_token, ui.st_code, ui.lang_switch, ui.glossary, ui.t_pending_view, ui.t_sessions,
+                         ui.t_build], js=LOAD_JS, **PRIVATE)
+    # the projector view (?present=CODE): replaces the tabs, follows the session
+    presenter_out = [ui.p_head, ui.p_image, ui.p_side, ui.p_state]
+    blocks.load(h.presenter_open, inputs=[ctx], outputs=[ui.p_panel, ui.tabs, ui.p_timer, *presenter_out],
+                js=CONTEXT_JS, **PRIVATE)
+    ui.p_timer.tick(h.presenter_poll, inputs=[ctx, ui.p_state], outputs=presenter_out, js=CONTEXT_JS, **POLL)
     ui.lang_switch.input(None, inputs=[ui.lang_switch], outputs=None, js=SWITCH_JS, **PRIVATE)
     relabel = [props for _, props in ui.i18n_targets]
 
@@ -135,8 +140,11 @@ def wire(blocks: gr.Blocks, ui: ClassroomLayout, h: ClassroomHandlers, *, model_
 
     # teacher: key and lesson set
     keys = [ui.teacher_key_store, ui.t_key]
+    key_box = [ui.t_key_once, ui.t_key_shown]  # the key shown once (demo/classroom/keys.py)
     ui.t_new_key.click(h.new_key, inputs=[ctx], outputs=[ui.teacher_key_store, ui.t_key, ui.t_key_status,
-                                                         ui.t_new_key_state, ui.t_sessions], js=js, **PRIVATE)
+                                                         ui.t_new_key_state, ui.t_sessions, *key_box], js=js, **PRIVATE)
+    ui.t_key_show.click(h.show_key, inputs=[ctx, *keys], outputs=key_box, js=js, **PRIVATE)
+    ui.t_key_hide.click(h.hide_key, inputs=None, outputs=key_box, **PRIVATE)
     gr.on([ui.t_use_key.click, ui.t_key.submit], h.use_key, inputs=[ctx, ui.t_key],
           outputs=[ui.teacher_key_store, ui.t_key_status, ui.t_sessions], js=js, **PRIVATE)
     ui.t_upload.upload(h.add_uploads, inputs=[ctx, ui.t_upload, ui.t_upload_truth, ui.t_pending, ui.t_examples],
@@ -148,16 +156,18 @@ def wire(blocks: gr.Blocks, ui: ClassroomLayout, h: ClassroomHandlers, *, model_
     ui.t_clear.click(h.clear_pending, inputs=[ctx], outputs=[ui.t_pending, ui.t_pending_view, ui.t_examples,
                                                              ui.t_build_status], js=js, **PRIVATE)
     ui.t_create.click(h.create_set, inputs=[ctx, *keys, ui.t_title, ui.t_pending, ui.t_examples],
-                      outputs=[ui.teacher_key_store, ui.t_key, ui.t_key_status, ui.t_new_key_state, ui.t_pending,
-                               ui.t_pending_view, ui.t_examples, ui.t_build_status, ui.t_set_code], js=js, **PRIVATE)
+                      outputs=[ui.teacher_key_store, ui.t_key, ui.t_key_status, ui.t_new_key_state, *key_box, ui.t_pending,
+                               ui.t_pending_view, ui.t_examples, ui.t_build_status, ui.t_set_code, ui.t_build],
+                      js=js, **PRIVATE)
 
     # teacher: session
     teacher_out = [getattr(ui, n) for n in TEACHER_OUTPUTS]
     gr.on([ui.t_start.click, ui.t_set_code.submit], h.start_session, inputs=[ctx, *keys, ui.t_set_code],
-          outputs=[ui.teacher_key_store, ui.t_key, ui.t_key_status, ui.t_new_key_state, ui.t_session_status,
+          outputs=[ui.teacher_key_store, ui.t_key, ui.t_key_status, ui.t_new_key_state, *key_box, ui.t_start_box,
+                   ui.t_session_status,
                    ui.t_sessions, ui.t_control, ui.t_timer, *teacher_out], js=js, **PRIVATE)
     ui.t_resume.click(h.resume, inputs=[ctx, *keys, ui.t_sessions],
-                      outputs=[ui.t_session_status, ui.t_control, ui.t_timer, *teacher_out], js=js, **PRIVATE)
+                      outputs=[*key_box, ui.t_start_box, ui.t_session_status, ui.t_control, ui.t_timer, *teacher_out], js=js, **PRIVATE)
     ui.t_timer.tick(h.teacher_poll, inputs=[ctx, ui.t_state, *keys], outputs=teacher_out, js=js, **POLL)
     ui.t_prev.click(partial(h.move, -1), inputs=[ctx, ui.t_state, *keys], outputs=teacher_out, js=js, **PRIVATE)
     ui.t_next.click(partial(h.move, 1), inputs=[ctx, ui.t_state, *keys], outputs=teacher_out, js=js, **PRIVATE)
@@ -167,7 +177,8 @@ def wire(blocks: gr.Blocks, ui: ClassroomLayout, h: ClassroomHandlers, *, model_
     ui.t_prepare.click(h.prepare, inputs=[ctx, ui.t_state, *keys], outputs=[ui.t_session_status], js=js, **model)
     ui.t_close.click(h.close_session, inputs=[ctx, ui.t_state, *keys], outputs=teacher_out, js=js, **PRIVATE)
     ui.t_delete.click(h.delete_session, inputs=[ctx, ui.t_state, *keys],
-                      outputs=[ui.t_session_status, ui.t_control, ui.t_timer, ui.t_state, ui.t_sessions], js=js,
+                      outputs=[ui.t_session_status, ui.t_control, ui.t_timer, ui.t_state, ui.t_sessions, ui.t_start_box],
+                      js=js,
                       **PRIVATE)
     ui.t_chips.input(h.teacher_chip, inputs=[ctx, ui.t_state, *keys, ui.t_chips], outputs=[ui.t_heatmap, ui.t_clues],
                      js=js, show_progress="hidden", **PRIVATE)

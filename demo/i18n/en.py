@@ -10,6 +10,7 @@ none, since the browser translates them as they are. Pure data, hence longer tha
 
 from __future__ import annotations
 
+from .en_explorer import EXPLORER_EN
 from .en_glossary import GLOSSARY_EN
 
 _PAGES: dict[str, str] = {
@@ -17,6 +18,8 @@ _PAGES: dict[str, str] = {
     "title": "Spot the Fake",
     "subtitle": "Is this picture AI-generated? A vision-language model answers, explains why in words, "
     "and shows which parts of the picture each sentence rests on.",
+    "title_md": "# Spot the Fake\nIs this picture AI-generated? A vision-language model answers, explains why "
+    "in words, and shows which parts of the picture each sentence rests on.",
     "tab_check": "Check a picture",
     "tab_explorer": "Explorer",
     "tab_about": "About",
@@ -25,7 +28,10 @@ _PAGES: dict[str, str] = {
     "run_button": "Explain",
     "crop_label": "What the model saw (336×336 centre crop)",
     "explanation_label": "The model's explanation",
+    "explanation_info": "The model answers in English; its words are shown exactly as it wrote them.",
     "chips_label": "Phrases: click one to see where it looks",
+    "chips_info": "The model's own words; after \u201cclue:\u201d, the glossary's name for what the phrase describes.",
+    "chip_clues": "{text} · clue: {clues}",
     "map_method_label": "Map",
     "map_fast": "fast (gradient)",
     "map_faithful": "faithful (occlusion, slower)",
@@ -45,6 +51,8 @@ _PAGES: dict[str, str] = {
     "model_line": "Model: **{model}**{revision} · licence: {license}",
     "toy_banner": "⚠️ {notice}",
     "toy_banner_short": "⚠️ Toy model: it only knows planted toy artifacts, not real AI-generated pictures.",
+    "toy_warning": "This is the toy model shipped with Spot the Fake: it only knows the planted toy artifacts it "
+    "was trained on and knows nothing about real AI-generated images.",
     "no_image_kept": "The picture was not kept (no consent), so the map is drawn on a blank canvas.",
     # main page: verdict card
     "verdict_label_fake": "AI-generated (fake)",
@@ -54,6 +62,8 @@ _PAGES: dict[str, str] = {
     "verdict_prob_missing": "The model gave no probability for this answer.",
     "verdict_uncertain": "Uncertain: the model is close to 50/50 here. Treat this verdict as a guess.",
     "verdict_undecided_note": "The answer did not say 'real' or 'fake' where the verdict should be.",
+    "verdict_aria": "The model's verdict: {label}. {prob}",
+    "verdict_meter_aria": "Probability that it is fake: {pct}",
     "verdict_caveat": "A model's opinion, not proof. It can be wrong, especially on pictures unlike its training data.",
     # main page: evidence panel
     "evidence_title": "Evidence in the file",
@@ -61,6 +71,7 @@ _PAGES: dict[str, str] = {
     "forged or stripped.",
     "evidence_none": "Nothing to report in the file's data.",
     "evidence_what": "what is this?",
+    "evidence_as_read": "As the file's data says it (in English):",
     "evidence_errors": "Could not read part of the file's data: {errors}",
     "strength_strong": "strong",
     "strength_moderate": "moderate",
@@ -98,6 +109,10 @@ _PAGES: dict[str, str] = {
     "fb_both_votes": "A phrase cannot be both agreed and disagreed with: {phrases}",
     "fb_bad_phrase": "Unknown phrase number {index}.",
     "fb_empty": "Please answer at least one question before sending.",
+    "fb_contradiction_right": "You said the verdict \u201c{verdict}\u201d was right, but that the picture really is "
+    "{label}. Please change one of the two answers so they agree. Nothing was saved.",
+    "fb_contradiction_wrong": "You said the verdict \u201c{verdict}\u201d was wrong, but that the picture really is "
+    "{label}, which is what the model said. Please change one of the two answers so they agree. Nothing was saved.",
     "fb_bad_choice": "'{value}' is not a valid answer for {field}.",
     "fb_consent_field": "keeping the picture",
     "err_upload_length": "Uploads must say how large they are (a Content-Length header).",
@@ -116,6 +131,17 @@ _PAGES: dict[str, str] = {
     "err_model": "The model failed on this picture: {error}",
     "err_storage": "Could not save: {error}",
     "err_bad_method": "Unknown map method {method!r}.",
+    "intake_empty": "The file is empty.",
+    "intake_too_large": "The file is too large.",
+    "intake_unsupported_format": "This kind of picture cannot be read here.",
+    "intake_unreadable": "The uploaded file could not be read.",
+    "intake_corrupt": "The picture file is damaged.",
+    "intake_truncated": "The picture file is incomplete (cut off).",
+    "intake_not_an_image": "This file is not a picture.",
+    "intake_too_many_pixels": "The picture has too many pixels.",
+    "intake_too_small": "The picture is too small to judge.",
+    "intake_aspect_ratio": "The picture is too long and narrow: the model would see only its centre.",
+    "intake_detail": "{summary} Details (in English): {detail}",
     # main page: explorer
     "explorer_intro": "Your own earlier results in this browser. Reviewers can sign in to see everyone's "
     "feedback.",
@@ -220,11 +246,11 @@ _PAGES: dict[str, str] = {
     "cls_teacher_key_info": "Kept in this browser. Write it down to use your sets and sessions on another computer.",
     "cls_use_key": "Use this key",
     "cls_new_key": "New teacher key",
-    "cls_key_new": "Your new teacher key is `{key}`. It is shown only this once and kept in this browser; "
-    "write it down to use it elsewhere. Whoever has it can run your sessions and read your class's answers.",
+    "cls_key_new": "A new teacher key was made for you and kept in this browser. Copy it now and keep it safe: "
+    "whoever has it can run your sessions and read your class's answers. It is hidden when you press Hide or start a session.",
     "cls_key_ok": "Teacher key accepted.",
     # classroom: teacher: building
-    "cls_build_title": "1. Build a lesson set",
+    "cls_build_title": "Build a lesson set",
     "cls_set_title": "Title of the lesson",
     "cls_upload": "Upload pictures",
     "cls_upload_truth": "The pictures you upload are",
@@ -237,10 +263,10 @@ _PAGES: dict[str, str] = {
     "cls_added": "{n} picture(s) added.",
     "cls_refused": "Not added:",
     "cls_set_saved": "Lesson set **{code}** saved: *{title}*, {n} picture(s). Share the set code with other teachers; "
-    "start a class session below.",
+    "start a class session with it above.",
     "cls_default_title": "Spot the fake",
     # classroom: teacher: session
-    "cls_start_title": "2. Start a class session",
+    "cls_start_title": "Run a class session",
     "cls_set_code": "Set code",
     "cls_start_session": "Start a session",
     "cls_my_sessions": "My sessions",
@@ -356,8 +382,106 @@ _PAGES: dict[str, str] = {
     # Gradio's own key that no catalog of Gradio 6 defines: its status announcer reads it to screen
     # readers after every event, as the bare key "common.complete" unless a custom catalog has it
     "common.complete": "Complete",
+    # ---- issue 19: reports (PDF / HTML download) and share links (demo/service/report*.py, sharing.py)
+    "rp_title": "Spot the Fake: report on one picture",
+    "rp_probability": "The model's own probability that it is fake: {pct}",
+    "rp_legend_signed": "Orange cells support the phrase, purple ones speak against it; the dashed box is the "
+    "square the model saw, the dimmed margins it never saw.",
+    "rp_legend_magnitude": "The darker the orange, the more that part of the picture moved the phrase (either way); "
+    "the dashed box is the square the model saw, the dimmed margins it never saw.",
+    "rp_no_maps": "No maps were made for this result.",
+    "rp_model": "Model",
+    "rp_license": "Model licence",
+    "rp_unknown": "unknown",
+    "rp_made_at": "Answered at (UTC)",
+    "rp_reported_at": "Report made at (UTC)",
+    "rp_sha256": "Picture SHA-256",
+    "rp_size": "Picture size (pixels)",
+    "rp_picture": "The picture",
+    "rp_picture_caption": "The picture; the dashed box is the square the model saw, the dimmed margins it never saw.",
+    "rp_about": "About this report",
+    "rp_footer": "Made by Spot the Fake. A model's opinion, not proof: check the clues yourself.",
+    "rp_panel": "Report",
+    "rp_download_pdf": "Download report (PDF)",
+    "rp_download_html": "Download report (HTML)",
+    "rp_err_no_result": "Explain a picture first: a report is made from a result of yours.",
+    "rp_pdf_missing": "Only the HTML report can be made here: {why}",
+    "sh_title": "Share a link to this result",
+    "sh_intro": "Make a read-only page anyone with the link can open. It shows the verdict and only what you tick "
+    "below; the picture is kept on the server only if you tick it. You can revoke the link at any time.",
+    "sh_parts": "What the link shows (besides the verdict)",
+    "sh_part_picture": "the picture (without its metadata)",
+    "sh_part_explanation": "the explanation",
+    "sh_part_maps": "the maps",
+    "sh_part_evidence": "the evidence in the file",
+    "sh_create": "Create link",
+    "sh_link": "Your link (paste one of yours here to revoke it)",
+    "sh_revoke": "Revoke link",
+    "sh_created": "Link made. Anyone who has it can see what you chose, until you revoke it.",
+    "sh_revoked": "Link revoked: it now shows nothing, and what it showed is deleted from the server.",
+    "sh_err_not_yours": "There is no live link of yours at that address.",
+    "sh_err_no_link": "Paste the link to revoke first.",
+    "sh_err_bad_part": "Unknown part to share: {part}",
+    "sh_page_title": "A result shared from Spot the Fake",
+    "sh_page_note": "Someone shared this result on {date}. It shows only what they chose to share.",
+    "sh_gone_title": "Link not found",
+    "sh_gone": "This link does not exist, or the person who made it has revoked it.",
+    # ---- classroom: the teacher key shown once, the projector view (issue #19)
+    "cls_key_shown": "Your teacher key (copy it now)",
+    "cls_key_shown_info": "Not shown on the projector. Press Hide before you share your screen.",
+    "cls_key_hide": "Hide the key",
+    "cls_key_show": "Show my key",
+    "cls_err_no_key": "There is no teacher key in this browser yet: make a new one or type yours in.",
+    "cls_progress_short": "picture {n} of {total}",
+    "cls_present_open": "Open the projector view",
+    "cls_present_hint": "For the screen the class sees: large type, no teacher key, no names.",
+    "cls_present_answered": "{answered} of {joined} answered",
+    "cls_present_waiting": "Look closely, then answer on your device: real photo or AI-generated?",
+    "cls_present_closed": "This class session has ended.",
+    "cls_present_none": "There is no class session with that code.",
+    "cls_results_more": "Class results, answers and files",
+    # ---- MCP tools (demo/mcp.py, demo/service/tools.py): sentences an AI assistant's caller reads
+    "mcp_err_no_image": "Give the picture as a data URI (data:image/png;base64,...) or as base64.",
+    "mcp_err_too_big": "The picture is too large: at most {mb} MiB.",
+    "mcp_err_url": "This app does not fetch pictures from the web. Send the picture as base64 (or a data URI), or upload it to this app first and pass the URL the upload gave you.",
+    "mcp_err_not_base64": "The picture is not valid base64; send a data URI (data:image/png;base64,...) or plain base64.",
+    "mcp_err_no_address": "The request has no client address, so its limits cannot be kept; it was not served.",
+    "mcp_err_busy": "The model is busy with other tool calls; try again in a few seconds.",
+    "mcp_err_no_reader": "The evidence reader is not installed on this server.",
+    "mcp_err_internal": "Something went wrong on the server; the call was not completed.",
+    "mcp_caveat": "A model can be wrong: treat this as one piece of evidence, not proof.",
+
+    # ---- maps in plain words, progress and cancel (issue 19; the maps helper's block) ----
+    "dur_s": "{s} s",
+    "dur_min": "{m} min {s} s",
+    "prog_waiting": "Maps: waiting for the model…",
+    "prog_occlusion": "Faithful map: hid the picture at {done} of {total} places and rescored every phrase ({percent} %)",
+    "prog_gradient": "Fast maps: {done} of {total} phrases ({percent} %)",
+    "prog_faithfulness": "Checking how faithful the maps are ({percent} %)",
+    "prog_maps": "Computing the maps ({percent} %)",
+    "prog_eta": "about {time} left",
+    "prog_eta_measuring": "measuring the speed…",
+    "prog_cancel_hint": "_Cancel stops it; the explanation stays._",
+    "prog_stream": "Writing the explanation… {seconds} s so far; done in at most {time}",
+    "status_maps_cancelled": "Maps cancelled. The explanation stays; pick a map again to compute it.",
+    "status_cancelled": "Cancelled.",
+    "status_nothing_to_cancel": "Nothing is running.",
+    "cancel_button": "Cancel",
+    "band_strong": "strong",
+    "band_some": "some",
+    "band_faint": "faint",
+    "band_none": "none",
+    "band_against": "against",
+    "hover_share": "This patch holds {share} % of the evidence for “{phrase}” ({band})",
+    "hover_none": "This patch holds none of the evidence for “{phrase}”",
+    "hover_against": "This patch speaks against “{phrase}”",
+    "legend_strong": "Strong: the {patches} patches ({area} % of the crop) that hold half of the evidence",
+    "legend_no_evidence": "Nothing in the picture supports this phrase",
+    "colorbar_share": "share of the evidence",
 }
 
-if _PAGES.keys() & GLOSSARY_EN.keys():
-    raise RuntimeError(f"keys in both en.py and en_glossary.py: {sorted(_PAGES.keys() & GLOSSARY_EN.keys())}")
-EN: dict[str, str] = {**_PAGES, **GLOSSARY_EN}
+_twice = (_PAGES.keys() & GLOSSARY_EN.keys()) | (_PAGES.keys() & EXPLORER_EN.keys()) | (
+    EXPLORER_EN.keys() & GLOSSARY_EN.keys())
+if _twice:
+    raise RuntimeError(f"keys in two parts of the English catalog: {sorted(_twice)}")
+EN: dict[str, str] = {**_PAGES, **EXPLORER_EN, **GLOSSARY_EN}

@@ -23,10 +23,13 @@ from .explorer import Reopened
 from .feedback import FeedbackForm
 from .gpu import ModelLock, ModelWorker, ProgressReporter, gpu
 from .limits import RateLimiter, request_address
+from .progress import WorkProgress, progress_text, stream_text
 from .results import Analysis, ExplainView, ResultsCache
+from .sharing import Sharing
 from .state import AppState
 from .visitors import Reviewer, Visitor
 
 __all__ = ["ASSETS_DIR", "CATEGORIES", "METHODS", "PROVENANCE_GLOSSARY", "Box", "PhraseMap", "is_uncertain", "maps_json", "Analysis", "AppConfig", "AppState", "ConfigError", "ExplainView", "FeedbackForm",
            "ModelLock", "ModelWorker", "ProgressReporter", "RateLimiter", "Reopened", "ResultsCache", "Reviewer",
-           "UserError", "Visitor", "finished_phrases", "gpu", "inputs", "parse_config", "request_address"]
+           "Sharing", "UserError", "Visitor", "finished_phrases", "gpu", "inputs", "parse_config", "request_address",
+           "WorkProgress", "progress_text", "stream_text"]

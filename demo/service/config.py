@@ -104,10 +104,15 @@ OPTIONS: tuple[Option, ...] = (
            "Longest explanation generated, in tokens."),
     Option("occlusion_grid", "SPOT_OCCLUSION_GRID", "--occlusion-grid", int, GRID,
            "Cells a side of the faithful occlusion map: 24 (576 rescorings; about 11 s for FakeVLM on "
-           "an H200, 17 s for the toy model on 2 CPU cores) or another divisor of 24, e.g. 12 (4x faster, "
-           "coarser)."),
-    Option("concurrency", "SPOT_CONCURRENCY", "--concurrency", int, 1,
-           "How many explanations may stream at once (attribution maps always run alone)."),
+           "an H200; for the toy model on a busy 2-core CPU 24-84 s, bench/MAPS_PROGRESS_RESULTS.md; the "
+           "page shows its progress, the time left and a Cancel) or another divisor of 24, e.g. 12 (4x "
+           "faster, coarser)."),
+    Option("concurrency", "SPOT_CONCURRENCY", "--concurrency", int, None,
+           "How many explanations may stream at once; default 1, or with batched decoding the streams "
+           "the GPU's memory allows (at most 16)."),
+    Option("batch_decode", "SPOT_BATCH_DECODE", "--batch-decode", str, "auto",
+           "Decode simultaneous explanations in one continuous batch: `auto` (on a dedicated GPU for a "
+           "model the fast engine supports; not on ZeroGPU or a CPU), `on` or `off` (one after another)."),
     Option("queue_size", "SPOT_QUEUE_SIZE", "--queue-size", int, 64,
            "How many explanations may wait for the model beyond those running (`--concurrency`); more are "
            "turned away with a sentence until one finishes."),
@@ -130,6 +135,10 @@ OPTIONS: tuple[Option, ...] = (
            "the C2PA trust list) or a folder with `anchors.pem`, `allowed.pem`, `store.cfg`. "
            "Unset: a signer is shown as unverified unless c2pa-rs itself trusts it. See Content "
            "Credentials below."),
+    Option("mcp", "SPOT_MCP", "--mcp", bool, False,
+           "Serve an MCP endpoint at `/gradio_api/mcp/` with two tools for AI assistants, `explain_image` and "
+           "`read_evidence` (page limits apply). Off by default: on a public Space it would open the model to "
+           "automated callers; turn it on where you want them. See MCP below."),
     Option("admin_token", "SPOT_ADMIN_TOKEN", None, str, None,
            "Reviewer password for the Explorer tab (environment only). Unset: token login is off.",
            secret=True),
@@ -161,13 +170,15 @@ class AppConfig:
     max_pixels: int = 40_000_000
     max_new_tokens: int = 256
     occlusion_grid: int = GRID
-    concurrency: int = 1
+    concurrency: int | None = 1  # None from parse_config when unset: AppState decides
+    batch_decode: str = "auto"
     queue_size: int = 64
     rate_limit: int = 30
     trusted_proxies: tuple[str, ...] = ()
     upload_budget_mb: float = 500.0
     results_cache_mb: float = 512.0
     c2pa_trust: str | None = None
+    mcp: bool = False
     admin_token: str | None = field(default=None, repr=False)
     reviewers: tuple[str, ...] = ()
     secret_key: str | None = field(default=None, repr=False)
@@ -261,6 +272,8 @@ def parse_config(argv: Sequence[str] | None = None,
         raise ConfigError(f"--quantization / SPOT_QUANTIZATION must be 4bit or 8bit, got {values['quantization']!r}")
     if values["decoder"] not in ("auto", "generate", "static"):
         raise ConfigError(f"--decoder / SPOT_DECODER must be auto, generate or static, got {values['decoder']!r}")
+    if values["batch_decode"] not in ("auto", "on", "off"):
+        raise ConfigError(f"--batch-decode / SPOT_BATCH_DECODE must be auto, on or off, got {values['batch_decode']!r}")
     if values["rule"] not in ("word", "substring"):
         raise ConfigError(f"--rule / SPOT_RULE must be word or substring, got {values['rule']!r}")
     if values["preprocess"] not in ("default", "paper"):

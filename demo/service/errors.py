@@ -8,4 +8,10 @@ from __future__ import annotations
 
 
 class UserError(Exception):
-    """Something the visitor can fix or should know; `str(err)` is shown as it is."""
+    """Something the visitor can fix or should know; `str(err)` is shown as it is. `field` names the
+    input it is about, when it is about one (a form can show the sentence beside it)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import replace
@@ -20,8 +21,9 @@ from explain.phrases import split_phrases
 from explain.types import Explanation, PhraseMap, TextDelta, VerdictReady
 from storage import MapIn, PhraseSpan, PredictionIn, StorageError
 
-from ..i18n import t
+from ..i18n import EN, current, t
 from .errors import UserError
+from .progress import WorkCancelled, WorkProgress, run_with_progress
 from .results import Analysis, ExplainView, held_bytes
 from .visitors import Visitor
 
@@ -58,6 +60,15 @@ def read_provenance_json(data: bytes, c2pa_trust: str | None = None) -> dict | N
 
 
 
+def refusal(exc: ImageRejected) -> str:
+    """The intake's refusal for the visitor: its English sentence as it is, or, in another language,
+    the kind of problem translated, then the English sentence with its numbers."""
+    key = f"intake_{exc.code}"
+    if current() == "en" or key not in EN:
+        return str(exc)
+    return t("intake_detail", summary=t(key), detail=str(exc))
+
+
 def _image_format_key(fmt: str) -> str:
     return {"JPEG": "jpeg", "MPO": "jpeg"}.get(fmt, fmt.lower())
 
@@ -85,7 +96,7 @@ class ExplainMixin:
         try:
             checked = load_image_file(path, self.limits, self.config.preprocess)
         except ImageRejected as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(refusal(exc)) from None
         # load_image_file read the bytes once to check them; keep the very same bytes for storage
         data = Path(path).read_bytes()
         if hashlib.sha256(data).hexdigest() != checked.sha256:  # the file changed under us
@@ -133,15 +144,20 @@ class ExplainMixin:
         view = ExplainView("checked", checked, model_view(checked), provenance)
         yield view
         text = ""
+        pieces = 0
         explanation: Explanation | None = None
         try:
             with self.model_lock.shared(), closing(self.worker.stream(checked, self.config.max_new_tokens)) as items:
+                started = time.monotonic()
                 for item in items:
                     if not self.pages.is_current_upload(page, path):
                         return  # closing() stops the generation thread now, not when collected
                     if isinstance(item, TextDelta):
                         text += item.text
-                        view = replace(view, stage="text", text=text, phrases=finished_phrases(text, False))
+                        pieces += 1
+                        view = replace(view, stage="text", text=text, phrases=finished_phrases(text, False),
+                                       pieces=pieces, elapsed_s=time.monotonic() - started,
+                                       max_tokens=self.config.max_new_tokens)
                         yield view
                     elif isinstance(item, VerdictReady):
                         view = replace(view, stage="verdict", verdict=item.verdict, p_fake=item.p_fake)
@@ -183,8 +199,10 @@ class ExplainMixin:
 
     # ------------------------------------------------------------------ maps
     def maps(self, prediction_id: Any, visitor: Visitor, method: str = "gradient",
-             progress: Callable[[float, str], None] | None = None) -> tuple[Analysis, list[PhraseMap]]:
-        """Maps for every phrase of a visitor's prediction (computed once per method, then cached)."""
+             progress: Callable[[float, str], None] | None = None,
+             cancel: Callable[[], bool] | None = None) -> tuple[Analysis, list[PhraseMap]]:
+        """Maps for every phrase of a visitor's prediction (computed once per method, then cached).
+        `cancel()` is asked between batches: True stops the work (WorkCancelled), nothing is kept."""
         if not isinstance(method, str) or method not in METHODS:
             raise UserError(t("err_bad_method", method=str(method)[:40]))
         a = self._analysis(prediction_id, visitor)
@@ -193,12 +211,54 @@ class ExplainMixin:
             try:
                 with self.model_lock.exclusive():
                     if method not in a.maps:  # a twin request may have made them while we waited
-                        a.maps[method] = self.worker.attribute(a.checked, a.explanation, method, progress)
+                        if cancel is not None and cancel():  # cancelled while waiting for the model
+                            raise WorkCancelled(method)
+                        a.maps[method] = self.worker.attribute(a.checked, a.explanation, method, progress,
+                                                               cancel)
                         self._save_maps(a, a.maps[method])
             except (MemoryError, RuntimeError, ValueError) as exc:
                 log.exception("attribution failure")
                 raise UserError(t("err_model", error=type(exc).__name__)) from None
         return a, a.maps[method]
+
+    def maps_progress(self, prediction_id: Any, visitor: Visitor, method: str = "gradient",
+                      page: str | None = None) -> Iterator[WorkProgress]:
+        """`maps()` as snapshots of its progress (progress.py), the last one "done" with
+        `(analysis, maps)` as its result. Closing the generator, or `cancel_work(page)`, stops the
+        work within one batch; then it raises UserError(status_maps_cancelled) if still iterated."""
+        if not isinstance(method, str) or method not in METHODS:
+            raise UserError(t("err_bad_method", method=str(method)[:40]))
+        a = self._analysis(prediction_id, visitor)
+        if method in a.maps:
+            yield WorkProgress("done", 1.0, eta_s=0.0, result=(a, a.maps[method]))
+            return
+        key = page or visitor.client_hash
+        token = self.cancels.open(key)
+        try:
+            for p in run_with_progress(lambda report, tok: self.maps(prediction_id, visitor, method, report, tok)[1],
+                                       kind=method, units=self._map_units(a, method), speeds=self.speeds,
+                                       token=token):
+                yield replace(p, result=(a, p.result)) if p.stage == "done" else p
+        except WorkCancelled:
+            raise UserError(t("status_maps_cancelled")) from None
+        finally:
+            self.cancels.close(key, token)
+
+    def cancel_work(self, page: str | None) -> str | None:
+        """The page's Cancel button: stop its running maps ("maps"), else its streaming answer
+        ("explanation", which stops at the next token and is not stored); None when nothing runs."""
+        if self.cancels.cancel(page):
+            return "maps"
+        if page and self.pages.is_streaming(page):
+            self.pages.start(page, None)
+            return "explanation"
+        return None
+
+    def _map_units(self, a: Analysis, method: str) -> int:
+        from explain.attribution import work_units  # noqa: PLC0415 - attribution loads torch
+
+        return sum(work_units(method, phrases=len(a.explanation.phrases), grid=self.config.occlusion_grid,
+                              ig_steps=48, faithfulness_steps=10, with_faithfulness=True))
 
     def _save_maps(self, a: Analysis, maps: list[PhraseMap]) -> None:
         def done(future) -> None:

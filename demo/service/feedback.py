@@ -42,9 +42,22 @@ class FeedbackMixin:
     """`AppState`'s verbs for feedback, reviewer sign-in, review and export."""
 
     # ------------------------------------------------------------------ feedback
-    def feedback(self, form: FeedbackForm, visitor: Visitor) -> tuple[int, bool]:
-        """Save (or update) the visitor's feedback; returns (record id, was an update)."""
-        pid = self.parse_prediction_id(form.prediction_id)
+    def check_feedback(self, form: FeedbackForm, visitor: Visitor) -> UserError | None:
+        """What is wrong with a form, before anything is stored (None when nothing): a missing
+        prediction, an answer out of its choices, an empty form, or answers that contradict each
+        other. Its `field` names the answer concerned. Faults of the server are raised, not returned."""
+        try:
+            self._feedback_record(form, visitor)
+        except UserError as exc:
+            return exc
+        return None
+
+    def _feedback_record(self, form: FeedbackForm, visitor: Visitor) -> FeedbackIn:
+        """The form as a record to store, checked (raises UserError naming the field concerned)."""
+        try:
+            pid = self.parse_prediction_id(form.prediction_id)
+        except UserError as exc:
+            raise UserError(str(exc), "prediction_id") from None
         said = inputs.choice(form.verdict, ("right", "wrong"), t("fb_verdict"))
         verdict_correct = None if said is None else said == "right"
         true_label = inputs.choice(form.true_label, ("real", "fake", "unsure"), t("fb_true_label"))
@@ -53,23 +66,46 @@ class FeedbackMixin:
         agree, disagree = inputs.indices(form.agree), inputs.indices(form.disagree)
         both = sorted(set(agree) & set(disagree))
         if both:
-            raise UserError(t("fb_both_votes", phrases=", ".join(str(i + 1) for i in both)))
+            raise UserError(t("fb_both_votes", phrases=", ".join(str(i + 1) for i in both)), "disagree")
         corrected = (inputs.text(form.corrected, t("fb_corrected")) or "").strip() or None
         comment = (inputs.text(form.comment, t("fb_comment")) or "").strip() or None
         if (verdict_correct is None and not true_label and not agree and not disagree
                 and not corrected and not category and not comment):
-            raise UserError(t("fb_empty"))
-        self._rate(self.feedback_rate, visitor, count=True)
-        votes = {i: "agree" for i in agree} | {i: "disagree" for i in disagree}
+            raise UserError(t("fb_empty"), "verdict")
         a = self.results.get(pid)
         owner = a.owner if a is not None and visitor.owns(a.owner) else visitor.client_hash
-        record = FeedbackIn(prediction_id=pid, client_hash=owner,
-                            verdict_correct=verdict_correct, true_label=true_label,
-                            phrase_votes=votes, corrected_explanation=corrected,
-                            category=category, comment=comment, consent=consent)
-        image_bytes = a.data if consent and a is not None and visitor.owns(a.owner) else None
+        self._agreeing(pid, owner, a, verdict_correct, true_label)
+        votes = {i: "agree" for i in agree} | {i: "disagree" for i in disagree}
+        return FeedbackIn(prediction_id=pid, client_hash=owner, verdict_correct=verdict_correct,
+                          true_label=true_label, phrase_votes=votes, corrected_explanation=corrected,
+                          category=category, comment=comment, consent=consent)
+
+    def _agreeing(self, pid: int, owner: str, a: Any, verdict_correct: bool | None, true_label: str | None) -> None:
+        """"The verdict was right" with a true label opposite to it (or "wrong" with the same one)
+        says two things at once: refuse it with a sentence naming both answers."""
+        if verdict_correct is None or true_label not in ("real", "fake"):
+            return
+        if a is not None and a.owner == owner:
+            verdict = a.explanation.verdict
+        else:
+            try:
+                p = self.store.get_prediction(pid, owner)
+            except StorageError as exc:
+                raise UserError(t("err_storage", error=str(exc))) from None
+            verdict = p.verdict if p is not None else None
+        if verdict not in ("real", "fake") or (true_label == verdict) == verdict_correct:
+            return
+        key = "fb_contradiction_right" if verdict_correct else "fb_contradiction_wrong"
+        raise UserError(t(key, verdict=t(f"verdict_{verdict}"), label=t(f"fb_label_{true_label}")), "true_label")
+
+    def feedback(self, form: FeedbackForm, visitor: Visitor) -> tuple[int, bool]:
+        """Save (or update) the visitor's feedback; returns (record id, was an update)."""
+        record = self._feedback_record(form, visitor)
+        self._rate(self.feedback_rate, visitor, count=True)
+        a = self.results.get(record.prediction_id)
+        image_bytes = a.data if record.consent and a is not None and visitor.owns(a.owner) else None
         try:
-            existed = self.store.get_feedback(pid, owner) is not None
+            existed = self.store.get_feedback(record.prediction_id, record.client_hash) is not None
             fid = self.store.save_feedback(record, image_bytes=image_bytes)
         except NotFound:
             raise UserError(t("err_not_found")) from None

@@ -24,6 +24,8 @@ from typing import Any
 from explain.intake import CheckedImage
 from explain.types import Explanation, PhraseMap
 
+from .progress import WorkCancelled
+
 # Costs with FakeVLM's shape on an H200, in forked calls (bench/ZEROGPU_RESULTS.md), with margin:
 # `generate` streamed 12.4-14.5 tokens/s, the static engine 243 tokens/s after building itself in
 # the call (6.1 s to the first token with cold kernels, 1.6 s with them on disk); maps for 10
@@ -128,17 +130,46 @@ class ModelLock:
                 self._cond.notify_all()
 
 
+class _FreeLock:
+    """ModelLock's interface with nothing to wait for: with batched decoding every model pass, maps
+    included, runs on the batch's one scheduler thread, which already keeps them apart."""
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        yield
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        yield
+
+
 class ModelWorker:
     """The detector and its GPU calls, as the service uses them.
 
     Bound methods wrapped by `gpu()`: on ZeroGPU only their arguments (picture, answer, method) are
     pickled into the GPU worker, never the model, which the forked worker already has.
+
+    batch_decode ("auto", "on", "off"): decode concurrent explanations in one continuous batch
+    (explain.model.use_batching); `streams` is then how many run together, and maps run between
+    two decode steps instead of waiting for every stream to end. `model_lock` is the lock the
+    service takes around the model: a ModelLock when decoding is serial.
     """
 
-    def __init__(self, detector: Any, occlusion_grid: int) -> None:
+    def __init__(self, detector: Any, occlusion_grid: int, *, batch_decode: str = "off",
+                 max_new_tokens: int = 256, streams: int | None = None) -> None:
         self.detector = detector
         self.occlusion_grid = occlusion_grid
-        fast = hasattr(detector.backend, "warmup")  # only the static engine has something to warm
+        self.streams = 1
+        self.batched = False
+        if batch_decode != "off":
+            from explain.model import use_batching  # noqa: PLC0415 - loads torch, only when asked
+
+            self.streams = use_batching(detector, batch_decode, max_new_tokens=max_new_tokens, streams=streams)
+            self.batched = hasattr(detector.backend, "between_steps")
+            if self.batched and getattr(detector, "warm", False):
+                detector.warmup(max_new_tokens)  # the batch's cache and graphs, before the first visitor
+        self.model_lock: ModelLock | _FreeLock = _FreeLock() if self.batched else ModelLock()
+        fast = hasattr(detector.backend, "warmup")  # only the static engines have something to warm
         self.stream = gpu(duration=partial(stream_seconds, fast=fast))(self._stream_impl)
         self.attribute = gpu(duration=partial(attribute_seconds, grid=occlusion_grid))(self._attribute_impl)
 
@@ -146,11 +177,21 @@ class ModelWorker:
         yield from self.detector.stream(checked, max_new_tokens=max_new_tokens)
 
     def _attribute_impl(self, checked: CheckedImage, explanation: Explanation, method: str,
-                        progress: Callable[[float, str], None] | None) -> list[PhraseMap]:
-        from explain.attribution import attribute  # noqa: PLC0415 - loaded when first needed
+                        progress: Callable[[float, str], None] | None,
+                        cancel: Callable[[], bool] | None = None) -> list[PhraseMap]:
+        """The maps; `cancel()` is asked between batches, and True ends the work with WorkCancelled."""
+        from explain.attribution import AttributionCancelled, attribute  # noqa: PLC0415 - loaded when first needed
 
-        return attribute(self.detector, checked, explanation, method, progress=progress,
-                         grid=self.occlusion_grid)
+        try:
+            if self.batched:  # between two decode steps of the running batch, which keeps streaming
+                from explain.model import between_steps  # noqa: PLC0415
+
+                return between_steps(self.detector, attribute, self.detector, checked, explanation, method,
+                                     progress=progress, cancel=cancel, grid=self.occlusion_grid)
+            return attribute(self.detector, checked, explanation, method, progress=progress, cancel=cancel,
+                             grid=self.occlusion_grid)
+        except AttributionCancelled:
+            raise WorkCancelled(method) from None
 
     @property
     def model_id(self) -> str:

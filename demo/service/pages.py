@@ -38,6 +38,12 @@ class Pages:
             now = self._now.get(page)
         return now is None or now[0] == upload
 
+    def is_streaming(self, page: str) -> bool:
+        """Whether the page's current upload is still being explained (no prediction yet)."""
+        with self._lock:
+            now = self._now.get(page)
+        return now is not None and now[0] is not None and now[1] is None
+
     def done(self, page: str | None, upload: str, prediction_id: int) -> None:
         if page:
             with self._lock:

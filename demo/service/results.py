@@ -45,6 +45,9 @@ class ExplainView:
     p_fake: float | None = None
     prediction_id: int | None = None
     explanation: Explanation | None = None
+    pieces: int = 0  # text deltas so far (at most one a token)
+    elapsed_s: float = 0.0  # since the model started on this picture
+    max_tokens: int = 0  # where the answer stops at the latest
 
 
 

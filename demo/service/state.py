@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,10 @@ from .errors import UserError
 from .explaining import ExplainMixin
 from .explorer import ExplorerMixin
 from .feedback import FeedbackMixin
-from .gpu import ModelLock, ModelWorker
+from .gpu import ModelWorker
 from .limits import Admission, RateLimiter
 from .pages import Pages
+from .progress import Cancels, Speeds
 from .results import Analysis, ResultsCache
 from .visitors import Pseudonyms, Visitor, new_visitor_token, valid_token
 
@@ -42,7 +44,10 @@ class AppState(ExplainMixin, FeedbackMixin, ExplorerMixin):
                  cache_bytes: int | None = None):
         cache_bytes = int(config.results_cache_mb * 1024 * 1024) if cache_bytes is None else cache_bytes
         self.detector = detector
-        self.worker = ModelWorker(detector, config.occlusion_grid)
+        self.worker = ModelWorker(detector, config.occlusion_grid, batch_decode=config.batch_decode,
+                                  max_new_tokens=config.max_new_tokens, streams=config.concurrency)
+        if config.concurrency is None:  # unset: as many explanations at once as the model decodes together
+            config = replace(config, concurrency=self.worker.streams)
         self.store = store
         self.config = config
         self.limits = IntakeLimits(max_bytes=config.max_upload_bytes, max_pixels=config.max_pixels)
@@ -51,8 +56,10 @@ class AppState(ExplainMixin, FeedbackMixin, ExplorerMixin):
         self._checked: OrderedDict[str, tuple[CheckedImage, bytes]] = OrderedDict()
         self._checked_bytes = max(cache_bytes // 4, 1)
         self._lock = threading.Lock()
-        self.model_lock = ModelLock()
+        self.model_lock = self.worker.model_lock  # serial decoding: maps wait; batched: the batch orders them
         self.pages = Pages()
+        self.cancels = Cancels()  # each page's running maps, for its Cancel button
+        self.speeds = Speeds()  # measured seconds per unit of map work, for the first estimate
         self.admission = Admission(config.queue_size + config.concurrency)  # waiting + running
         self.pseudonyms = Pseudonyms(store.client_hash)
         self.explain_rate = RateLimiter(config.rate_limit, clock=clock)
@@ -112,6 +119,19 @@ class AppState(ExplainMixin, FeedbackMixin, ExplorerMixin):
         return self.pages.is_current_prediction(page, pid)
 
     # ------------------------------------------------------------------ recent results
+    def own_result(self, prediction_id: Any, visitor: Visitor) -> Analysis | None:
+        """The visitor's own cached result with this id, or None (gone, someone else's, or no id)."""
+        if not str(prediction_id or "").strip():
+            return None
+        try:
+            return self._analysis(prediction_id, visitor)
+        except UserError:
+            return None
+
+    def result_of(self, prediction_id: Any, visitor: Visitor) -> Analysis:
+        """The visitor's own cached result with this id; a UserError says it expired or was not found."""
+        return self._analysis(prediction_id, visitor)
+
     def _analysis(self, prediction_id: Any, visitor: Visitor) -> Analysis:
         pid = self.parse_prediction_id(prediction_id)
         a = self.results.get(pid, touch=True)

@@ -36,6 +36,7 @@ from .gradient import LAYERS, gradient_grids
 from .integrated import ig_grids
 from .occlusion import cell_mask, occlusion_grids
 from .placement import cell_box_original, grid_tuple, map_argmax_original, pointing_hit
+from .progress import AttributionCancelled, Stages, Step, work_units
 from .references import reference_set_pixels
 from .reliance import is_language_prior, reference_kind, scores_and_reliance
 from .scoring import AttributionError, PhraseScorer, halving_on_oom, reference_pixel_values, spans_of
@@ -70,6 +71,7 @@ def default_window(grid: int, side: int = 24) -> int:
 __all__ = [
     "LAYERS",
     "METHODS",
+    "AttributionCancelled",
     "AttributionError",
     "PhraseScorer",
     "attribute",
@@ -85,6 +87,8 @@ __all__ = [
     "pointing_hit",
     "scorer_for",
     "scores_and_reliance",
+    "Step",
+    "work_units",
 ]
 
 
@@ -111,6 +115,7 @@ def attribute(
     layer: str = DEFAULT_LAYER,
     grid: int = DEFAULT_GRID,
     progress: Callable[[float, str], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
     with_reliance: bool = True,
     with_faithfulness: bool = True,
     verdict_token: bool = False,
@@ -125,7 +130,9 @@ def attribute(
     gradient_strategy: str = "shared",
 ) -> list[PhraseMap]:
     """Maps for every phrase of `explanation` (plus, with `verdict_token`, one for the verdict word
-    alone, phrase_index -1). `progress(fraction, message)` is called as the work advances.
+    alone, phrase_index -1). `progress(fraction, message)` is called as the work advances (the
+    message is a progress.Step; the fraction weighs each stage by its work), and `cancel()`, when
+    given, is asked between batches: True stops the run with `AttributionCancelled`.
 
     `grid` is the occlusion's cells a side, `window` the side of its occluder in cells (centred on
     each cell; 1 = the cell alone; default a third of the grid), `smooth` the radius in cells over
@@ -143,8 +150,11 @@ def attribute(
         raise AttributionError(f"unknown attribution layer '{layer}': use one of {', '.join(LAYERS)}")
     if method == "none" or not explanation.token_ids or not (explanation.phrases or verdict_token):
         return []
-    stage = _Stages(progress, with_faithfulness)
     scorer = scorer_for(detector, checked, explanation, verdict_token=verdict_token)
+    units = work_units(method, phrases=len(scorer.spans), grid=grid, ig_steps=ig_steps,
+                       faithfulness_steps=faithfulness_steps, with_faithfulness=with_faithfulness)
+    stage = Stages(progress, units, cancel)
+    stage.check()
     extra_of: list[dict] = [{} for _ in scorer.spans]
     if method == "gradient":
         grids = halving_on_oom(
@@ -193,6 +203,7 @@ def attribute(
     curve_baseline = baseline or DEFAULT_BASELINE
     scores = neutral = reliance = None
     if with_reliance or with_faithfulness:
+        stage.check()
         scores, neutral, reliance = scores_and_reliance(scorer)
     curves: list[Curves | None] = [None] * len(scorer.spans)
     if with_faithfulness:
@@ -248,26 +259,6 @@ def attribute(
         )
     stage.done()
     return maps
-
-
-class _Stages:
-    """Maps one progress callback over the stages: maps first, then faithfulness."""
-
-    def __init__(self, progress: Callable[[float, str], None] | None, with_faithfulness: bool):
-        self.progress = progress
-        self.split = 0.7 if with_faithfulness else 1.0
-
-    def maps(self, fraction: float, message: str) -> None:
-        if self.progress:
-            self.progress(self.split * fraction, message)
-
-    def faithfulness(self, fraction: float, message: str) -> None:
-        if self.progress:
-            self.progress(self.split + (1.0 - self.split) * fraction, message)
-
-    def done(self) -> None:
-        if self.progress:
-            self.progress(1.0, "maps ready")
 
 
 def _number(v: float, digits: int = 4) -> float | None:

@@ -171,6 +171,8 @@ def _centred(
                 return torch.where(pixel_masks.unsqueeze(1), base, image)
 
         full = score(image)[0]
+        if progress:  # the unoccluded pass is done: says how many follow (and lets a cancel in)
+            progress(0.0, f"occlusion 0/{n}")
         drops = torch.empty(n, len(scorer.spans))
         for part in chunks(n, batch_size):
             drops[part.start : part.stop] = (full - score(occluded(occluders[part.start : part.stop]))).float().cpu()

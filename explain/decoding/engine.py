@@ -39,6 +39,28 @@ class _StopAtLanguageModel(Exception):
     """Raised by a hook to end the model's forward once the merged prompt embeddings are known."""
 
 
+def prompt_embeddings(lm: nn.Module, model, inputs) -> torch.Tensor | None:
+    """The prompt as the language model `lm` receives it (image features merged in), computed by the
+    model's own forward, stopped by a hook at the language model's door; None if it never got there."""
+    got: dict = {}
+
+    def hook(_module, args, kwargs):
+        got["embeds"] = kwargs.get("inputs_embeds")
+        raise _StopAtLanguageModel
+
+    handle = lm.register_forward_pre_hook(hook, with_kwargs=True)
+    try:
+        model(**inputs, use_cache=False)
+    except _StopAtLanguageModel:
+        pass
+    finally:
+        handle.remove()
+    embeds = got.get("embeds")
+    if embeds is None or embeds.shape[:2] != inputs["input_ids"].shape:
+        return None
+    return embeds
+
+
 class Engine:
     """Static buffers, the prefill and decode steps and their CUDA graphs for one model and one
     cache length. Holds no reference to itself (no bound methods stored), so dropping it frees it."""
@@ -105,25 +127,7 @@ class Engine:
         self._finish(out.logits[0, -1], advance=False)
 
     def _prompt_embeddings(self, model, inputs) -> torch.Tensor | None:
-        """The prompt as the language model receives it (image features merged in), computed by the
-        model's own forward, stopped by a hook at the language model's door."""
-        got: dict = {}
-
-        def hook(_module, args, kwargs):
-            got["embeds"] = kwargs.get("inputs_embeds")
-            raise _StopAtLanguageModel
-
-        handle = self.lay.lm.register_forward_pre_hook(hook, with_kwargs=True)
-        try:
-            model(**inputs, use_cache=False)
-        except _StopAtLanguageModel:
-            pass
-        finally:
-            handle.remove()
-        embeds = got.get("embeds")
-        if embeds is None or embeds.shape[:2] != inputs["input_ids"].shape:
-            return None
-        return embeds
+        return prompt_embeddings(self.lay.lm, model, inputs)
 
     def _own_prefill(self, embeds: torch.Tensor, n: int) -> None:
         if not self.use_graph or self.prefill_mode == "eager":

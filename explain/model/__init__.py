@@ -5,6 +5,8 @@ toy model), load it with safetensors only, and wrap it in a `Detector` with a de
 `explain.model.detector` (it imports torch, which this package's top level does not).
 """
 
+from .batching import MODES as BATCH_MODES
+from .batching import between_steps, use_batching
 from .identity import (
     FAKEVLM_ID,
     FAKEVLM_LICENSE,
@@ -16,6 +18,7 @@ from .identity import (
 from .loader import DECODERS, load_detector, load_processor, on_zero_gpu, pil_image_processor_class, resolve_model
 
 __all__ = [
+    "BATCH_MODES",
     "DECODERS",
     "FAKEVLM_ID",
     "FAKEVLM_LICENSE",
@@ -28,4 +31,6 @@ __all__ = [
     "on_zero_gpu",
     "pil_image_processor_class",
     "resolve_model",
+    "between_steps",
+    "use_batching",
 ]

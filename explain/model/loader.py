@@ -15,20 +15,17 @@ calls on an H200, it beat plain `generate` even with the build (bench/ZEROGPU_RE
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 
 from .identity import (
     ALLOWED_FILES,
     FAKEVLM_ID,
-    HOW_TO_GET_FAKEVLM,
     TOY_MODEL_DIR,
     ModelChoice,
     ModelUnavailable,
 )
 
-log = logging.getLogger(__name__)
 _ZERO_GPU_TRUE = ("1", "t", "true")  # spaces.config.boolean's words: we and its decorator must agree
 
 
@@ -107,8 +104,7 @@ def resolve_model(spec: str = "auto", revision: str | None = None, *, env=None) 
             except ModelUnavailable:
                 reason = f"the weights of '{FAKEVLM_ID}' could not be reached (offline and not cached)"
         choice = ModelChoice("auto", check_folder(TOY_MODEL_DIR), "toy-fakevlm", None, True, reason)
-        log.warning("Serving the toy model because %s. %s", reason, HOW_TO_GET_FAKEVLM)
-        return choice
+        return choice  # the reason travels in the detector's notice, which app.py and the CLI print once
     local = Path(spec).expanduser()
     if local.exists():
         return ModelChoice(spec, check_folder(local.resolve()), local.resolve().name, None, False)

@@ -38,9 +38,12 @@ def _settled(page, timeout_s: float = 180) -> None:
 
 
 def _chips(page) -> list[str]:
-    """The chips' phrases, without the mark a language-prior phrase carries (see chip_prior)."""
+    """The chips' phrases, without the mark a language-prior phrase carries (see chip_prior) and the
+    glossary names of their clues (see chip_clues)."""
     mark = tr("chip_prior", "en", text="").strip()
-    return [t.strip().removesuffix(mark).strip() for t in page.locator("#spot-chips label").all_inner_texts()]
+    clues = tr("chip_clues", "en", text="", clues="").strip()
+    return [t.strip().removesuffix(mark).strip().split(f" {clues}")[0].strip()
+            for t in page.locator("#spot-chips label").all_inner_texts()]
 
 
 def _check_page_shows(page, phrases: list[str]) -> None:

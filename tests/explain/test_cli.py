@@ -115,3 +115,25 @@ def test_rule_from_flag_and_environment_is_echoed(tiny_checkpoint, tmp_path):
                             timeout=300, env=env)
     assert json.loads(by_env.stdout)["rule"] == "substring", by_env.stderr
     assert json.loads(_run(common).stdout)["rule"] == "word"
+
+
+def test_readable_output_shows_the_evidence_it_read(tiny_checkpoint, tmp_path):
+    # Issue 19 ("Noise"): the plain-text output left out the evidence panel the JSON carried.
+    from tests.factories import provenance_samples as s
+
+    marked = tmp_path / "marked.png"
+    marked.write_bytes(s.png_bytes((400, 400), text={"parameters": s.A1111_PARAMETERS}))
+    proc = _run([str(marked), "--model", str(tiny_checkpoint), "--max-new-tokens", "4"])
+    assert proc.returncode == 0, proc.stderr
+    evidence = [line for line in proc.stdout.splitlines() if line.strip().startswith("evidence:")]
+    assert evidence and any("Stable Diffusion WebUI" in line for line in evidence), proc.stdout
+
+
+def test_toy_notice_is_printed_once():
+    # Issue 19 ("Noise"): the loader's log warning and the CLI's note said the same thing twice.
+    from tests.conftest import ROOT as root
+
+    proc = _run([str(root / "assets" / "examples" / "toy-real-wide.png"), "--model", "auto",
+                 "--max-new-tokens", "4", "--no-provenance"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("Serving the toy model because") == 1, proc.stderr

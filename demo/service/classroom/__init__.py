@@ -38,6 +38,7 @@ from ..limits import RateLimiter
 from ..state import AppState
 from .lessons import LessonsMixin, example_files, example_truth
 from .outcomes import OutcomesMixin, csv_cell
+from .presenter import PresenterMixin, PresenterView
 from .reveals import RevealsMixin
 from .students import StudentsMixin
 from .views import LiveReveal, RevealView, StudentView, Teacher, TeacherView, phrase_maps
@@ -45,7 +46,7 @@ from .views import LiveReveal, RevealView, StudentView, Teacher, TeacherView, ph
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]{20,128}$")
 
 
-class Classroom(LessonsMixin, RevealsMixin, StudentsMixin, OutcomesMixin):
+class Classroom(LessonsMixin, RevealsMixin, StudentsMixin, OutcomesMixin, PresenterMixin):
     def __init__(self, app: AppState, cstore: ClassroomStore | None = None, *,
                  clock: Any = time.monotonic) -> None:
         self.app = app
@@ -91,5 +92,5 @@ class Classroom(LessonsMixin, RevealsMixin, StudentsMixin, OutcomesMixin):
 
 
 
-__all__ = ["AnswerOut", "Classroom", "ItemIn", "Tally", "LiveReveal", "RevealView", "StudentView", "Teacher", "TeacherView", "csv_cell",
+__all__ = ["AnswerOut", "Classroom", "ItemIn", "PresenterView", "Tally", "LiveReveal", "RevealView", "StudentView", "Teacher", "TeacherView", "csv_cell",
            "example_files", "example_truth", "phrase_maps"]

@@ -2,7 +2,7 @@
 one browsing in English and one in Simplified Chinese, through a session end to end with the real
 model. Create a set, join by code, answer, restart the server (answers survive), reveal, look at
 the maps and the glossary, see the class results, export them, and print a handout (rendered to
-PNG with pdftoppm and checked; docs/handout-sample.png is that page). Nothing a student types may
+PNG with pdftoppm and checked). Nothing a student types may
 reach the other student's page, and the Chinese pages may show no untranslated interface text.
 
 Needs `apt-get install -y chromium poppler-utils fonts-wqy-microhei`.
@@ -25,13 +25,9 @@ from explain.glossary import clues_in
 from explain.toy import world
 from storage.classroom import JOIN_CODE_LEN, SET_CODE_LEN
 
-from .conftest import ROOT
-
 CHROMIUM = os.environ.get("SPOT_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-DOCS = ROOT / "docs"
-HANDOUT_SAMPLE = DOCS / "handout-sample.png"
 
 pytestmark = [
     pytest.mark.skipif(not (Path(CHROMIUM).is_file() or shutil.which("chromium")),
@@ -160,8 +156,9 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
             expect(teacher.locator("#cls-pending .virtual-row")).to_have_count(4, timeout=30_000)
             teacher.locator("#cls-create-set").click()
             _wait_text(teacher.locator("#cls-build-status"), r"Lesson set \w+ saved")
-            key_note = _wait_text(teacher.locator("#cls-key-status"), r"tk_[A-Za-z0-9_\-]+")
-            key = re.search(r"tk_[A-Za-z0-9_\-]+", key_note).group(0)  # made for this teacher, shown once
+            _wait_text(teacher.locator("#cls-key-status"), r"new teacher key")
+            expect(_box(teacher, "cls-key-shown")).to_have_value(re.compile(r"tk_[A-Za-z0-9_\-]+"), timeout=30_000)
+            key = _box(teacher, "cls-key-shown").input_value()  # made for this teacher, shown once
             assert _box(teacher, "cls-teacher-key").input_value() == key
             set_code = _box(teacher, "cls-set-code").input_value()
             assert len(set_code) == SET_CODE_LEN
@@ -196,6 +193,7 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
             ming.locator("#cls-st-submit").click()
             _wait_text(ming.locator("#cls-st-answer-status"), "答案已保存")
             _wait_text(teacher.locator("#cls-t-count"), r"2 of 2 student")
+            teacher.locator("#cls-t-more").get_by_text("Class results, answers and files").click()  # folded
             answers = _wait_text(teacher.locator("#cls-t-answers"), MING_REASON)
             assert ANN_REASON in answers and ANN in answers and MING in answers  # the teacher reads them all
 
@@ -210,6 +208,7 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
             teacher.get_by_role("option", name=re.compile(code)).click()
             teacher.locator("#cls-resume").click()
             _wait_text(teacher.locator("#cls-t-count"), r"2 of 2 student")
+            teacher.locator("#cls-t-more").get_by_text("Class results, answers and files").click()
             expect(_box(ann, "cls-join-code")).to_have_value(code, timeout=60_000)
             _box(ann, "cls-nickname").fill(ANN)
             ann.locator("#cls-join").click()
@@ -298,7 +297,7 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
             # when it is drawn); everything of the classroom follows the switch
             left = _untranslated(teacher, extra_ok=TITLE_WORDS | GRADIO_UPLOAD_WIDGET)
             assert not left, f"untranslated on the teacher's Chinese page: {left}"
-            # screenshots for a person to look at; the docs' own come from scripts/screenshots.py
+            # under tmp_path: tests never rewrite tracked files (docs/ screenshots come from a command)
             teacher.screenshot(path=str(tmp_path / "classroom-teacher-zh.jpg"), type="jpeg", quality=80)
             ming.screenshot(path=str(tmp_path / "classroom-student-zh.jpg"), type="jpeg", quality=80, full_page=True)
 
@@ -311,7 +310,7 @@ def test_a_lesson_with_a_teacher_and_two_students(classroom_server, tmp_path):
             _wait_text(ann.locator("#cls-st-progress"), r"picture 2 of 4")
             expect(ann.locator("#cls-st-submit")).to_be_visible(timeout=30_000)  # answers are open again
 
-            # ---- a handout for that picture, printed to PNG and checked (docs/handout-sample.png)
+            # ---- a handout for that picture, printed to PNG and checked
             teacher.locator("#cls-handout").click()
             pdf_path = _download(teacher, ".pdf", tmp_path)
             html_path = _download(teacher, ".html", tmp_path)
@@ -342,5 +341,3 @@ def _check_handout(pdf_path: Path, tmp_path: Path) -> None:
     assert (~paper[: h // 2]).mean() > 0.15, "no picture near the top of the page"
     dark = page.sum(axis=2) < 200
     assert dark[h // 2:].mean() > 0.005, "no text below the picture"
-    HANDOUT_SAMPLE.parent.mkdir(parents=True, exist_ok=True)
-    Image.open(png).convert("RGB").save(HANDOUT_SAMPLE, optimize=True)

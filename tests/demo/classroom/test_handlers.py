@@ -35,30 +35,42 @@ def h(svc):
 @pytest.fixture
 def started(h, svc):
     """A teacher's session started through the handlers, in Chinese."""
-    key, _, status, shown, _ = h.new_key(ZH)
-    assert status == tr("cls_key_new", "zh-CN", key=key) and shown == key
+    key, _, status, remembered, _, box, text = h.new_key(ZH)
+    assert status == tr("cls_key_new", "zh-CN") and key not in status and remembered == key
+    assert box == gr.update(visible=True) and text == gr.update(value=key)  # shown once, in its copy box
     names = [p.name for p in example_files()][:2]
     out = h.create_set(ZH, key, "", "课程", [], names)
-    set_code = out[-1]
-    assert out[7] == tr("cls_set_saved", "zh-CN", code=set_code, n=2, title="课程")
-    assert out[2] == SKIP and out[3] == SKIP  # a known key is not announced again
+    set_code = out[-2]
+    assert out[9] == tr("cls_set_saved", "zh-CN", code=set_code, n=2, title="课程")
+    assert out[2:6] == (SKIP,) * 4  # a known key is not announced or shown again
+    assert out[-1] == gr.update(open=False)  # the set builder folds away once there is a set
     out = h.start_session(ZH, key, "", set_code)
     code = out[-1]["code"]
-    assert out[6] == gr.update(visible=True)
+    assert out[4:6] == (gr.update(visible=False), gr.update(value=""))  # the key leaves the page
+    assert out[2] == "" and out[6] == gr.update(open=False)  # its notice too; the start form folds
+    assert out[9] == gr.update(visible=True)
     return key, code, out
 
 
 def test_a_new_teacher_gets_a_key_once(h):
     out = h.create_set(EN, None, "", "Lesson", [], [p.name for p in example_files()][:1])
     key = out[0]
-    assert out[1] == key and out[3] == key and out[2] == tr("cls_key_new", "en", key=key)
+    assert out[1] == key and out[3] == key and out[2] == tr("cls_key_new", "en") and key not in out[2]
+    assert out[4:6] == (gr.update(visible=True), gr.update(value=key))
     refreshed = h.refresh_language(ZH, None, None, key)
-    assert refreshed[4] == tr("cls_key_new", "zh-CN", key=key) and refreshed[5:] == ("", "", "")
+    assert refreshed[4] == tr("cls_key_new", "zh-CN") and refreshed[5:] == ("", "", "")
+    assert key not in "".join(str(v) for v in refreshed)  # a language switch does not show it again
+    # shown again only on request, and only a well-formed key
+    assert h.show_key(EN, key, "") == (gr.update(visible=True), gr.update(value=key))
+    assert h.hide_key() == (gr.update(visible=False), gr.update(value=""))
+    for store, box in ((None, ""), ("not-a-key", "")):
+        with pytest.raises(gr.Error):
+            h.show_key(EN, store, box)
 
 
 def test_teacher_outputs_are_translated(started):
     key, code, out = started
-    teacher = dict(zip(TEACHER_OUTPUTS, out[8:], strict=True))
+    teacher = dict(zip(TEACHER_OUTPUTS, out[11:], strict=True))
     assert f"data-code='{code}'" in teacher["t_banner"] and tr("cls_banner_join", "zh-CN") in teacher["t_banner"]
     assert isinstance(teacher["t_results"], pd.DataFrame)
     assert list(teacher["t_results"].columns)[:3] == [tr("cls_col_picture", "zh-CN"), tr("cls_col_caption", "zh-CN"),

@@ -32,7 +32,8 @@ def test_every_flag_has_its_environment_variable():
            "SPOT_QUEUE_SIZE": "10", "SPOT_RATE_LIMIT": "5", "SPOT_ADMIN_TOKEN": "tok",
            "SPOT_REVIEWERS": "alice, bob", "SPOT_SECRET_KEY": "k" * 32,
            "SPOT_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1", "SPOT_RESULTS_CACHE_MB": "256",
-           "SPOT_UPLOAD_BUDGET_MB": "50", "SPOT_C2PA_TRUST": "/tmp"}
+           "SPOT_UPLOAD_BUDGET_MB": "50", "SPOT_C2PA_TRUST": "/tmp", "SPOT_MCP": "on",
+           "SPOT_BATCH_DECODE": "on"}
     assert {o.env for o in OPTIONS} == set(env), "this test must name every option"
     c = parse_config([], env)
     assert (c.model, c.revision, c.device, c.dtype, c.quantization) == ("toy", "abc123", "cpu", "fp32", "8bit")
@@ -46,6 +47,16 @@ def test_every_flag_has_its_environment_variable():
     assert c.secret_key == "k" * 32
     assert (c.trusted_proxies, c.results_cache_mb, c.upload_budget_mb) == (("10.0.0.0/8", "127.0.0.1"), 256.0, 50.0)
     assert c.c2pa_trust == "/tmp"
+    assert c.mcp is True
+    assert c.batch_decode == "on"
+
+
+def test_batch_decode_and_concurrency_defaults():
+    c = parse_config([], {})
+    assert (c.batch_decode, c.concurrency) == ("auto", None)  # the app sizes concurrency to the batch
+    assert parse_config(["--batch-decode", "off", "--concurrency", "2"], {}).concurrency == 2
+    with pytest.raises(ConfigError, match="--batch-decode / SPOT_BATCH_DECODE"):
+        parse_config(["--batch-decode", "sometimes"], {})
 
 
 def test_command_line_beats_environment():

@@ -60,7 +60,7 @@ def test_gradient_maps_for_every_phrase(case):
         assert m.crop_box == checked.crop_box == (100, 0, 400, 300)
         assert m.extra["crop_box_f"] == checked.crop_box_f
         assert m.score == pytest.approx(ref, abs=1e-4)
-        assert m.reliance == pytest.approx(m.score - m.extra["neutral_score"], abs=1e-4)
+        assert m.reliance == pytest.approx(m.score - m.extra["reference_score"], abs=1e-4)
         assert 0 < m.deletion_auc <= 1 and 0 < m.insertion_auc <= 1
         assert len(m.extra["deletion_curve"]) == 5
         # the default gradient map is a magnitude; its sign convention is recorded
@@ -169,11 +169,13 @@ def test_maps_to_json_turns_non_finite_numbers_into_null():
     json.dumps(r, allow_nan=False)
 
 
-def test_reliance_uses_the_detectors_real_reference_pictures(case, tmp_path):
+def test_reliance_uses_the_detectors_real_reference_pictures(case, tmp_path, monkeypatch):
     """Issue 20: a folder of reference pictures replaces the grey square, and maps say which was used."""
+    from explain.attribution import references
     from explain.attribution.references import reference_set_pixels
 
     detector, checked, explanation = case
+    monkeypatch.setattr(references, "REPO_REFERENCES", tmp_path / "none")  # as if the repo shipped none
     grey = attribute(detector, checked, explanation, with_faithfulness=False)
     assert {m.extra["reliance_reference"] for m in grey} == {"grey"} and reference_set_pixels(detector) is None
     for i in range(2):
@@ -193,3 +195,24 @@ def test_reliance_uses_the_detectors_real_reference_pictures(case, tmp_path):
         assert m.extra["reliance_reference"] == "real" and "neutral_score" not in m.extra
         assert m.extra["reference_score"] == pytest.approx((on_refs[0][k] + on_refs[1][k]) / 2, abs=1e-3)
         assert m.reliance == pytest.approx(m.score - m.extra["reference_score"], abs=1e-4)
+
+
+def test_fakevlm_reliance_uses_the_shipped_photographs(case):
+    """Issue 20: FakeVLM (any non-toy checkpoint without its own folder) is scored against the real
+    photographs in assets/reliance-references/, not the grey square."""
+    from explain.attribution.references import REPO_REFERENCES, picture_paths, references_dir
+
+    detector, checked, explanation = case
+    assert references_dir(detector) == REPO_REFERENCES and len(picture_paths(REPO_REFERENCES)) >= 4
+    maps = attribute(detector, checked, explanation, with_faithfulness=False)
+    assert {m.extra["reliance_reference"] for m in maps} == {"real"}
+
+
+def test_every_shipped_reference_photograph_states_its_source_and_licence():
+    from explain.attribution.references import REPO_REFERENCES, picture_paths
+
+    readme = (REPO_REFERENCES / "README.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`"): line for line in readme.splitlines()
+            if line.startswith("| `")}
+    assert {p.name for p in picture_paths(REPO_REFERENCES)} == set(rows)
+    assert all(("CC0" in row or "public domain" in row) and "http" in row for row in rows.values())
