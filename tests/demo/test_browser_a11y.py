@@ -138,6 +138,8 @@ def test_main_page_audit_and_phone_layout(server, axe_js, browser, tmp_path):
         verdict, evidence = (page.locator(s).bounding_box() for s in ("#spot-verdict", "#spot-evidence"))
         assert evidence["y"] >= verdict["y"] + verdict["height"] - 1, (verdict, evidence)
         assert verdict["width"] >= 300, verdict
+        title = page.locator("#spot-title").bounding_box()  # not squeezed beside the language switch
+        assert title["width"] >= 300, title
         banner = page.locator("#spot-banner").bounding_box()
         assert banner["height"] <= 0.2 * 844, f"the model banner takes {banner['height']} px of a phone's screen"
         if server.model == "toy":  # the full notice is one keypress away
