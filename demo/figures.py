@@ -158,7 +158,7 @@ def _axes(fig: go.Figure, size: tuple[int, int], row: int | None = None, col: in
     w, h = size
     kw = {} if row is None else dict(row=row, col=col)
     fig.update_xaxes(range=[0, w], visible=False, constrain="domain", **kw)
-    fig.update_yaxes(range=[h, 0], visible=False, scaleanchor="x" if row is None else None, **kw)
+    fig.update_yaxes(range=[h, 0], visible=False, constrain="domain", scaleanchor="x" if row is None else None, **kw)
 
 
 def wrap_title(text: str, width: int = TITLE_CHARS, max_lines: int = 3) -> list[str]:
@@ -218,9 +218,11 @@ def heatmap_figure(image: Image.Image | None, size: tuple[int, int], pm: PhraseM
             f"<span style='font-size:11px'>{html.escape(line)}</span>" for line in legend_lines)
         lines += legend_lines
     top = LABEL_PX + 18 * len(lines) if text else LABEL_PX
-    # the title sits just above the plot, in a top margin that also leaves room for Gradio's label
-    fig.update_layout(title=dict(text=text, font=dict(size=14), x=0.01, xanchor="left", y=1, yanchor="bottom",
-                                 yref="paper", pad=dict(b=6)),
+    # the title sits in the top margin, under Gradio's label. Anchored to the figure (container), top
+    # down: Plotly places a multi-line title by its first line, so one anchored at the plot's top edge
+    # ran its later lines down over the picture.
+    fig.update_layout(title=dict(text=text, font=dict(size=14), x=0.01, xanchor="left",
+                                 y=1 - LABEL_PX / (height + top), yanchor="top", yref="container"),
                       height=height + top, margin=dict(l=4, r=4, t=top, b=4), font=dict(color=FONT),
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", dragmode="pan")
     return fig

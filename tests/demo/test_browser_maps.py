@@ -22,6 +22,12 @@ BELOW_LABEL = """([plot, sel]) => {
   const a = t.getBoundingClientRect(), b = label.getBoundingClientRect();
   return {ok: a.top >= b.bottom - 1, title: [a.top, a.bottom], label: [b.top, b.bottom]};
 }"""
+ABOVE_PLOT = """(plot) => {
+  const t = document.querySelector(plot + ' .gtitle'), area = document.querySelector(plot + ' .nsewdrag');
+  if (!t || !area) return null;
+  const a = t.getBoundingClientRect(), b = area.getBoundingClientRect();
+  return {ok: a.bottom <= b.top + 1, title: [a.top, a.bottom], plot: [b.top, b.bottom]};
+}"""
 INSIDE = """(sel) => {
   const t = document.querySelector(sel), svg = t && t.closest('svg');
   if (!t || !svg) return null;
@@ -58,6 +64,10 @@ def test_maps_on_a_dark_phone_with_progress_and_cancel(server, example_image, tm
             for plot, sel in (("#spot-heatmap", ".gtitle"), ("#spot-multiples", ".annotation-text")):
                 where = page.evaluate(BELOW_LABEL, [plot, sel])
                 assert where and where["ok"], f"{plot} {sel} sits under the label: {where}"
+            # every line of the title (and legend) stays above the picture (a multi-line Plotly title
+            # anchored at the plot's top ran its later lines down over the picture)
+            where = page.evaluate(ABOVE_PLOT, "#spot-heatmap")
+            assert where and where["ok"], f"the heatmap's title runs over the picture: {where}"
             ticks = page.locator("#spot-heatmap .colorbar text").all_text_contents()
             assert any("strong" in x for x in ticks), ticks
             page.screenshot(path=str(tmp_path / "dark-phone-maps.png"), full_page=True)
