@@ -183,11 +183,12 @@ class ModelWorker:
         from explain.attribution import AttributionCancelled, attribute  # noqa: PLC0415 - loaded when first needed
 
         try:
-            if self.batched:  # between two decode steps of the running batch, which keeps streaming
-                from explain.model import between_steps  # noqa: PLC0415
+            if self.batched:  # between two decode steps; the running streams get every other turn
+                from explain.model import between_steps, sharing_turns  # noqa: PLC0415
 
                 return between_steps(self.detector, attribute, self.detector, checked, explanation, method,
-                                     progress=progress, cancel=cancel, grid=self.occlusion_grid)
+                                     progress=progress, cancel=sharing_turns(self.detector, cancel),
+                                     grid=self.occlusion_grid)
             return attribute(self.detector, checked, explanation, method, progress=progress, cancel=cancel,
                              grid=self.occlusion_grid)
         except AttributionCancelled:

@@ -95,6 +95,11 @@ class BatchedBackend:
         """fn(*args, **kwargs) on the scheduler's thread, between two decode steps of the batch."""
         return self.scheduler(model).call(fn, *args, **kwargs)
 
+    def pump(self, seconds: float) -> int:
+        """Inside `between_steps`: let the running streams decode for about `seconds` (BatchScheduler.pump)."""
+        sched = self._scheduler
+        return sched.pump(seconds) if sched is not None else 0
+
     def describe(self) -> dict:
         sched = self._scheduler
         return sched.describe() if sched is not None else {"backend": self.name, "slots": self.slots}

@@ -17,8 +17,11 @@ scheduler thread, in a loop:
 
 A failure while preparing one stream (its prompt, its picture) ends that stream alone with the
 error; a failure of a shared step ends every stream that was in it. `call(fn)` runs `fn` on the
-scheduler thread between two decode steps: attribution maps run there, pausing the streams for
-their duration rather than waiting for all of them to end, and never seeing their forward passes.
+scheduler thread between two decode steps: attribution maps run there, never seeing the streams'
+forward passes. So that a long map (occlusion: hundreds of forward passes) does not freeze the
+running streams for its whole duration, `fn` may call `pump(seconds)` between its own batches: the
+running streams decode for that long (decode steps only: no newcomer's prefill runs inside a map,
+whose hooks on the vision tower and projector would see it).
 """
 
 from __future__ import annotations
@@ -149,6 +152,23 @@ class BatchScheduler:
             self._cond.notify_all()
         return fut.result()
 
+    def pump(self, seconds: float) -> int:
+        """Inside a `call`: decode the running streams for about `seconds` (at least one step when a
+        stream wants a token), then hand out their tokens; the number of steps. Anywhere else: 0."""
+        if threading.current_thread() is not self._thread or self.engine is None:
+            return 0
+        deadline = time.perf_counter() + max(0.0, seconds)
+        steps = 0
+        with torch.inference_mode():
+            while True:
+                self._tick(admit=False)
+                steps += 1
+                if not any(s is not None and not s.done for s in self._rows) or time.perf_counter() >= deadline:
+                    break
+            self._drain()
+        self.stats["pumped_steps"] = self.stats.get("pumped_steps", 0) + steps
+        return steps
+
     def warmup(self, needed: int) -> BatchEngine:
         """Build (and on CUDA capture) the engine for streams of up to `needed` tokens."""
         return self.call(self._ensure_engine, needed)
@@ -215,9 +235,10 @@ class BatchScheduler:
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             fut.set_exception(exc)
 
-    def _tick(self) -> None:
+    def _tick(self, admit: bool = True) -> None:
         self._reap()
-        self._admit()
+        if admit:
+            self._admit()
         self._compact()
         launched = self._launch()
         while self._pending and (len(self._pending) >= self.depth or not launched):

@@ -6,7 +6,7 @@ toy model), load it with safetensors only, and wrap it in a `Detector` with a de
 """
 
 from .batching import MODES as BATCH_MODES
-from .batching import between_steps, use_batching
+from .batching import between_steps, sharing_turns, use_batching
 from .identity import (
     FAKEVLM_ID,
     FAKEVLM_LICENSE,
@@ -32,5 +32,6 @@ __all__ = [
     "pil_image_processor_class",
     "resolve_model",
     "between_steps",
+    "sharing_turns",
     "use_batching",
 ]

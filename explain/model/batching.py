@@ -11,6 +11,7 @@ thread and receives its own tokens.
 from __future__ import annotations
 
 import logging
+import time
 
 from .loader import on_zero_gpu
 
@@ -62,3 +63,21 @@ def _grey():
     from PIL import Image
 
     return Image.new("RGB", (336, 336), (128, 128, 128))
+
+
+def sharing_turns(detector, cancel=None):
+    """A `cancel` callback for work run by `between_steps` (attribution asks it between its batches)
+    that first gives the batch's running streams as long as the work took since the last turn, so a
+    long map and the streams share the GPU half and half instead of the streams standing still. It
+    answers what `cancel` answers (False without one). Serially decoding detectors get `cancel` back."""
+    pump = getattr(detector.backend, "pump", None)
+    if pump is None:
+        return cancel
+    last = [time.perf_counter()]
+
+    def turn() -> bool:
+        pump(time.perf_counter() - last[0])
+        last[0] = time.perf_counter()
+        return bool(cancel()) if cancel is not None else False
+
+    return turn

@@ -211,6 +211,86 @@ def test_work_between_steps_runs_on_the_scheduler_thread_and_streams_stay_exact(
     _assert_exact(tiny_detector, requests, got, check_generate=False)
 
 
+def test_streams_keep_decoding_while_a_long_map_pumps_between_its_batches(tiny_detector):
+    """Issue 16: a map (here 12 "batches" of work with gradients on, as attribution has) run between
+    decode steps used to freeze every running stream for its whole duration. Pumping between its
+    batches lets the streams advance during the map, exactly, and with gradients still on after."""
+    requests = [(x, 200) for x, _ in _requests(tiny_detector, 2)]
+    sched = BatchScheduler(tiny_detector.model, slots=4)
+    delivered: list[list[tuple]] = [[], []]
+    during: list[int] = []
+
+    def drain(i, handle):
+        for t, p in handle:
+            delivered[i].append((t, p))
+
+    def long_map():
+        for _ in range(12):
+            with torch.enable_grad():
+                torch.ones(2, requires_grad=True).sum().backward()  # the map's own work
+            sched.pump(0.0)  # at least one decode step of the running streams
+            during.append(len(delivered[0]) + len(delivered[1]))
+        return torch.is_grad_enabled()
+
+    try:
+        handles = [sched.submit(x, max_new_tokens=n, verdict_ids=_vids(tiny_detector)) for x, n in requests]
+        readers = [threading.Thread(target=drain, args=(i, h)) for i, h in enumerate(handles)]
+        for r in readers:
+            r.start()
+        while len(delivered[0]) < 3:  # both streams are running
+            threading.Event().wait(0.01)
+        before = len(delivered[0]) + len(delivered[1])
+        assert sched.call(long_map) is True
+        for r in readers:
+            r.join(timeout=120)
+    finally:
+        sched.close()
+    assert sched.pump(1.0) == 0  # outside a call it does nothing
+    assert during[-1] >= before + 12, (before, during)  # the streams moved while the map ran
+    assert sched.stats["pumped_steps"] >= 12
+    got = [([t for t, _ in d], [q for _, q in d]) for d in delivered]
+    _assert_exact(tiny_detector, requests, got, check_generate=False)
+
+
+def test_sharing_turns_gives_the_streams_the_maps_time(tiny_detector):
+    """The cancel callback a batched worker hands to attribution (which asks it between batches)
+    lets the running streams decode for as long as the map worked, then answers as the page's cancel
+    does; a serially decoding detector gets the page's cancel back unchanged."""
+    from explain.model import between_steps, sharing_turns
+
+    batched = Detector(tiny_detector.model, tiny_detector.processor, backend=BatchedBackend(slots=2))
+    stop = threading.Event()
+    turn = sharing_turns(batched, stop.is_set)
+    (inputs, _), = _requests(tiny_detector, 1)
+    handle = batched.backend.scheduler(batched.model).submit(inputs, max_new_tokens=400, verdict_ids=_vids(batched))
+    got: list = []
+    reader = threading.Thread(target=lambda: got.extend(handle))
+    reader.start()
+
+    def a_map():
+        answers, seen = [], []
+        for _ in range(4):
+            threading.Event().wait(0.02)  # the map's own work
+            answers.append(turn())
+            seen.append(len(got))
+        stop.set()
+        answers.append(turn())
+        return answers, seen
+
+    try:
+        while not got:
+            threading.Event().wait(0.01)
+        answers, seen = between_steps(batched, a_map)
+        reader.join(timeout=60)
+        pumped = batched.backend.describe().get("pumped_steps", 0)
+    finally:
+        batched.backend.close()
+    assert answers == [False] * 4 + [True]
+    assert seen == sorted(seen) and seen[-1] > seen[0], seen  # the stream moved during the map
+    assert pumped >= 4
+    assert sharing_turns(tiny_detector, stop.is_set) == stop.is_set  # serial: unchanged
+
+
 def test_submissions_from_many_threads_and_a_longer_cache(tiny_detector):
     """Threads submit at once; a stream too long for the cache waits for the batch to empty, then
     the cache is rebuilt longer, and everyone is still exact."""
