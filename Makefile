@@ -24,10 +24,12 @@ system-deps:
 test: setup system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The docs' screenshots (docs/screenshots/): the app on a free port, driven by Chromium; ARGS narrows it,
+# The docs' screenshots (docs/screenshots/, docs/handout-sample.png): the app on a free port, driven by
+# Chromium; ARGS narrows the first,
 # e.g. make screenshots ARGS="--pages main --langs en"
 screenshots: setup system-deps
 	$(PY) scripts/screenshots.py --out docs/screenshots $(ARGS)
+	$(PY) scripts/screenshots.py --handout docs/handout-sample.png
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -9,6 +9,10 @@ Chinese.
 It starts `app.py --model toy` on a free port with a throwaway data folder and drives Debian's
 Chromium through Playwright (a dev dependency: the app never imports this file). Files are JPEGs
 named `{page}-{lang}-{theme}-{size}.jpg`; the list of what it wrote is printed.
+
+    python scripts/screenshots.py --handout docs/handout-sample.png   # the classroom handout's first page
+
+prints the handout of the revealed picture and renders its first page with pdftoppm (poppler-utils).
 """
 
 from __future__ import annotations
@@ -197,6 +201,32 @@ def make(out: Path, *, pages=PAGES, sizes=tuple(SIZES), themes=THEMES, langs=tup
     return written
 
 
+def handout_sample(out: Path, *, lang: str = "en", dpi: int = 80) -> Path:
+    """The handout PDF of the revealed picture, as a teacher prints it, its first page as a PNG."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="spot-handout-") as tmp, running_app(Path(tmp)) as url, \
+            sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            teacher, _ = classroom_after_reveal(browser, url, LANGS[lang])
+            teacher.locator("#cls-t-more > button, #cls-t-more .label-wrap").first.click()  # folded
+            teacher.locator("#cls-handout").click()
+            link = teacher.locator("#cls-files a[download$='.pdf']").first
+            link.wait_for(state="attached", timeout=180_000)
+            pdf = Path(tmp) / "handout.pdf"
+            pdf.write_bytes(teacher.request.get(link.get_attribute("href")).body())
+        finally:
+            browser.close()
+        subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                        str(Path(tmp) / "page")], check=True, timeout=120)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        from PIL import Image
+
+        Image.open(Path(tmp) / "page.png").convert("RGB").save(out, optimize=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="folder for the JPEGs")
@@ -204,9 +234,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
     ap.add_argument("--themes", nargs="+", choices=THEMES, default=list(THEMES))
     ap.add_argument("--langs", nargs="+", choices=list(LANGS), default=list(LANGS))
+    ap.add_argument("--handout", type=Path, default=None,
+                    help="instead: the classroom handout's first page as this PNG (needs pdftoppm)")
     args = ap.parse_args(argv)
     if not Path(CHROMIUM).is_file():
         ap.error(f"no Chromium at {CHROMIUM} (apt-get install -y chromium, or set SPOT_CHROMIUM)")
+    if args.handout is not None:
+        path = handout_sample(args.handout)
+        print(f"{path}  {path.stat().st_size // 1024} KiB")
+        return 0
     for path in make(args.out, pages=args.pages, sizes=args.sizes, themes=args.themes, langs=args.langs):
         print(f"{path}  {path.stat().st_size // 1024} KiB")
     return 0
