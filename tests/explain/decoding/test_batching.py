@@ -16,6 +16,8 @@ from explain.model import TOY_MODEL_DIR, load_detector
 from explain.model.detector import Detector
 from tests.conftest import png_bytes
 
+from .interpreter import assert_same_in_interpreter, needs_triton
+
 PROMPTS = [None, "<image>Is this picture real or fake? Say why.", "<image>Real or fake?"]
 
 
@@ -354,31 +356,11 @@ def test_streams_for_memory():
     assert streams_for_memory(model, 1024) == 1  # CPU
 
 
-def _has_triton() -> bool:
-    try:
-        import triton  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _has_triton(), reason="triton is not installed (it comes with CUDA builds of torch)")
+@needs_triton
 def test_triton_row_zero_path_matches_the_torch_plan_in_the_interpreter(tiny_checkpoint, tmp_path):
     """The GPU's lone-stream path (today's batch-1 kernels on row 0), run by triton's CPU interpreter,
     hands over to and from the batched step and gives the torch plan's tokens and cache."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = tmp_path / "check.py"
-    script.write_text(_TRITON_ROW0_CHECK)
-    path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[3]), os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=path)
-    out = subprocess.run([sys.executable, str(script), str(tiny_checkpoint)], capture_output=True, text=True,
-                         env=env, timeout=600)  # fmt: skip
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "SAME" in out.stdout, out.stdout
+    assert_same_in_interpreter(_TRITON_ROW0_CHECK, tiny_checkpoint, tmp_path)
 
 
 _TRITON_ROW0_CHECK = """

@@ -5,11 +5,7 @@ captures in a CUDA graph, run eagerly), stops and cancels like it, and hands wha
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,6 +15,8 @@ from explain.decoding import GenerateBackend, StaticCacheBackend, auto_backend, 
 from explain.model import TOY_MODEL_DIR, load_detector
 from explain.model.detector import Detector
 from tests.conftest import png_bytes
+
+from .interpreter import assert_same_in_interpreter, needs_triton
 
 IMAGES = [(0, 500, 300), (1, 336, 336), (2, 200, 640)]
 
@@ -236,25 +234,10 @@ def test_concurrent_runs_are_serialised(tiny_detector, dedicated):
     assert results == [expected] * 3
 
 
-def _has_triton() -> bool:
-    try:
-        import triton  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _has_triton(), reason="triton is not installed (it comes with CUDA builds of torch)")
+@needs_triton
 def test_triton_kernels_match_the_torch_step_in_the_interpreter(tiny_checkpoint, tmp_path):
     """The GPU plan's kernels, run by triton's CPU interpreter, give the torch plan's tokens."""
-    script = tmp_path / "check.py"
-    script.write_text(_TRITON_CHECK)
-    path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[3]), os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=path)
-    out = subprocess.run([sys.executable, str(script), str(tiny_checkpoint)], capture_output=True, text=True,
-                         env=env, timeout=600)  # fmt: skip
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "SAME" in out.stdout, out.stdout
+    assert_same_in_interpreter(_TRITON_CHECK, tiny_checkpoint, tmp_path)
 
 
 _TRITON_CHECK = """
