@@ -125,6 +125,49 @@ def together(backend, model, inputs_list, vids, n) -> dict:
             "tokens": [toks for _, _, toks in results]}  # fmt: skip
 
 
+def map_while_streaming(backend, det, model, inputs_list, vids, n, checked, method: str, turns: bool = True) -> dict:
+    """The streams of `together`, and once each has 16 tokens, one attribution map of `checked` run
+    between decode steps with its turns shared (what the app's ModelWorker does): the map's latency,
+    and the streams' aggregate tokens/s while it ran against before it started. turns=False: the map
+    runs in one piece, as before issue 16's shared turns (the streams stand still meanwhile)."""
+    from explain.attribution import attribute
+    from explain.model import sharing_turns
+    from explain.types import Explanation
+
+    explanation = next(x for x in det.stream(checked, max_new_tokens=min(n, 96)) if isinstance(x, Explanation))
+    stamps: list[list[float]] = [[] for _ in inputs_list]
+    window: dict = {}
+
+    def stream(i):
+        backend.run(model, inputs_list[i], max_new_tokens=n, verdict_ids=vids, cancel=threading.Event(),
+                    emit=lambda _t, _p: stamps[i].append(time.perf_counter()))  # fmt: skip
+
+    def a_map():
+        while min(len(s) for s in stamps) < 16:
+            time.sleep(0.001)
+        window["start"] = time.perf_counter()
+        maps = backend.between_steps(model, attribute, det, checked, explanation, method,
+                                     cancel=sharing_turns(det) if turns else None,
+                                     with_faithfulness=False)  # fmt: skip
+        window["end"] = time.perf_counter()
+        window["phrases"] = len(maps)
+
+    threads = [threading.Thread(target=stream, args=(i,)) for i in range(len(inputs_list))]
+    threads.append(threading.Thread(target=a_map))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    t0, t1 = window["start"], window["end"]
+    first = min(s[0] for s in stamps)
+    during = sum(1 for s in stamps for x in s if t0 <= x <= t1)
+    before = sum(1 for s in stamps for x in s if x < t0)
+    return {"method": method, "turns": turns, "phrases": window["phrases"], "map_s": round(t1 - t0, 3),
+            "streams_tok_s_during_map": round(during / max(t1 - t0, 1e-9), 1),
+            "streams_tok_s_before_map": round(before / max(t0 - first, 1e-9), 1),
+            "pumped_steps": backend.describe().get("pumped_steps", 0)}  # fmt: skip
+
+
 def compare(fast, ref) -> dict:
     diff = (fast - ref).abs()
     agree = fast.argmax(-1) == ref.argmax(-1)
@@ -192,6 +235,10 @@ def main(argv=None) -> int:
     ap.add_argument("--streams", type=int, default=8)
     ap.add_argument("--tokens", type=int, default=256)
     ap.add_argument("--skip", default="", help="comma list of: serial, exactness")
+    ap.add_argument("--map", default="gradient", choices=("gradient", "occlusion", "none"),
+                    help="also measure one map of this method requested while the streams run")
+    ap.add_argument("--map-turns", default="shared", choices=("shared", "none"),
+                    help="none: the map runs in one piece between two steps (the streams wait), for comparison")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out-batch"))
     args = ap.parse_args(argv)
     import torch
@@ -238,6 +285,12 @@ def main(argv=None) -> int:
     serial_each = [one_stream(serial, model, x, vids, n)[2] for x in inputs_list]
     res["together_batched"]["first_difference_vs_serial"] = [
         first_difference(a, b) for a, b in zip(res["together_batched"].pop("tokens"), serial_each, strict=True)]
+    if args.map != "none":
+        det_b = Detector(model, processor, backend=batched)
+        res["map_while_streaming"] = map_while_streaming(batched, det_b, model, inputs_list, vids, n,
+                                                         pictures(1)[0], args.map,
+                                                         turns=args.map_turns == "shared")  # fmt: skip
+        log(f"a map while {args.streams} stream: {res['map_while_streaming']}")
     batched.close()
     if "serial" not in skip:
         res["together_serial"] = together(serial, model, inputs_list, vids, n)
