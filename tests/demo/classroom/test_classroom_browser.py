@@ -119,7 +119,9 @@ def _download(page, suffix: str, tmp: Path) -> Path:
 
 def _reopen(page, url: str, errors: list[str]):
     context = page.context
-    page.close()
+    # without waiting for the old tab to finish closing: once (1 CI run in many) Chromium's close of a
+    # tab whose server had just restarted never returned, and the test hung until pytest's timeout
+    page.close(run_before_unload=True)
     fresh = context.new_page()
     fresh.on("pageerror", lambda e: errors.append(str(e)))
     fresh.goto(url, wait_until="domcontentloaded", timeout=120_000)
