@@ -24,6 +24,20 @@ def has_triton() -> bool:
 needs_triton = pytest.mark.skipif(not has_triton(), reason="triton is not installed (it comes with CUDA builds of torch)")
 
 
+# The start of every check script: the checkpoint given as argv[1], its layout and fused weights.
+FUSED_TINY_MODEL = """
+import sys, torch
+from explain.decoding.layout import fuse_weights, layout_of
+from explain.model import load_detector
+det = load_detector(sys.argv[1], device="cpu")
+lay = layout_of(det.model)
+fused = {}
+for i, layer in enumerate(lay.layers):
+    fused[("qkv", i)] = fuse_weights([layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj])
+    fused[("gate_up", i)] = fuse_weights([layer.mlp.gate_proj, layer.mlp.up_proj])
+"""
+
+
 def assert_same_in_interpreter(script_text: str, checkpoint: Path, tmp_path: Path) -> None:
     script = tmp_path / "check.py"
     script.write_text(script_text)

@@ -16,7 +16,7 @@ from explain.model import TOY_MODEL_DIR, load_detector
 from explain.model.detector import Detector
 from tests.conftest import png_bytes
 
-from .interpreter import assert_same_in_interpreter, needs_triton
+from .interpreter import FUSED_TINY_MODEL, assert_same_in_interpreter, needs_triton
 
 PROMPTS = [None, "<image>Is this picture real or fake? Say why.", "<image>Real or fake?"]
 
@@ -363,18 +363,9 @@ def test_triton_row_zero_path_matches_the_torch_plan_in_the_interpreter(tiny_che
     assert_same_in_interpreter(_TRITON_ROW0_CHECK, tiny_checkpoint, tmp_path)
 
 
-_TRITON_ROW0_CHECK = """
-import sys, torch
+_TRITON_ROW0_CHECK = FUSED_TINY_MODEL + """
 from PIL import Image
 from explain.decoding.batch_engine import BatchEngine
-from explain.decoding.layout import fuse_weights, layout_of
-from explain.model import load_detector
-det = load_detector(sys.argv[1], device="cpu")
-lay = layout_of(det.model)
-fused = {}
-for i, layer in enumerate(lay.layers):
-    fused[("qkv", i)] = fuse_weights([layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj])
-    fused[("gate_up", i)] = fuse_weights([layer.mlp.gate_proj, layer.mlp.up_proj])
 a = det.prepare(Image.new("RGB", (400, 300), (90, 140, 30)))
 b = det.prepare(Image.new("RGB", (300, 400), (20, 40, 230)), "<image>Real or fake?")
 runs = {}

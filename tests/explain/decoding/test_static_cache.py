@@ -16,7 +16,7 @@ from explain.model import TOY_MODEL_DIR, load_detector
 from explain.model.detector import Detector
 from tests.conftest import png_bytes
 
-from .interpreter import assert_same_in_interpreter, needs_triton
+from .interpreter import FUSED_TINY_MODEL, assert_same_in_interpreter, needs_triton
 
 IMAGES = [(0, 500, 300), (1, 336, 336), (2, 200, 640)]
 
@@ -240,18 +240,9 @@ def test_triton_kernels_match_the_torch_step_in_the_interpreter(tiny_checkpoint,
     assert_same_in_interpreter(_TRITON_CHECK, tiny_checkpoint, tmp_path)
 
 
-_TRITON_CHECK = """
-import sys, torch
+_TRITON_CHECK = FUSED_TINY_MODEL + """
 from PIL import Image
 from explain.decoding.engine import Engine
-from explain.decoding.layout import fuse_weights, layout_of
-from explain.model import load_detector
-det = load_detector(sys.argv[1], device="cpu")
-lay = layout_of(det.model)
-fused = {}
-for i, layer in enumerate(lay.layers):
-    fused[("qkv", i)] = fuse_weights([layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj])
-    fused[("gate_up", i)] = fuse_weights([layer.mlp.gate_proj, layer.mlp.up_proj])
 inputs = det.prepare(Image.new("RGB", (400, 300), (90, 140, 30)))
 seqs = {}
 for plan in ("torch", "triton"):
