@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from .engine import Engine, _repeat_kv, _rotate_half, prompt_embeddings
+from .engine import Engine, _repeat_kv, _rotate_half, mlp_out, prompt_embeddings, rotated_qkv
 from .layout import Layout, fuse_weights, layout_of, plain_linears
 
 
@@ -175,31 +175,15 @@ class BatchEngine:
         mask = (self.arange.view(1, -1) <= pos.view(-1, 1)).view(b, 1, 1, -1)
         rows = self.rows[:b]
         for i, layer in enumerate(lay.layers):
-            attn, mlp = layer.self_attn, layer.mlp
-            h = layer.input_layernorm(x)
-            wqkv = self.fused.get(("qkv", i))
-            if wqkv is not None:
-                q, k, v = F.linear(h, wqkv).split([nh * d, nkv * d, nkv * d], dim=-1)
-            else:
-                q, k, v = attn.q_proj(h), attn.k_proj(h), attn.v_proj(h)
-            q = q.view(b, 1, nh, d).transpose(1, 2)
-            k = k.view(b, 1, nkv, d).transpose(1, 2)
-            v = v.view(b, 1, nkv, d).transpose(1, 2)
-            q = (q * cos) + (_rotate_half(q) * sin)
-            k = (k * cos) + (_rotate_half(k) * sin)
+            attn = layer.self_attn
+            q, k, v = rotated_qkv(layer, layer.input_layernorm(x), self.fused.get(("qkv", i)), (nh, nkv, d), cos, sin)
             kc, vc = self.k_cache[i, :b], self.v_cache[i, :b]
             kc[rows, :, pos] = k[:, :, 0]  # each row's key at its own position
             vc[rows, :, pos] = v[:, :, 0]
             kc, vc = _repeat_kv(kc, nh // nkv), _repeat_kv(vc, nh // nkv)
             a = F.scaled_dot_product_attention(q, kc, vc, attn_mask=mask, scale=lay.scaling)
             x = x + attn.o_proj(a.transpose(1, 2).reshape(b, 1, nh * d))
-            h = layer.post_attention_layernorm(x)
-            wgu = self.fused.get(("gate_up", i))
-            if wgu is not None:
-                g, u = F.linear(h, wgu).chunk(2, dim=-1)
-                x = x + mlp.down_proj(mlp.act_fn(g) * u)
-            else:
-                x = x + mlp(h)
+            x = x + mlp_out(layer, layer.post_attention_layernorm(x), self.fused.get(("gate_up", i)))
         logits = lay.lm_head(lay.norm(x))[:, -1]  # (b, vocab)
         self.logits[:b].copy_(logits)  # kept for the benchmark's comparisons
         nxt = torch.argmax(logits, dim=-1)

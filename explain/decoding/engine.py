@@ -30,6 +30,31 @@ def _cache_kv(cache, i: int):
     return cache[i][0], cache[i][1]
 
 
+def rotated_qkv(layer, h: torch.Tensor, wqkv: torch.Tensor | None, heads: tuple[int, int, int],
+                cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One decode step's queries, keys and values of `layer` for rows h (B, 1, hidden): through the
+    fused QKV weight when there is one, as (B, heads, 1, head_dim), queries and keys rotated."""
+    nh, nkv, d = heads
+    attn, b = layer.self_attn, h.shape[0]
+    if wqkv is not None:
+        q, k, v = F.linear(h, wqkv).split([nh * d, nkv * d, nkv * d], dim=-1)
+    else:
+        q, k, v = attn.q_proj(h), attn.k_proj(h), attn.v_proj(h)
+    q = q.view(b, 1, nh, d).transpose(1, 2)
+    k = k.view(b, 1, nkv, d).transpose(1, 2)
+    v = v.view(b, 1, nkv, d).transpose(1, 2)
+    return (q * cos) + (_rotate_half(q) * sin), (k * cos) + (_rotate_half(k) * sin), v
+
+
+def mlp_out(layer, h: torch.Tensor, wgu: torch.Tensor | None) -> torch.Tensor:
+    """`layer`'s MLP on h, through the fused gate/up weight when there is one."""
+    mlp = layer.mlp
+    if wgu is None:
+        return mlp(h)
+    g, u = F.linear(h, wgu).chunk(2, dim=-1)
+    return mlp.down_proj(mlp.act_fn(g) * u)
+
+
 def _rotate_half(x: torch.Tensor) -> torch.Tensor:
     half = x.shape[-1] // 2
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
@@ -220,31 +245,15 @@ class Engine:
         sin = self.sin.index_select(0, self.pos).view(1, 1, 1, d)
         mask = (self.arange <= self.pos).view(1, 1, 1, -1)
         for i, layer in enumerate(lay.layers):
-            attn, mlp = layer.self_attn, layer.mlp
-            h = layer.input_layernorm(x)
-            wqkv = self.fused.get(("qkv", i))
-            if wqkv is not None:
-                q, k, v = F.linear(h, wqkv).split([nh * d, nkv * d, nkv * d], dim=-1)
-            else:
-                q, k, v = attn.q_proj(h), attn.k_proj(h), attn.v_proj(h)
-            q = q.view(1, 1, nh, d).transpose(1, 2)
-            k = k.view(1, 1, nkv, d).transpose(1, 2)
-            v = v.view(1, 1, nkv, d).transpose(1, 2)
-            q = (q * cos) + (_rotate_half(q) * sin)
-            k = (k * cos) + (_rotate_half(k) * sin)
+            attn = layer.self_attn
+            q, k, v = rotated_qkv(layer, layer.input_layernorm(x), self.fused.get(("qkv", i)), (nh, nkv, d), cos, sin)
             kc, vc = self.k_cache[i], self.v_cache[i]
             kc.index_copy_(2, self.pos, k)
             vc.index_copy_(2, self.pos, v)
             kc, vc = _repeat_kv(kc, nh // nkv), _repeat_kv(vc, nh // nkv)
             a = F.scaled_dot_product_attention(q, kc, vc, attn_mask=mask, scale=lay.scaling)
             x = x + attn.o_proj(a.transpose(1, 2).reshape(1, 1, nh * d))
-            h = layer.post_attention_layernorm(x)
-            wgu = self.fused.get(("gate_up", i))
-            if wgu is not None:
-                g, u = F.linear(h, wgu).chunk(2, dim=-1)
-                x = x + mlp.down_proj(mlp.act_fn(g) * u)
-            else:
-                x = x + mlp(h)
+            x = x + mlp_out(layer, layer.post_attention_layernorm(x), self.fused.get(("gate_up", i)))
         logits = lay.lm_head(lay.norm(x))
         self._finish(logits[0, -1])
 
