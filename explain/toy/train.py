@@ -64,6 +64,7 @@ class TrainConfig:
     device: str = "auto"
     time_budget_s: float = 0.0  # > 0: cut stage 3 short to finish (and save) within this many seconds
     archive: str = ""  # also write the checkpoint folder as this .tar (for copying it off a machine)
+    init_from: str = ""  # a checkpoint folder to continue from (e.g. onto a new world) instead of random weights
     log_every: int = 100
 
 
@@ -148,7 +149,18 @@ class Trainer:
         self.tok = build_tokenizer()
         from .model import build_model, parameter_count
 
-        self.model = build_model(self.tok, seed=cfg.seed).to(self.device)
+        if cfg.init_from:
+            # continuing a trained toy on a new world: the tokenizer is rebuilt, not read, so it
+            # must be the one the checkpoint was trained with (same vocabulary size is checked)
+            from transformers import LlavaForConditionalGeneration
+
+            torch.manual_seed(cfg.seed)
+            model = LlavaForConditionalGeneration.from_pretrained(cfg.init_from, dtype=torch.float32)
+            if model.config.text_config.vocab_size != self.tok.get_vocab_size():
+                raise ValueError(f"{cfg.init_from} was trained with another vocabulary")
+            self.model = model.to(self.device)
+        else:
+            self.model = build_model(self.tok, seed=cfg.seed).to(self.device)
         self.params = parameter_count(self.model)
         mc = self.model.config
         self.layer = mc.vision_feature_layer
@@ -280,6 +292,8 @@ class Trainer:
 
     def stage2(self, data: Data, val: Data) -> None:
         torch, cfg = self.torch, self.cfg
+        if cfg.stage2_steps <= 0:  # continuing a checkpoint whose language side already answers
+            return
         data.wait()
         self.log("all training images generated; computing frozen vision features")
         vt = self.model.model.vision_tower
