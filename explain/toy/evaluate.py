@@ -12,7 +12,7 @@ called fake (`fakes_called_fake`), the share whose every planted kind is named (
 every planted region is named
 (`region_accuracy`), every (kind, region) pair is named in one sentence (`pair_accuracy`), and
 exactly the planted pairs and nothing else (`exact_accuracy`); over reals, the share that name no
-artifact (`real_clean_rate`).
+artifact (`real_clean_rate`). `ci95` holds each share's 95 % Wilson score interval.
 """
 
 from __future__ import annotations
@@ -71,6 +71,44 @@ def score(truth: Sequence[tuple[str, Sequence[tuple[str, str]]]], answers: Seque
         "real_clean_rate": round(real_clean / max(1, reals), 4),
         "undecided": undecided,
     }
+
+
+def wilson(successes: int, n: int, z: float = 1.959964) -> list[float] | None:
+    """95 % Wilson score interval of a share (Wilson 1927). Written out rather than imported: the
+    formula is three lines, and scipy or statsmodels would be a large dependency for it alone."""
+    if n <= 0:
+        return None
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
+    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
+
+
+# each share the result reports -> the count it is a share of
+_DENOMINATORS = {
+    "verdict_accuracy": "n",
+    "fakes_called_fake": "n_fake",
+    "kind_accuracy": "n_fake",
+    "region_accuracy": "n_fake",
+    "pair_accuracy": "n_fake",
+    "exact_accuracy": "n_fake",
+    "real_clean_rate": "n_real",
+    "pointing_game": "pointing_n",
+    "pointing_text_baseline": "pointing_n",
+    "prior_flag_grounded": "reliance_n",
+    "prior_flag_hallucinated": "reliance_n",
+}
+
+
+def intervals(result: dict) -> dict:
+    """`ci95` for every share in `result` whose count is there too (the share times the count
+    gives back the number of successes exactly: shares are rounded to 4 places of counts < 5000)."""
+    out = {}
+    for key, den in _DENOMINATORS.items():
+        if result.get(key) is not None and result.get(den):
+            n = int(result[den])
+            out[key] = wilson(round(result[key] * n), n)
+    return out
 
 
 def png_bytes(image) -> bytes:
@@ -183,6 +221,7 @@ def evaluate(
                 round(statistics.median(r for r, _ in rows), 4) if rows else None
             )
         result["reliance_n"] = len(probe["grounded"])
+    result["ci95"] = intervals(result)
     result["versions"] = _versions()
     return result
 
