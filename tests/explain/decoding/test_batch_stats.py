@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 import threading
 
 from PIL import Image
 
+from bench.batch_app_bench import HIGH_LINE, batch_seen  # what the end-to-end benchmark parses
 from explain.decoding import BatchScheduler
 from tests.conftest import png_bytes
-
-LINE = re.compile(r"batched decoding: the most streams in one decode step so far: (\d+)")
 
 
 def _inputs(det, seed):
@@ -47,8 +45,10 @@ def test_each_new_high_of_streams_in_one_step_is_logged_once(tiny_detector, capl
         release.set()
         sched.close()
     assert lengths == [28, 20, 12] and alone == 10
-    highs = [int(m.group(1)) for r in caplog.records if (m := LINE.search(r.getMessage()))]
+    highs = [int(m.group(1)) for r in caplog.records if (m := HIGH_LINE.search(r.getMessage()))]
     # the three waiting streams are admitted together and share the first step; fewer later, and the
     # lone stream after them sets no new high
     assert highs == [3]
     assert stats["max_batch"] == 3
+    app_log = "\n".join(r.getMessage() for r in caplog.records)
+    assert batch_seen(app_log)["max_streams_in_one_step"] == 3
