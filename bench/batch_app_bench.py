@@ -253,6 +253,7 @@ def batch_seen(log_text: str) -> dict:
 
 def one_app(args, model: str, device: str, mode: str, home: Path, out: Path, label: str, paths, spare) -> dict:
     log_path = out / f"app-{label}.log"
+    shutil.rmtree(home, ignore_errors=True)  # a fresh data folder, also when --workdir is reused
     proc, url = start_app(model, device, mode, args.clients, args.tokens, home, log_path, args.start_timeout)
     try:
         visit(new_client(url), spare[0], time.perf_counter())  # warm-up, not counted
@@ -312,22 +313,26 @@ def main(argv=None) -> int:
                              "gpu": torch.cuda.get_device_name() if device == "cuda" else None},
                  "versions": versions(), "model": args.model, "device": device, "clients": args.clients,
                  "tokens": args.tokens}  # fmt: skip
-    res["batched"] = one_app(args, model, device, mode, work / "app-batched", out, "batched", paths, spare)
-    if not args.skip_serial:
-        res["serial"] = one_app(args, model, device, "off", work / "app-serial", out, "serial", paths, spare)
-    (out / "batch_app.json").write_text(json.dumps(res, indent=2) + "\n")
+    runs = [("batched", mode)] + ([] if args.skip_serial else [("serial", "off")])
+    for label, app_mode in runs:
+        try:
+            res[label] = one_app(args, model, device, app_mode, work / f"app-{label}", out, label, paths, spare)
+        except Exception as exc:  # noqa: BLE001 - recorded; the other app still runs
+            log(f"{label}: {type(exc).__name__}: {exc}")
+            res[label] = {"batch_decode": app_mode, "error": f"{type(exc).__name__}: {exc}"[:4000]}
+        (out / "batch_app.json").write_text(json.dumps(res, indent=2) + "\n")  # after each app
     log(f"wrote {out / 'batch_app.json'}")
     summary(res)
     if not args.workdir:
         shutil.rmtree(work, ignore_errors=True)
-    return 0 if res["batched"]["together"]["errors"] == 0 else 1
+    return 0 if res["batched"].get("together", {}).get("errors", 1) == 0 else 1
 
 
 def summary(res: dict) -> None:
     keys = ("aggregate_tok_s", "stream_tok_s_client_mean", "stream_tok_s_server_mean", "first_text_p50_s",
             "first_text_p95_s", "first_text_max_s", "tokens_each", "errors")  # fmt: skip
     for label in ("batched", "serial"):
-        if label in res:
+        if label in res and "together" in res[label]:
             r = res[label]
             t = r["together"]
             print(f"{label:8s} " + "  ".join(f"{k}={t.get(k)}" for k in keys)
