@@ -10,7 +10,7 @@ Measures, through the project's own backends and the Detector's inputs:
 - N visitors arriving together (default 8): aggregate tokens/s, each stream's decode tokens/s,
   first token after submission (p50, p95, max), for the batched backend and for today's serial
   path (the same requests on threads, which the serial engine takes one after another);
-- peak GPU memory of the batched run (CUDA only);
+- peak GPU memory of the batched run, and of the streams with a map beside them (CUDA only);
 - exactness: each stream's logits in the batch against the same stream alone in the batched engine
   and against `generate`'s scores, both fed generate's own tokens (teacher forcing: max and mean
   absolute logit difference, argmax agreement, the reference's top-2 gap where they disagree), and
@@ -287,9 +287,13 @@ def main(argv=None) -> int:
         first_difference(a, b) for a, b in zip(res["together_batched"].pop("tokens"), serial_each, strict=True)]
     if args.map != "none":
         det_b = Detector(model, processor, backend=batched)
+        if device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
         res["map_while_streaming"] = map_while_streaming(batched, det_b, model, inputs_list, vids, n,
                                                          pictures(1)[0], args.map,
                                                          turns=args.map_turns == "shared")  # fmt: skip
+        if device == "cuda":  # the issue's "memory at 8 streams with maps" row
+            res["map_while_streaming"]["peak_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
         log(f"a map while {args.streams} stream: {res['map_while_streaming']}")
     batched.close()
     if "serial" not in skip:

@@ -15,6 +15,9 @@ scheduler thread, in a loop:
 4. results are read back `pipeline_depth` steps behind (on CUDA the GPU keeps working while the
    host hands tokens out) and handed to each stream's queue; a finished stream frees its row.
 
+`stats["max_batch"]` is the most streams one decode step ran; each new high is logged at INFO (at
+most `slots` lines), so the app's log shows how many visitors really shared a step.
+
 A failure while preparing one stream (its prompt, its picture) ends that stream alone with the
 error; a failure of a shared step ends every stream that was in it. `call(fn)` runs `fn` on the
 scheduler thread between two decode steps: attribution maps run there, never seeing the streams'
@@ -349,7 +352,9 @@ class BatchScheduler:
         self._pending.append(self._readback(eng.packed[:b], items))
         self.stats["steps"] += 1
         self.stats["stepped_rows"] += len(want)
-        self.stats["max_batch"] = max(self.stats["max_batch"], len(want))
+        if len(want) > self.stats["max_batch"]:  # a new high: the app's log says how many ran together
+            self.stats["max_batch"] = len(want)
+            log.info("batched decoding: the most streams in one decode step so far: %d", len(want))
         return True
 
     def _readback(self, values: torch.Tensor, items: list) -> tuple:

@@ -3,6 +3,7 @@ decoded in one batch, and each gets exactly the answer the serial app gives for 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -74,6 +75,9 @@ def test_four_simultaneous_visitors_each_get_their_serial_answer(batched_server,
     # all four were streaming at once: every one had its first text before the first one finished
     assert max(first for _, first, _ in got.values()) < min(end for _, _, end in got.values())
     assert f"batched decoding: up to {CLIENTS} streams together" in batched_server.log()
+    # the scheduler logs each new high of streams in one decode step: visitors really shared steps
+    shared = [int(n) for n in re.findall(r"most streams in one decode step so far: (\d+)", batched_server.log())]
+    assert shared and max(shared) >= 2
     assert batched_server.alive()
 
 
