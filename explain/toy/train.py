@@ -431,10 +431,32 @@ def _archive(folder: Path, tar_path: Path) -> None:
             tar.add(f, arcname=f.name)
 
 
+HELP = {
+    "out": "checkpoint folder to write",
+    "seed": "training world seed (also seeds the weights)",
+    "val_seed": "validation world seed",
+    "n_images": "training images generated",
+    "batch": "images per step",
+    "stage1_steps": "steps of stage 1 (vision tower + per-patch head)",
+    "stage2_steps": "steps of stage 2 (projector + language model; 0 skips it)",
+    "stage3_steps": "steps of stage 3 (everything, low learning rate)",
+    "lr1": "stage 1 learning rate",
+    "lr2": "stage 2 learning rate",
+    "lr3": "stage 3 learning rate",
+    "val_images": "validation images (0: no validation)",
+    "workers": "image generator processes (0: all cores)",
+    "device": "auto, cpu or cuda",
+    "time_budget_s": "cut stage 3 short to finish within this many seconds (0: no limit)",
+    "archive": "also write the checkpoint folder as this .tar",
+    "init_from": "continue from this checkpoint folder instead of random weights",
+    "log_every": "log every this many steps",
+}
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     for name, value in asdict(TrainConfig()).items():
         flag = "--" + name.replace("_", "-")
-        p.add_argument(flag, type=type(value), default=value)
+        p.add_argument(flag, type=type(value), default=value, help=f"{HELP[name]} (default: %(default)s)")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
