@@ -42,14 +42,12 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +55,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._machine import cpu_model  # noqa: E402
+from bench._server import answers, free_port  # noqa: E402
 from bench.batch_bench import log, pct  # noqa: E402
 
 SLOTS_LINE = re.compile(r"batched decoding: up to (\d+) streams together")
@@ -114,20 +113,6 @@ def pictures(model: str, n: int, folder: Path) -> list[Path]:
 
 
 # -- one app ----------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "gradio_api/info", timeout=10) as r:  # noqa: S310 - loopback
-            return r.status == 200
-    except OSError:
-        return False
-
-
 def start_app(model: str, device: str, mode: str, clients: int, tokens: int, home: Path, log_path: Path,
               timeout_s: float) -> tuple[subprocess.Popen, str]:  # fmt: skip
     """app.py on a free loopback port with a fresh data folder; (process, url) once it answers."""

@@ -32,7 +32,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,6 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench._machine import cpu_model  # noqa: E402
+from bench._server import answers, free_port  # noqa: E402
 
 HOSTILE = {
     "notes.png": b"This is not a picture.\n" * 40,
@@ -62,24 +62,8 @@ def _png(seed: int, side: int = 400) -> bytes:
     return buf.getvalue()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _alive(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "gradio_api/info", timeout=10) as r:  # noqa: S310 - loopback
-            return r.status == 200
-    except OSError:
-        return False
-
-
 def start(tmp: Path, visitors: int) -> tuple[subprocess.Popen, str, Path]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOT_", "GRADIO_"))}
     env.update({"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(tmp / "up"),
                 "TOKENIZERS_PARALLELISM": "false"})
@@ -90,7 +74,7 @@ def start(tmp: Path, visitors: int) -> tuple[subprocess.Popen, str, Path]:
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not _alive(url):
+    while time.monotonic() < deadline and not answers(url):
         if proc.poll() is not None:
             raise SystemExit((tmp / "server.log").read_text()[-3000:])
         time.sleep(0.5)
@@ -181,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     while any(th.is_alive() for th in threads):
         rss.append(server.memory_info().rss / 2**20)
         time.sleep(5)
-    alive = _alive(url)
+    alive = answers(url)
     proc.terminate()
     proc.wait(timeout=60)
     log = (tmp / "server.log").read_text(errors="replace")
