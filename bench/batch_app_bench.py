@@ -55,7 +55,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._machine import cpu_model  # noqa: E402
-from bench._server import answers, free_port  # noqa: E402
+from bench._server import start_app, stop_app  # noqa: E402
 from bench.batch_bench import log, pct  # noqa: E402
 
 SLOTS_LINE = re.compile(r"batched decoding: up to (\d+) streams together")
@@ -113,40 +113,16 @@ def pictures(model: str, n: int, folder: Path) -> list[Path]:
 
 
 # -- one app ----------------------------------------------------------------------------------------
-def start_app(model: str, device: str, mode: str, clients: int, tokens: int, home: Path, log_path: Path,
-              timeout_s: float) -> tuple[subprocess.Popen, str]:  # fmt: skip
-    """app.py on a free loopback port with a fresh data folder; (process, url) once it answers."""
-    port = free_port()
-    (home / "uploads").mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOT_", "GRADIO_"))}
-    env.update({"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
-                "GRADIO_TEMP_DIR": str(home / "uploads"), "TOKENIZERS_PARALLELISM": "false"})  # fmt: skip
-    cmd = [sys.executable, str(ROOT / "app.py"), "--model", model, "--device", device, "--host", "127.0.0.1",
-           "--port", str(port), "--data-dir", str(home / "data"), "--rate-limit", "100000",
-           "--max-new-tokens", str(tokens), "--concurrency", str(clients), "--batch-decode", mode]  # fmt: skip
-    log(f"starting: {' '.join(cmd[1:])}")
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+def launch(model: str, device: str, mode: str, clients: int, tokens: int, home: Path, log_path: Path,
+           timeout_s: float) -> tuple[subprocess.Popen, str]:  # fmt: skip
+    """The app as this benchmark runs it: one model, batched or not, `clients` at once."""
+    app_args = ["--model", model, "--device", device, "--rate-limit", "100000", "--max-new-tokens", str(tokens),
+                "--concurrency", str(clients), "--batch-decode", mode]  # fmt: skip
+    log(f"starting app.py {' '.join(app_args)}")
     t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout_s:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app.py exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
-        if answers(url):
-            log(f"app answers after {time.monotonic() - t0:.0f} s")
-            return proc, url
-        time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError(f"app.py did not answer within {timeout_s} s:\n{log_path.read_text(errors='replace')[-3000:]}")
-
-
-def stop_app(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
+    proc, url = start_app(app_args, home, log_path, timeout_s)
+    log(f"app answers after {time.monotonic() - t0:.0f} s")
+    return proc, url
 
 
 # -- visitors ---------------------------------------------------------------------------------------
@@ -239,7 +215,7 @@ def batch_seen(log_text: str) -> dict:
 def one_app(args, model: str, device: str, mode: str, home: Path, out: Path, label: str, paths, spare) -> dict:
     log_path = out / f"app-{label}.log"
     shutil.rmtree(home, ignore_errors=True)  # a fresh data folder, also when --workdir is reused
-    proc, url = start_app(model, device, mode, args.clients, args.tokens, home, log_path, args.start_timeout)
+    proc, url = launch(model, device, mode, args.clients, args.tokens, home, log_path, args.start_timeout)
     try:
         visit(new_client(url), spare[0], time.perf_counter())  # warm-up, not counted
         alone = visit(new_client(url), spare[1], time.perf_counter())

@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench._machine import cpu_model  # noqa: E402
-from bench._server import answers, free_port  # noqa: E402
+from bench._server import answers, start_app, stop_app  # noqa: E402
 
 HOSTILE = {
     "notes.png": b"This is not a picture.\n" * 40,
@@ -63,21 +63,9 @@ def _png(seed: int, side: int = 400) -> bytes:
 
 
 def start(tmp: Path, visitors: int) -> tuple[subprocess.Popen, str, Path]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOT_", "GRADIO_"))}
-    env.update({"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(tmp / "up"),
-                "TOKENIZERS_PARALLELISM": "false"})
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - lives as long as the server
-    cmd = [sys.executable, str(REPO / "app.py"), "--model", "toy", "--device", "cpu", "--port", str(port),
-           "--data-dir", str(tmp / "data"), "--rate-limit", "100000", "--max-new-tokens", "64",
-           "--concurrency", "2", "--queue-size", str(4 * visitors), "--upload-budget-mb", "100000"]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not answers(url):
-        if proc.poll() is not None:
-            raise SystemExit((tmp / "server.log").read_text()[-3000:])
-        time.sleep(0.5)
+    app_args = ["--model", "toy", "--device", "cpu", "--rate-limit", "100000", "--max-new-tokens", "64",
+                "--concurrency", "2", "--queue-size", str(4 * visitors), "--upload-budget-mb", "100000"]  # fmt: skip
+    proc, url = start_app(app_args, tmp, tmp / "server.log", timeout_s=180)
     return proc, url, tmp / "data" / "spot.sqlite3"
 
 
@@ -151,7 +139,6 @@ def main(argv: list[str] | None = None) -> int:
     truncated = _png(1)
     HOSTILE["truncated.png"] = truncated[: len(truncated) // 3]
     tmp = Path(tempfile.mkdtemp(prefix="spot-soak-"))
-    (tmp / "up").mkdir()
     proc, url, db_path = start(tmp, args.visitors)
     server = psutil.Process(proc.pid)
     tally = Tally()
@@ -166,8 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         rss.append(server.memory_info().rss / 2**20)
         time.sleep(5)
     alive = answers(url)
-    proc.terminate()
-    proc.wait(timeout=60)
+    stop_app(proc, timeout_s=60)
     log = (tmp / "server.log").read_text(errors="replace")
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
         stored = {r[0] for r in db.execute("SELECT id FROM feedback")}
