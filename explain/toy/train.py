@@ -336,7 +336,7 @@ def train(cfg: TrainConfig) -> Path:
         trainer.stage1(data, val)
         trainer.stage2(data, val)
         if val.n:
-            trainer.log(f"after stage2: {trainer.answer_metrics(val)}")
+            trainer.log(f"after stage{2 if cfg.stage2_steps > 0 else 1}: {trainer.answer_metrics(val)}")
         out = Path(cfg.out)
         from .model import save_checkpoint
 
